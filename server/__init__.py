@@ -1,0 +1,64 @@
+"""Ruhu (入户): the sync server holding the master record of every household."""
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import config
+from .extensions import csrf, db
+
+
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """Turn on WAL, foreign keys and a busy timeout for every SQLite connection."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _configure_engine(app: Flask) -> None:
+    """Apply per-engine settings once the engine exists."""
+    with app.app_context():
+        engine: Engine = db.engine
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the Ruhu app: defaults, then environment, then test overrides."""
+    app = Flask(__name__, static_folder=None)
+    app.config.from_mapping(config.DEFAULTS)
+    if test_config is None or "SQLALCHEMY_DATABASE_URI" not in test_config:
+        app.config.from_mapping(config.from_environment())
+    else:
+        env = config.from_environment() if "SECRET_KEY" not in test_config else {}
+        app.config.from_mapping({k: v for k, v in env.items() if k not in test_config})
+    if test_config:
+        app.config.from_mapping(test_config)
+    Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+    Path(app.config["MEDIA_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # SQLite serialises writers; a long busy timeout turns brief lock waits into delays,
+        # not errors. check_same_thread off: the pool hands connections across threads.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+            "connect_args": {"timeout": 30, "check_same_thread": False},
+        }
+    db.init_app(app)
+    _configure_engine(app)
+    csrf.init_app(app)
+
+    from . import api, cli, web
+    from .api import errors
+
+    csrf.exempt(api.bp)
+    app.register_blueprint(api.bp)
+    errors.init_app(app)
+    web.init_app(app)
+    cli.init_app(app)
+    return app

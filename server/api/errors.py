@@ -1,0 +1,89 @@
+"""The one JSON error shape of the API: {"code", "message", "errors"}."""
+
+from flask import Flask, jsonify, request
+from marshmallow import ValidationError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from ..extensions import db
+from ..services.errors import ServiceError
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "auth.required",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation.failed",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def error_response(
+    status: int, code: str, message: str, errors: dict | None = None, headers: dict | None = None
+):
+    """Return a Flask response in the one error shape."""
+    response = jsonify({"code": code, "message": message, "errors": errors or {}})
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _wants_json() -> bool:
+    """Tell whether the failing request is an API call (console pages keep HTML errors)."""
+    return request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    """Register handlers turning every API error into the one JSON shape."""
+
+    @app.errorhandler(ServiceError)
+    def handle_service_error(error: ServiceError):
+        """Render a use case's refusal."""
+        db.session.rollback()
+        return error_response(error.status, error.code, error.message, error.errors, error.headers)
+
+    @app.errorhandler(ValidationError)
+    def handle_validation_error(error: ValidationError):
+        """Render marshmallow field errors as 422."""
+        db.session.rollback()
+        messages = (
+            error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+        )
+        return error_response(422, "validation.failed", "输入有误 / invalid input", messages)
+
+    @app.errorhandler(OperationalError)
+    def handle_database_busy(error: OperationalError):
+        """A locked or unreachable database is a 503 with Retry-After, never a 500."""
+        db.session.rollback()
+        app.logger.warning("database unavailable: %s", error)
+        return error_response(
+            503,
+            "unavailable",
+            "服务器繁忙，请稍后重试 / server busy, retry later",
+            headers={"Retry-After": "5"},
+        )
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException):
+        """Render werkzeug's HTTP errors (404, 405, 413 ...) in the one shape for the API."""
+        if not _wants_json():
+            return error
+        status = error.code or 500
+        return error_response(
+            status, HTTP_CODES.get(status, "error"), error.description or error.name
+        )
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        """Log an unexpected error and answer in the one shape without internals."""
+        db.session.rollback()
+        app.logger.exception("unhandled error")
+        if not _wants_json():
+            return "Internal Server Error", 500
+        return error_response(500, "internal", "服务器内部错误 / internal error")

@@ -1,0 +1,181 @@
+"""Households for the app: delta download, fetch, QR lookup and QR images."""
+
+from flask import current_app, g, request
+
+from ..schemas.household import delta_query_schema, household_delta_schema, household_schema
+from ..services import households, qr_codes
+from ..services.errors import Invalid
+from . import bp
+from .auth_context import client_ip, require_user
+
+
+def base_url() -> str:
+    """Return the public base URL labels point to (RUHU_BASE_URL, else this request's host)."""
+    return current_app.config.get("BASE_URL") or request.host_url
+
+
+@bp.get("/households")
+@require_user()
+def list_households():
+    """Download households in scope changed since a cursor (delta for offline use).
+    ---
+    get:
+      tags: [households]
+      summary: Delta download
+      security: [{bearer: []}]
+      parameters:
+        - {in: query, name: since, schema: {type: string}, description: cursor from the last page}
+        - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 500}}
+      responses:
+        200:
+          content:
+            application/json:
+              schema: HouseholdDeltaSchema
+        401:
+          content:
+            application/json:
+              schema: ErrorSchema
+        422:
+          content:
+            application/json:
+              schema: ErrorSchema
+    """
+    query = delta_query_schema.load(request.args.to_dict())
+    page = households.delta(g.user, since=query["since"], limit=query["limit"], ip=client_ip())
+    return household_delta_schema.dump(page)
+
+
+@bp.get("/households/lookup")
+@require_user()
+def lookup_household():
+    """Find the household whose door label carries a QR token.
+    ---
+    get:
+      tags: [households]
+      summary: Look up by QR token
+      security: [{bearer: []}]
+      parameters:
+        - {in: query, name: qr, required: true, schema: {type: string}}
+      responses:
+        200:
+          content:
+            application/json:
+              schema: HouseholdSchema
+        403:
+          content:
+            application/json:
+              schema: ErrorSchema
+        404:
+          content:
+            application/json:
+              schema: ErrorSchema
+        422:
+          content:
+            application/json:
+              schema: ErrorSchema
+    """
+    token = request.args.get("qr", "").strip()
+    if not token:
+        raise Invalid("缺少二维码 / missing qr", errors={"qr": ["required"]})
+    # Accept the whole scanned URL as well as the bare token.
+    token = token.rstrip("/").rsplit("/h/", 1)[-1]
+    return household_schema.dump(households.lookup_qr(g.user, token, ip=client_ip()))
+
+
+@bp.get("/households/<int:household_id>")
+@require_user()
+def get_household(household_id: int):
+    """Return one household with its master record.
+    ---
+    get:
+      tags: [households]
+      summary: One household
+      security: [{bearer: []}]
+      parameters:
+        - {in: path, name: household_id, required: true, schema: {type: integer}}
+      responses:
+        200:
+          content:
+            application/json:
+              schema: HouseholdSchema
+        403:
+          content:
+            application/json:
+              schema: ErrorSchema
+        404:
+          content:
+            application/json:
+              schema: ErrorSchema
+    """
+    return household_schema.dump(households.get(g.user, household_id, ip=client_ip()))
+
+
+def _qr_response(household_id: int, kind: str):
+    """Return the household's label QR as PNG or SVG."""
+    household = households.get(g.user, household_id, ip=client_ip())
+    url = qr_codes.household_url(base_url(), household.qr_token)
+    if kind == "png":
+        return (
+            qr_codes.png(url),
+            200,
+            {"Content-Type": "image/png", "Cache-Control": "private, max-age=3600"},
+        )
+    return (
+        qr_codes.svg(url),
+        200,
+        {"Content-Type": "image/svg+xml", "Cache-Control": "private, max-age=3600"},
+    )
+
+
+@bp.get("/households/<int:household_id>/qr.png")
+@require_user()
+def household_qr_png(household_id: int):
+    """Return the household's door-label QR code as PNG.
+    ---
+    get:
+      tags: [households]
+      summary: QR code (PNG) encoding <base-url>/h/<qr_token>
+      security: [{bearer: []}]
+      parameters:
+        - {in: path, name: household_id, required: true, schema: {type: integer}}
+      responses:
+        200:
+          content:
+            image/png: {}
+        403:
+          content:
+            application/json:
+              schema: ErrorSchema
+        404:
+          content:
+            application/json:
+              schema: ErrorSchema
+    """
+    return _qr_response(household_id, "png")
+
+
+@bp.get("/households/<int:household_id>/qr.svg")
+@require_user()
+def household_qr_svg(household_id: int):
+    """Return the household's door-label QR code as SVG.
+    ---
+    get:
+      tags: [households]
+      summary: QR code (SVG)
+      security: [{bearer: []}]
+      parameters:
+        - {in: path, name: household_id, required: true, schema: {type: integer}}
+      responses:
+        200:
+          content:
+            image/svg+xml: {}
+        403:
+          content:
+            application/json:
+              schema: ErrorSchema
+        404:
+          content:
+            application/json:
+              schema: ErrorSchema
+    """
+    return _qr_response(household_id, "svg")

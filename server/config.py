@@ -1,0 +1,60 @@
+"""Defaults and environment settings (RUHU_*). No logic beyond reading values."""
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _secret_key(data_dir: Path) -> str:
+    """Return RUHU_SECRET_KEY, or a key generated once and kept in the data dir."""
+    if os.environ.get("RUHU_SECRET_KEY"):
+        return os.environ["RUHU_SECRET_KEY"]
+    key_file = data_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Write with 0600 so other local users cannot forge sessions.
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def from_environment() -> dict:
+    """Build the configuration mapping from RUHU_* environment variables."""
+    data_dir = Path(os.environ.get("RUHU_DATA_DIR", "instance")).resolve()
+    database_url = os.environ.get("RUHU_DATABASE_URL") or f"sqlite:///{data_dir / 'ruhu.db'}"
+    return {
+        "DATA_DIR": str(data_dir),
+        "MEDIA_DIR": str(data_dir / "media"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": _secret_key(data_dir),
+        "BASE_URL": os.environ.get("RUHU_BASE_URL", ""),
+        "FORMS_DIR": os.environ.get(
+            "RUHU_FORMS_DIR", str(Path(__file__).resolve().parent.parent / "forms")
+        ),
+        "PWA_DIR": os.environ.get(
+            "RUHU_PWA_DIR", str(Path(__file__).resolve().parent.parent / "pwa")
+        ),
+        "TOKEN_LIFETIME_DAYS": int(os.environ.get("RUHU_TOKEN_LIFETIME_DAYS", "30")),
+        "LOGIN_MAX_FAILURES": int(os.environ.get("RUHU_LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_WINDOW_SECONDS": int(os.environ.get("RUHU_LOGIN_WINDOW_SECONDS", "900")),
+        "MAX_MEDIA_BYTES": int(os.environ.get("RUHU_MAX_MEDIA_BYTES", str(15 * 1024 * 1024))),
+        "STORAGE_BACKEND": os.environ.get("RUHU_STORAGE", "local"),
+        "S3_BUCKET": os.environ.get("RUHU_S3_BUCKET", ""),
+        "S3_ENDPOINT_URL": os.environ.get("RUHU_S3_ENDPOINT_URL", ""),
+    }
+
+
+DEFAULTS = {
+    "JSON_AS_ASCII": False,
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
+    # The API authenticates with bearer tokens, not cookies, so CSRF protection is for the
+    # console's forms only; api blueprints are exempted in create_app.
+    "WTF_CSRF_CHECK_DEFAULT": True,
+    "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+}

@@ -1,0 +1,125 @@
+"""The household record as plain data: the shape shared by prefill, merge and history.
+
+A record is a dict::
+
+    {"household": {field: value, ...},
+     "members":    {member_uuid: {field: value, ...}, ...},
+     "supporters": {...}, "assets": {...}, "incomes": {...}}
+
+Values are JSON-native (dates as ISO strings, money as numbers). A *path* names one field:
+``household.address`` or ``members.<uuid>.occupation``; ``members.<uuid>`` names a whole item
+(added when its old value is None, removed when its new value is None).
+"""
+
+from typing import Any
+
+HOUSEHOLD_FIELDS = (
+    "code",
+    "village_id",
+    "area_type",
+    "address",
+    "phone",
+    "lat",
+    "lon",
+    "status",
+    "benefit_class",
+    "hardship_cause",
+    "staff_relative",
+    "disputed",
+    "next_review_on",
+)
+
+COLLECTION_FIELDS = {
+    "members": (
+        "position",
+        "name",
+        "id_number",
+        "relation",
+        "sex",
+        "birth_date",
+        "health",
+        "disability_grade",
+        "work_ability",
+        "occupation",
+        "co_resident",
+        "died_on",
+    ),
+    "supporters": (
+        "position",
+        "name",
+        "id_number",
+        "relation",
+        "household_size",
+        "monthly_income",
+    ),
+    "assets": ("position", "category", "description", "quantity", "value"),
+    "incomes": ("position", "member_id", "category", "amount", "period", "note"),
+}
+
+COLLECTIONS = tuple(COLLECTION_FIELDS)
+
+# Fields that identify a person's sensitive data (个人信息保护法): masked where not needed.
+SENSITIVE_FIELDS = frozenset(
+    {"id_number", "health", "disability_grade", "amount", "monthly_income"}
+)
+
+
+def empty_record() -> dict:
+    """Return a record with no fields and no items."""
+    return {"household": {}, **{name: {} for name in COLLECTIONS}}
+
+
+def field_path(section: str, field: str, item_id: str | None = None) -> str:
+    """Return the path of one field, e.g. ``members.<uuid>.name``."""
+    return f"{section}.{item_id}.{field}" if item_id else f"{section}.{field}"
+
+
+def split_path(path: str) -> tuple[str, str | None, str | None]:
+    """Split a path into (section, item_id, field); raise ValueError when malformed."""
+    parts = path.split(".")
+    if parts[0] == "household" and len(parts) == 2 and parts[1] in HOUSEHOLD_FIELDS:
+        return "household", None, parts[1]
+    if parts[0] in COLLECTION_FIELDS and len(parts) in (2, 3) and parts[1]:
+        if len(parts) == 3 and parts[2] not in COLLECTION_FIELDS[parts[0]]:
+            raise ValueError(f"unknown field in path: {path}")
+        return parts[0], parts[1], parts[2] if len(parts) == 3 else None
+    raise ValueError(f"unknown path: {path}")
+
+
+def get_value(record: dict, path: str) -> Any:
+    """Return the value at a path (None when absent)."""
+    section, item_id, field = split_path(path)
+    if item_id is None:
+        return record.get("household", {}).get(field)
+    item = record.get(section, {}).get(item_id)
+    if field is None or item is None:
+        return item
+    return item.get(field)
+
+
+def diff(old: dict, new: dict) -> list[dict]:
+    """List the changes from `old` to `new` as ``{"path", "old", "new"}``, in a stable order."""
+    changes: list[dict] = []
+    old_h, new_h = old.get("household", {}), new.get("household", {})
+    for field in HOUSEHOLD_FIELDS:
+        if old_h.get(field) != new_h.get(field):
+            changes.append(
+                {"path": f"household.{field}", "old": old_h.get(field), "new": new_h.get(field)}
+            )
+    for section, fields in COLLECTION_FIELDS.items():
+        old_items, new_items = old.get(section, {}), new.get(section, {})
+        for item_id in sorted(old_items.keys() | new_items.keys()):
+            before, after = old_items.get(item_id), new_items.get(item_id)
+            if before is None or after is None:
+                changes.append({"path": f"{section}.{item_id}", "old": before, "new": after})
+                continue
+            for field in fields:
+                if before.get(field) != after.get(field):
+                    changes.append(
+                        {
+                            "path": f"{section}.{item_id}.{field}",
+                            "old": before.get(field),
+                            "new": after.get(field),
+                        }
+                    )
+    return changes

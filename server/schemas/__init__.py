@@ -1,0 +1,1 @@
+"""Marshmallow schemas: the shape of everything that crosses the wire."""

@@ -1,0 +1,38 @@
+"""Sign-in request and token response."""
+
+from marshmallow import Schema, fields, validate
+
+
+class LoginSchema(Schema):
+    """Credentials posted to /auth/login."""
+
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=1, max=256)
+    )
+    device_label = fields.String(load_default="", validate=validate.Length(max=100))
+
+
+class UserSchema(Schema):
+    """The signed-in user as the app sees it."""
+
+    id = fields.Integer(dump_only=True)
+    username = fields.String(dump_only=True)
+    display_name = fields.String(dump_only=True)
+    role = fields.String(dump_only=True)
+    region_id = fields.Integer(dump_only=True)
+    region_name = fields.Function(lambda u: u.region.name if u.region else "", dump_only=True)
+
+
+class TokenSchema(Schema):
+    """A bearer token, shown once."""
+
+    token = fields.String(dump_only=True)
+    token_id = fields.Integer(dump_only=True)
+    expires_at = fields.DateTime(dump_only=True)
+    user = fields.Nested(UserSchema, dump_only=True)
+
+
+login_schema = LoginSchema()
+user_schema = UserSchema()
+token_schema = TokenSchema()

@@ -1,0 +1,154 @@
+"""Sign-in, passwords, bearer tokens and login rate limiting."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete, func, or_, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from ..models import DeviceToken, LoginAttempt, User
+from ..models.clock import utcnow
+from . import audit
+from .errors import Invalid, NotFound, TooManyRequests, Unauthorized
+
+# A hash of a random password, checked when the username is unknown so that a failed login
+# takes the same time whether or not the account exists.
+_DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
+LAST_SEEN_GRANULARITY = timedelta(minutes=5)
+MIN_PASSWORD_LENGTH = 8
+
+
+def hash_password(password: str) -> str:
+    """Return a salted scrypt hash of the password (werkzeug's default modern KDF)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            "密码太短 / password too short",
+            errors={"password": [f"at least {MIN_PASSWORD_LENGTH} characters"]},
+        )
+    return generate_password_hash(password)
+
+
+def hash_token(token: str) -> str:
+    """Return the SHA-256 hex digest under which a bearer token is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _check_rate_limit(username: str, ip: str) -> None:
+    """Raise TooManyRequests when too many recent failures for this username or address."""
+    window = current_app.config["LOGIN_WINDOW_SECONDS"]
+    since = utcnow() - timedelta(seconds=window)
+    failures = db.session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            LoginAttempt.at >= since,
+            or_(LoginAttempt.username == username, LoginAttempt.ip == ip),
+        )
+    )
+    if failures >= current_app.config["LOGIN_MAX_FAILURES"]:
+        raise TooManyRequests(
+            "登录失败次数过多，请稍后再试 / too many failed sign-ins, try again later",
+            code="auth.rate_limited",
+            headers={"Retry-After": str(window)},
+        )
+
+
+def authenticate(username: str, password: str, ip: str) -> User:
+    """Return the active user with these credentials, or record the failure and raise."""
+    _check_rate_limit(username, ip)
+    user = db.session.scalar(select(User).where(User.username == username))
+    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    if not (user and ok and user.active):
+        db.session.add(LoginAttempt(username=username, ip=ip))
+        audit.record(
+            "auth.login_failed",
+            actor=None,
+            object_type="user",
+            object_id=username,
+            ip=ip,
+            detail={"username": username},
+        )
+        db.session.commit()
+        raise Unauthorized(
+            "用户名或密码错误 / wrong username or password", code="auth.invalid_credentials"
+        )
+    # A success clears the user's failures so one typo later does not lock them out early.
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
+    return user
+
+
+def issue_token(
+    user: User, *, label: str = "", kind: str = "login", lifetime: timedelta | None = None
+) -> tuple[str, DeviceToken]:
+    """Create a device token for the user; return the secret (shown once) and its row."""
+    secret = secrets.token_urlsafe(32)
+    lifetime = lifetime or timedelta(days=current_app.config["TOKEN_LIFETIME_DAYS"])
+    row = DeviceToken(
+        user_id=user.id,
+        token_hash=hash_token(secret),
+        kind=kind,
+        label=label[:100],
+        expires_at=utcnow() + lifetime,
+    )
+    db.session.add(row)
+    return secret, row
+
+
+def login(
+    username: str, password: str, *, ip: str, device_label: str = ""
+) -> tuple[str, DeviceToken]:
+    """Sign a user in from a phone or client: returns a bearer token. Commits."""
+    user = authenticate(username, password, ip)
+    secret, row = issue_token(user, label=device_label)
+    audit.record(
+        "auth.login",
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        ip=ip,
+        detail={"device": device_label},
+    )
+    db.session.commit()
+    return secret, row
+
+
+def user_for_token(secret: str) -> tuple[User, DeviceToken]:
+    """Return the user and token for a bearer secret, or raise Unauthorized."""
+    row = db.session.scalar(select(DeviceToken).where(DeviceToken.token_hash == hash_token(secret)))
+    now = utcnow()
+    if row is None or row.kind != "login":
+        raise Unauthorized("登录已失效 / invalid token", code="auth.invalid_token")
+    if row.revoked_at is not None:
+        raise Unauthorized("此设备已被停用 / this device was revoked", code="auth.token_revoked")
+    if row.expires_at <= now:
+        raise Unauthorized(
+            "登录已过期，请重新登录 / token expired, sign in again", code="auth.token_expired"
+        )
+    if not row.user.active:
+        raise Unauthorized("账户已停用 / account disabled", code="auth.account_disabled")
+    # Write last_seen at most every few minutes: a write per request would serialise reads.
+    if row.last_seen_at is None or now - row.last_seen_at > LAST_SEEN_GRANULARITY:
+        row.last_seen_at = now
+        db.session.commit()
+    return row.user, row
+
+
+def revoke_token(token_id: int, *, actor: User) -> DeviceToken:
+    """Revoke a device token (sign-out or a lost phone). Commits."""
+    row = db.session.get(DeviceToken, token_id)
+    if row is None:
+        raise NotFound("设备不存在 / no such device")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(
+            "device.revoke",
+            actor=actor,
+            object_type="device_token",
+            object_id=row.id,
+            detail={"user_id": row.user_id},
+        )
+        db.session.commit()
+    return row

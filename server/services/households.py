@@ -1,0 +1,150 @@
+"""Reading households within a user's scope: delta download, fetch, QR lookup."""
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..models import ChangeCounter, Household, HouseholdVersion, Region, User
+from . import audit
+from .errors import Forbidden, Invalid, NotFound
+from .scope import covers_village, scoped_households, village_ids
+
+MAX_PAGE = 500
+
+# Members, supporters, assets and incomes are loaded in one extra query each for the whole
+# page (selectinload), never one query per household.
+_FULL_RECORD = (
+    selectinload(Household.members),
+    selectinload(Household.supporters),
+    selectinload(Household.assets),
+    selectinload(Household.incomes),
+)
+
+
+def parse_cursor(cursor: str | None, user: User) -> tuple[int, bool]:
+    """Return (sequence, reset) for a delta cursor ``<scope_epoch>.<seq>``.
+
+    A cursor from an older scope of this user (or none) starts over from 0 with reset=True,
+    telling the phone to drop what it holds: households may have left the scope unseen.
+    """
+    if not cursor:
+        return 0, True
+    try:
+        epoch_text, seq_text = cursor.split(".", 1)
+        epoch, seq = int(epoch_text), int(seq_text)
+    except ValueError:
+        raise Invalid("无效的同步游标 / invalid cursor", errors={"since": ["malformed cursor"]})
+    if seq < 0:
+        raise Invalid("无效的同步游标 / invalid cursor", errors={"since": ["malformed cursor"]})
+    if epoch != user.scope_epoch:
+        return 0, True
+    return seq, False
+
+
+def delta(user: User, *, since: str | None, limit: int, ip: str | None = None) -> dict:
+    """Return households in scope changed after the cursor, plus tombstones. Audited."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise Invalid("limit 超出范围 / limit out of range", errors={"limit": [f"1..{MAX_PAGE}"]})
+    seq, reset = parse_cursor(since, user)
+    rows = db.session.scalars(
+        scoped_households(user)
+        .where(Household.change_seq > seq)
+        .order_by(Household.change_seq)
+        .limit(limit + 1)
+        .options(*_FULL_RECORD)
+    ).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if more:
+        upper = rows[-1].change_seq
+    else:
+        upper = db.session.scalar(select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0
+    in_scope = village_ids(user)
+    tombstones = []
+    if not reset:
+        # A household that moved out of the user's villages: the version that moved it names
+        # the village it came from.
+        tombstones = db.session.scalars(
+            select(HouseholdVersion.household_id)
+            .join(Household)
+            .where(
+                HouseholdVersion.change_seq > seq,
+                HouseholdVersion.change_seq <= upper,
+                HouseholdVersion.prev_village_id.in_(in_scope),
+                Household.village_id.not_in(in_scope),
+            )
+            .distinct()
+        ).all()
+    audit.record(
+        "household.download",
+        actor=user,
+        object_type="household",
+        object_id="*",
+        ip=ip,
+        detail={"count": len(rows), "ids": [h.id for h in rows], "since": since},
+    )
+    db.session.commit()
+    return {
+        "households": rows,
+        "tombstones": [{"id": hid} for hid in tombstones],
+        "cursor": f"{user.scope_epoch}.{upper}",
+        "more": more,
+        "reset": reset,
+    }
+
+
+def _check_scope(user: User, household: Household | None) -> Household:
+    """Return the household if the user may see it; raise NotFound or Forbidden."""
+    if household is None:
+        raise NotFound("户不存在 / no such household")
+    if not covers_village(user, household.village_id):
+        raise Forbidden(
+            "此户不在您的负责范围内 / household outside your region", code="scope.forbidden"
+        )
+    return household
+
+
+def get(user: User, household_id: int, *, ip: str | None = None) -> Household:
+    """Return one household in the user's scope; the read of its personal data is audited."""
+    household = _check_scope(user, db.session.get(Household, household_id, options=_FULL_RECORD))
+    audit.record(
+        "household.read", actor=user, object_type="household", object_id=household.id, ip=ip
+    )
+    db.session.commit()
+    return household
+
+
+def lookup_qr(user: User, qr_token: str, *, ip: str | None = None) -> Household:
+    """Return the household whose label carries this QR token, within the user's scope."""
+    household = db.session.scalar(
+        select(Household).where(Household.qr_token == qr_token).options(*_FULL_RECORD)
+    )
+    household = _check_scope(user, household)
+    audit.record(
+        "household.lookup", actor=user, object_type="household", object_id=household.id, ip=ip
+    )
+    db.session.commit()
+    return household
+
+
+def region_names(household_ids_villages: set[int]) -> dict[int, dict]:
+    """Return {village_id: {"village": name, "township": name}} for the given villages."""
+    villages = db.session.scalars(select(Region).where(Region.id.in_(household_ids_villages))).all()
+    parents = {
+        r.id: r
+        for r in db.session.scalars(
+            select(Region).where(Region.id.in_({v.parent_id for v in villages if v.parent_id}))
+        )
+    }
+    return {
+        v.id: {
+            "village": v.name,
+            "township": parents[v.parent_id].name if v.parent_id in parents else "",
+        }
+        for v in villages
+    }
+
+
+def count_in_scope(user: User) -> int:
+    """Return how many households the user may see."""
+    return db.session.scalar(select(func.count()).select_from(scoped_households(user).subquery()))

@@ -1,0 +1,29 @@
+"""Region scope: which villages a user may see. Every household query goes through here."""
+
+from sqlalchemy import Select, select
+
+from ..extensions import db
+from ..models import Household, Region, User
+
+
+def region_ids_under(region: Region) -> Select:
+    """Return a subquery of the ids of `region` and every region below it."""
+    return select(Region.id).where(Region.path.startswith(region.path))
+
+
+def village_ids(user: User) -> Select:
+    """Return a subquery of the village ids in the user's scope."""
+    region = db.session.get(Region, user.region_id)
+    return select(Region.id).where(Region.path.startswith(region.path), Region.level == "village")
+
+
+def scoped_households(user: User) -> Select:
+    """Return a select of the households the user may see (the only way to list them)."""
+    return select(Household).where(Household.village_id.in_(village_ids(user)))
+
+
+def covers_village(user: User, village_id: int) -> bool:
+    """Tell whether a village lies in the user's scope."""
+    region = db.session.get(Region, user.region_id)
+    village = db.session.get(Region, village_id)
+    return bool(region and village and village.path.startswith(region.path))

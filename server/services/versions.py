@@ -1,0 +1,69 @@
+"""Household versions and the commit-ordered change sequence behind the delta cursor."""
+
+from sqlalchemy import update
+
+from ..domain.record import diff
+from ..extensions import db
+from ..models import ChangeCounter, Household, HouseholdVersion, User
+from .household_record import to_record
+
+
+def next_change_seq() -> int:
+    """Take the next change sequence number inside the current transaction.
+
+    The counter row stays locked until commit, so sequence numbers become visible in
+    commit order: a phone holding cursor N can never later miss a change numbered below N
+    (a plain autoincrement id on PostgreSQL can commit out of order). Call it last, just
+    before committing, to keep the lock short.
+    """
+    result = db.session.execute(
+        update(ChangeCounter)
+        .where(ChangeCounter.id == 1)
+        .values(value=ChangeCounter.value + 1)
+        .returning(ChangeCounter.value)
+    ).scalar_one_or_none()
+    if result is None:
+        db.session.add(ChangeCounter(id=1, value=1))
+        db.session.flush()
+        return 1
+    return result
+
+
+def record_version(
+    household: Household,
+    *,
+    before: dict | None,
+    cause: str,
+    actor: User | None = None,
+    source_ref: str | None = None,
+    note: str | None = None,
+    prev_village_id: int | None = None,
+) -> HouseholdVersion | None:
+    """Write a new version if the record changed since `before`; return it (or None).
+
+    `before` is the record as it was before this use case changed the rows (None for a new
+    household). Bumps household.version and change_seq. The caller commits.
+    """
+    db.session.flush()
+    after = to_record(household)
+    changes = diff(before or {}, after)
+    if before is not None and not changes:
+        return None
+    seq = next_change_seq()
+    household.version = (household.version or 0) + 1
+    household.change_seq = seq
+    version = HouseholdVersion(
+        household_id=household.id,
+        version=household.version,
+        snapshot=after,
+        changes=changes,
+        cause=cause,
+        source_ref=source_ref,
+        actor_id=actor.id if actor else None,
+        village_id=household.village_id,
+        prev_village_id=prev_village_id,
+        change_seq=seq,
+        note=note,
+    )
+    db.session.add(version)
+    return version

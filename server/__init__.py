@@ -32,11 +32,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Create the Ruhu app: defaults, then environment, then test overrides."""
     app = Flask(__name__, static_folder=None)
     app.config.from_mapping(config.DEFAULTS)
-    if test_config is None or "SQLALCHEMY_DATABASE_URI" not in test_config:
-        app.config.from_mapping(config.from_environment())
-    else:
-        env = config.from_environment() if "SECRET_KEY" not in test_config else {}
-        app.config.from_mapping({k: v for k, v in env.items() if k not in test_config})
+    test_config = test_config or {}
+    env = config.from_environment(with_secret="SECRET_KEY" not in test_config)
+    app.config.from_mapping({k: v for k, v in env.items() if k not in test_config})
     if test_config:
         app.config.from_mapping(test_config)
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)

@@ -1,25 +1,161 @@
-"""The `ruhu` command."""
+"""The `ruhu` command: init, demo, serve, user, import-households (and feature groups)."""
+
+from pathlib import Path
 
 import click
-from flask import Flask
-from flask.cli import FlaskGroup, with_appcontext  # noqa: F401
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from .services.errors import ServiceError
 
 
 def init_app(app: Flask) -> None:
     """Attach the ruhu commands to the app's CLI."""
-    app.cli.add_command(init_command)
+    for command in (init_command, demo_command, serve_command, user_group, import_command):
+        app.cli.add_command(command)
+
+
+def _fail(error: ServiceError) -> None:
+    """Print a refused use case readably and exit non-zero."""
+    click.secho(error.message, fg="red", err=True)
+    for key, messages in error.errors.items():
+        for message in messages if isinstance(messages, list) else [messages]:
+            click.echo(f"  {key}: {message}" if key != "rows" else f"  {message}", err=True)
+    raise SystemExit(1)
 
 
 @click.command("init")
 @with_appcontext
 def init_command():
     """Create the database or migrate it to the newest schema."""
-    from flask import current_app
-
     from . import migrate
 
     migrate.upgrade(current_app._get_current_object())
     click.echo("database ready: " + current_app.config["SQLALCHEMY_DATABASE_URI"].split("@")[-1])
+
+
+@click.command("demo")
+@click.option("--households", default=60, show_default=True, help="How many demo households.")
+@click.option("--password", default=None, help="Password for the demo accounts.")
+@with_appcontext
+def demo_command(households: int, password: str | None):
+    """Load a demo county (克山县) with households and accounts, and print the accounts."""
+    from sqlalchemy import func, select
+
+    from . import migrate
+    from .extensions import db
+    from .models import Region
+    from .services import demo
+
+    migrate.upgrade(current_app._get_current_object())
+    if db.session.scalar(select(func.count()).select_from(Region)):
+        click.echo("demo data already present; nothing loaded")
+        return
+    try:
+        county = demo.load_demo(households=households, password=password or demo.DEFAULT_PASSWORD)
+    except ServiceError as error:
+        _fail(error)
+    click.echo(f"loaded {county.county.name}: {len(county.townships)} townships, "
+               f"{len(county.villages)} villages, {county.household_count} households")
+    click.echo("accounts (password: %s):" % county.password)
+    for username, role, region, display in demo.ACCOUNTS:
+        click.echo(f"  {username:6} {role:13} {region:10} {display}")
+
+
+@click.command("serve")
+@click.option("--host", default="0.0.0.0", show_default=True,
+              help="Address to listen on (0.0.0.0 = reachable from phones on the LAN).")
+@click.option("--port", default=8000, show_default=True)
+@click.option("--threads", default=8, show_default=True)
+def serve_command(host: str, port: int, threads: int):
+    """Run the production WSGI server (waitress)."""
+    from waitress import serve
+
+    app = current_app._get_current_object()
+    click.echo(f"Ruhu serving on http://{host}:{port}/ (data: {app.config['DATA_DIR']})")
+    serve(app, host=host, port=port, threads=threads, max_request_body_size=64 * 1024 * 1024,
+          ident="ruhu")
+
+
+@click.group("user")
+def user_group():
+    """Manage accounts."""
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["investigator", "supervisor", "admin"]), required=True)
+@click.option("--region", "region_code", required=True, help="Region code of the user's scope.")
+@click.option("--name", "display_name", default="", help="Display name.")
+@click.password_option()
+@with_appcontext
+def user_add(username, role, region_code, display_name, password):
+    """Create an account."""
+    from .services import users
+
+    try:
+        users.add_user(username, role=role, region_code=region_code, password=password,
+                       display_name=display_name)
+    except ServiceError as error:
+        _fail(error)
+    click.echo(f"added {username} ({role}, {region_code})")
+
+
+@user_group.command("disable")
+@click.argument("username")
+@with_appcontext
+def user_disable(username):
+    """Disable an account and revoke its devices."""
+    from .services import users
+
+    try:
+        users.set_active(username, False)
+    except ServiceError as error:
+        _fail(error)
+    click.echo(f"disabled {username}")
+
+
+@user_group.command("enable")
+@click.argument("username")
+@with_appcontext
+def user_enable(username):
+    """Enable a disabled account."""
+    from .services import users
+
+    try:
+        users.set_active(username, True)
+    except ServiceError as error:
+        _fail(error)
+    click.echo(f"enabled {username}")
+
+
+@user_group.command("passwd")
+@click.argument("username")
+@click.password_option()
+@with_appcontext
+def user_passwd(username, password):
+    """Set an account's password."""
+    from .services import users
+
+    try:
+        users.set_password(username, password)
+    except ServiceError as error:
+        _fail(error)
+    click.echo(f"password changed for {username}")
+
+
+@click.command("import-households")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_command(file: Path):
+    """Import households from CSV or XLSX (all rows valid, or nothing imported)."""
+    from .services.import_households import import_households
+
+    try:
+        result = import_households(file)
+    except ServiceError as error:
+        _fail(error)
+    click.echo(f"imported {result.households} households, {result.members} members")
 
 
 def _create_app():
@@ -31,10 +167,6 @@ def _create_app():
 
 def main() -> None:
     """Entry point of the `ruhu` console script."""
-    cli = FlaskGroup(
-        create_app=_create_app,
-        add_default_commands=False,
-        add_version_option=False,
-        load_dotenv=False,
-    )
+    cli = FlaskGroup(create_app=_create_app, add_default_commands=False, add_version_option=False,
+                     load_dotenv=False, help="Ruhu (入户): 低保 household survey server.")
     cli(prog_name="ruhu")

@@ -4,6 +4,8 @@ import os
 import secrets
 from pathlib import Path
 
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
 
 def _secret_key(data_dir: Path) -> str:
     """Return RUHU_SECRET_KEY, or a key generated once and kept in the data dir."""
@@ -21,15 +23,17 @@ def _secret_key(data_dir: Path) -> str:
     return key
 
 
-def from_environment() -> dict:
-    """Build the configuration mapping from RUHU_* environment variables."""
+def from_environment(with_secret: bool = True) -> dict:
+    """Build the configuration mapping from RUHU_* environment variables.
+
+    `with_secret=False` skips reading or generating the secret key (tests bring their own).
+    """
     data_dir = Path(os.environ.get("RUHU_DATA_DIR", "instance")).resolve()
     database_url = os.environ.get("RUHU_DATABASE_URL") or f"sqlite:///{data_dir / 'ruhu.db'}"
-    return {
+    settings = {
         "DATA_DIR": str(data_dir),
         "MEDIA_DIR": str(data_dir / "media"),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SECRET_KEY": _secret_key(data_dir),
         "BASE_URL": os.environ.get("RUHU_BASE_URL", ""),
         "FORMS_DIR": os.environ.get(
             "RUHU_FORMS_DIR", str(Path(__file__).resolve().parent.parent / "forms")
@@ -45,6 +49,9 @@ def from_environment() -> dict:
         "S3_BUCKET": os.environ.get("RUHU_S3_BUCKET", ""),
         "S3_ENDPOINT_URL": os.environ.get("RUHU_S3_ENDPOINT_URL", ""),
     }
+    if with_secret:
+        settings["SECRET_KEY"] = _secret_key(data_dir)
+    return settings
 
 
 DEFAULTS = {

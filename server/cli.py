@@ -55,16 +55,22 @@ def demo_command(households: int, password: str | None):
         county = demo.load_demo(households=households, password=password or demo.DEFAULT_PASSWORD)
     except ServiceError as error:
         _fail(error)
-    click.echo(f"loaded {county.county.name}: {len(county.townships)} townships, "
-               f"{len(county.villages)} villages, {county.household_count} households")
+    click.echo(
+        f"loaded {county.county.name}: {len(county.townships)} townships, "
+        f"{len(county.villages)} villages, {county.household_count} households"
+    )
     click.echo("accounts (password: %s):" % county.password)
     for username, role, region, display in demo.ACCOUNTS:
         click.echo(f"  {username:6} {role:13} {region:10} {display}")
 
 
 @click.command("serve")
-@click.option("--host", default="0.0.0.0", show_default=True,
-              help="Address to listen on (0.0.0.0 = reachable from phones on the LAN).")
+@click.option(
+    "--host",
+    default="0.0.0.0",
+    show_default=True,
+    help="Address to listen on (0.0.0.0 = reachable from phones on the LAN).",
+)
 @click.option("--port", default=8000, show_default=True)
 @click.option("--threads", default=8, show_default=True)
 def serve_command(host: str, port: int, threads: int):
@@ -73,8 +79,14 @@ def serve_command(host: str, port: int, threads: int):
 
     app = current_app._get_current_object()
     click.echo(f"Ruhu serving on http://{host}:{port}/ (data: {app.config['DATA_DIR']})")
-    serve(app, host=host, port=port, threads=threads, max_request_body_size=64 * 1024 * 1024,
-          ident="ruhu")
+    serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        max_request_body_size=64 * 1024 * 1024,
+        ident="ruhu",
+    )
 
 
 @click.group("user")
@@ -94,8 +106,13 @@ def user_add(username, role, region_code, display_name, password):
     from .services import users
 
     try:
-        users.add_user(username, role=role, region_code=region_code, password=password,
-                       display_name=display_name)
+        users.add_user(
+            username,
+            role=role,
+            region_code=region_code,
+            password=password,
+            display_name=display_name,
+        )
     except ServiceError as error:
         _fail(error)
     click.echo(f"added {username} ({role}, {region_code})")
@@ -167,6 +184,11 @@ def _create_app():
 
 def main() -> None:
     """Entry point of the `ruhu` console script."""
-    cli = FlaskGroup(create_app=_create_app, add_default_commands=False, add_version_option=False,
-                     load_dotenv=False, help="Ruhu (入户): 低保 household survey server.")
+    cli = FlaskGroup(
+        create_app=_create_app,
+        add_default_commands=False,
+        add_version_option=False,
+        load_dotenv=False,
+        help="Ruhu (入户): 低保 household survey server.",
+    )
     cli(prog_name="ruhu")

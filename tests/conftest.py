@@ -198,8 +198,11 @@ class Demo:
 
         township = self.region(township_code)
         villages = select(Region.id).where(Region.parent_id == township.id)
-        return list(db.session.scalars(
-            select(Household).where(Household.village_id.in_(villages)).order_by(Household.id)))
+        return list(
+            db.session.scalars(
+                select(Household).where(Household.village_id.in_(villages)).order_by(Household.id)
+            )
+        )
 
 
 TOWNSHIP_1 = "230229100"
@@ -253,8 +256,9 @@ class ApiFactory:
     def as_user(self, username: str, password: str = DEMO_PASSWORD) -> ApiClient:
         """Return an ApiClient signed in as `username` (cached per test)."""
         if username not in self._cache:
-            response = self.client.post("/api/v1/auth/login",
-                                        json={"username": username, "password": password})
+            response = self.client.post(
+                "/api/v1/auth/login", json={"username": username, "password": password}
+            )
             assert response.status_code == 200, response.get_json()
             body = response.get_json()
             self._cache[username] = ApiClient(self.client, body["token"], body["user"])

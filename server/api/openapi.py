@@ -4,7 +4,9 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.yaml_utils import load_operations_from_docstring
 from flask import current_app
+from werkzeug.http import HTTP_STATUS_CODES
 
+from ..schemas.common import ErrorSchema
 from . import bp
 
 _cache: dict = {}
@@ -16,6 +18,7 @@ def build_spec(app) -> dict:
         title="Ruhu API", version="1", openapi_version="3.0.3", plugins=[MarshmallowPlugin()]
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Error", schema=ErrorSchema)
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/"):
             continue
@@ -30,7 +33,13 @@ def build_spec(app) -> dict:
             .replace(">", "}")
         )
         wanted = {m.lower() for m in rule.methods}
-        spec.path(path=path, operations={k: v for k, v in operations.items() if k in wanted})
+        operations = {k: v for k, v in operations.items() if k in wanted}
+        for operation in operations.values():
+            # OpenAPI requires a description on every response; default to the status phrase
+            # so view docstrings stay short.
+            for status, response in operation.get("responses", {}).items():
+                response.setdefault("description", HTTP_STATUS_CODES.get(int(status), "response"))
+        spec.path(path=path, operations=operations)
     return spec.to_dict()
 
 

@@ -56,8 +56,9 @@ def bound_changes(form: dict, answers: dict) -> dict:
     return partial
 
 
-def _bound_items(question: dict, items: object, collection: str,
-                 errors: dict[str, list[str]]) -> dict:
+def _bound_items(
+    question: dict, items: object, collection: str, errors: dict[str, list[str]]
+) -> dict:
     """Return {item_id: fields or None} for the answer of a bound repeat."""
     name = question["name"]
     if not isinstance(items, list):

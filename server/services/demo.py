@@ -12,22 +12,30 @@ from ..extensions import db
 from ..models import Region
 from ..models.household import new_uuid
 from . import users
-from .register import register_household
 from .regions import add_region
+from .register import register_household
 
 COUNTY = {"name": "克山县", "code": "230229", "lat": 48.034, "lon": 125.875}
 # (township, code, [(village, code, kind, area_type, lat, lon)])
 TOWNSHIPS = [
-    ("克山镇", "230229100", [
-        ("城东社区", "230229100001", "community", "urban", 48.036, 125.884),
-        ("城西社区", "230229100002", "community", "urban", 48.033, 125.861),
-        ("新兴村", "230229100201", "village", "rural", 48.061, 125.902),
-    ]),
-    ("北兴镇", "230229101", [
-        ("北兴社区", "230229101001", "community", "urban", 48.214, 125.781),
-        ("兴旺村", "230229101201", "village", "rural", 48.232, 125.763),
-        ("胜利村", "230229101202", "village", "rural", 48.198, 125.812),
-    ]),
+    (
+        "克山镇",
+        "230229100",
+        [
+            ("城东社区", "230229100001", "community", "urban", 48.036, 125.884),
+            ("城西社区", "230229100002", "community", "urban", 48.033, 125.861),
+            ("新兴村", "230229100201", "village", "rural", 48.061, 125.902),
+        ],
+    ),
+    (
+        "北兴镇",
+        "230229101",
+        [
+            ("北兴社区", "230229101001", "community", "urban", 48.214, 125.781),
+            ("兴旺村", "230229101201", "village", "rural", 48.232, 125.763),
+            ("胜利村", "230229101202", "village", "rural", 48.198, 125.812),
+        ],
+    ),
 ]
 ACCOUNTS = [
     ("inv1", "investigator", "230229100", "王调查"),
@@ -39,8 +47,28 @@ ACCOUNTS = [
 DEFAULT_PASSWORD = "ruhu-demo-2026"
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
-GIVEN = ["秀英", "桂兰", "建国", "建华", "志强", "淑珍", "玉兰", "国庆", "丽娟", "海涛",
-         "春燕", "德明", "凤英", "宝山", "红梅", "树林", "金凤", "振东", "雪梅", "长顺"]
+GIVEN = [
+    "秀英",
+    "桂兰",
+    "建国",
+    "建华",
+    "志强",
+    "淑珍",
+    "玉兰",
+    "国庆",
+    "丽娟",
+    "海涛",
+    "春燕",
+    "德明",
+    "凤英",
+    "宝山",
+    "红梅",
+    "树林",
+    "金凤",
+    "振东",
+    "雪梅",
+    "长顺",
+]
 HEALTH = ["healthy", "healthy", "healthy", "chronic_illness", "serious_illness", "disabled"]
 CAUSES = ["illness", "disability", "old_age_alone", "single_parent", "disaster", "other"]
 OCCUPATIONS = ["务农", "外出务工", "灵活就业", "在校学生", "无业", "退休"]
@@ -66,8 +94,9 @@ class DemoCounty:
     household_count: int = 0
 
 
-def _member(rng: random.Random, area: str, relation: str, born: date, male: bool, serial: int,
-            surname: str) -> dict:
+def _member(
+    rng: random.Random, area: str, relation: str, born: date, male: bool, serial: int, surname: str
+) -> dict:
     """Return one member's record fields."""
     health = rng.choice(HEALTH)
     return {
@@ -79,7 +108,8 @@ def _member(rng: random.Random, area: str, relation: str, born: date, male: bool
         "birth_date": born.isoformat(),
         "health": health,
         "disability_grade": rng.choice(["1", "2", "3", "4"]) if health == "disabled" else None,
-        "work_ability": "none" if health in ("serious_illness", "disabled") or born.year < 1960
+        "work_ability": "none"
+        if health in ("serious_illness", "disabled") or born.year < 1960
         else rng.choice(["full", "partial"]),
         "occupation": "在校学生" if date.today().year - born.year < 18 else rng.choice(OCCUPATIONS),
         "co_resident": True,
@@ -95,12 +125,29 @@ def _household_record(rng: random.Random, village: Region, serial: int) -> dict:
     head_male = rng.random() < 0.6
     members = [_member(rng, "230229", "self", head_born, head_male, serial * 7, surname)]
     if rng.random() < 0.7:
-        members.append(_member(rng, "230229", "spouse", head_born + timedelta(days=rng.randint(-1500, 1500)),
-                               not head_male, serial * 7 + 1, surname))
+        members.append(
+            _member(
+                rng,
+                "230229",
+                "spouse",
+                head_born + timedelta(days=rng.randint(-1500, 1500)),
+                not head_male,
+                serial * 7 + 1,
+                surname,
+            )
+        )
     for child in range(rng.choice([0, 0, 1, 1, 2])):
-        born = date(max(head_born.year + 22, 1990) + rng.randint(0, 15), rng.randint(1, 12), rng.randint(1, 28))
+        born = date(
+            max(head_born.year + 22, 1990) + rng.randint(0, 15),
+            rng.randint(1, 12),
+            rng.randint(1, 28),
+        )
         born = min(born, today - timedelta(days=400))
-        members.append(_member(rng, "230229", "child", born, rng.random() < 0.5, serial * 7 + 2 + child, surname))
+        members.append(
+            _member(
+                rng, "230229", "child", born, rng.random() < 0.5, serial * 7 + 2 + child, surname
+            )
+        )
     if rng.random() < 0.06:
         # An auditor's case: a member who died but is still registered.
         members[-1]["died_on"] = (today - timedelta(days=rng.randint(30, 400))).isoformat()
@@ -109,24 +156,58 @@ def _household_record(rng: random.Random, village: Region, serial: int) -> dict:
     for member in members:
         if member["work_ability"] != "none" and member["occupation"] not in ("在校学生", "退休"):
             amount = rng.randint(150, 900) if urban else rng.randint(1500, 9000)
-            incomes.append({"id": new_uuid(), "member_id": member["id"],
-                            "category": "wage" if urban else "farming", "amount": amount,
-                            "period": "month" if urban else "year", "note": None})
+            incomes.append(
+                {
+                    "id": new_uuid(),
+                    "member_id": member["id"],
+                    "category": "wage" if urban else "farming",
+                    "amount": amount,
+                    "period": "month" if urban else "year",
+                    "note": None,
+                }
+            )
     if rng.random() < 0.3:
-        incomes.append({"id": new_uuid(), "member_id": None, "category": "pension",
-                        "amount": rng.randint(100, 300) if urban else rng.randint(1200, 3600),
-                        "period": "month" if urban else "year", "note": None})
+        incomes.append(
+            {
+                "id": new_uuid(),
+                "member_id": None,
+                "category": "pension",
+                "amount": rng.randint(100, 300) if urban else rng.randint(1200, 3600),
+                "period": "month" if urban else "year",
+                "note": None,
+            }
+        )
     supporters = []
     if rng.random() < 0.4:
-        supporters.append({"id": new_uuid(), "name": surname + rng.choice(GIVEN), "id_number": None,
-                           "relation": "child", "household_size": rng.randint(2, 5),
-                           "monthly_income": rng.randint(1500, 4500)})
-    assets = [{"id": new_uuid(), "category": "housing",
-               "description": rng.choice(["砖瓦房", "土坯房", "楼房", "平房"]),
-               "quantity": rng.choice([40, 55, 62, 75, 90]), "value": None}]
+        supporters.append(
+            {
+                "id": new_uuid(),
+                "name": surname + rng.choice(GIVEN),
+                "id_number": None,
+                "relation": "child",
+                "household_size": rng.randint(2, 5),
+                "monthly_income": rng.randint(1500, 4500),
+            }
+        )
+    assets = [
+        {
+            "id": new_uuid(),
+            "category": "housing",
+            "description": rng.choice(["砖瓦房", "土坯房", "楼房", "平房"]),
+            "quantity": rng.choice([40, 55, 62, 75, 90]),
+            "value": None,
+        }
+    ]
     if rng.random() < 0.15:
-        assets.append({"id": new_uuid(), "category": "vehicle", "description": "电动三轮车",
-                       "quantity": 1, "value": rng.randint(2000, 6000)})
+        assets.append(
+            {
+                "id": new_uuid(),
+                "category": "vehicle",
+                "description": "电动三轮车",
+                "quantity": 1,
+                "value": rng.randint(2000, 6000),
+            }
+        )
     covered = rng.random() < 0.7
     return {
         "household": {
@@ -140,7 +221,8 @@ def _household_record(rng: random.Random, village: Region, serial: int) -> dict:
             "staff_relative": rng.random() < 0.05,
             "disputed": rng.random() < 0.04,
             "next_review_on": (today + timedelta(days=rng.randint(-60, 330))).isoformat()
-            if covered else None,
+            if covered
+            else None,
         },
         "members": members,
         "supporters": supporters,
@@ -151,20 +233,36 @@ def _household_record(rng: random.Random, village: Region, serial: int) -> dict:
 
 def load_regions() -> DemoCounty:
     """Create the demo county, its townships and villages. The caller commits."""
-    county = add_region(name=COUNTY["name"], code=COUNTY["code"], level="county",
-                        lat=COUNTY["lat"], lon=COUNTY["lon"])
+    county = add_region(
+        name=COUNTY["name"],
+        code=COUNTY["code"],
+        level="county",
+        lat=COUNTY["lat"],
+        lon=COUNTY["lon"],
+    )
     demo = DemoCounty(county=county)
     for name, code, villages in TOWNSHIPS:
         township = add_region(name=name, code=code, level="township", parent=county)
         demo.townships.append(township)
         for v_name, v_code, kind, area, lat, lon in villages:
-            demo.villages.append(add_region(name=v_name, code=v_code, level="village",
-                                            parent=township, kind=kind, area_type=area,
-                                            lat=lat, lon=lon))
+            demo.villages.append(
+                add_region(
+                    name=v_name,
+                    code=v_code,
+                    level="village",
+                    parent=township,
+                    kind=kind,
+                    area_type=area,
+                    lat=lat,
+                    lon=lon,
+                )
+            )
     return demo
 
 
-def load_demo(households: int = 60, password: str = DEFAULT_PASSWORD, seed: int = 2026) -> DemoCounty:
+def load_demo(
+    households: int = 60, password: str = DEFAULT_PASSWORD, seed: int = 2026
+) -> DemoCounty:
     """Load the whole demo county with `households` households and the five accounts. Commits."""
     rng = random.Random(seed)
     demo = load_regions()
@@ -172,11 +270,13 @@ def load_demo(households: int = 60, password: str = DEFAULT_PASSWORD, seed: int 
     for serial in range(households):
         village = demo.villages[serial % len(demo.villages)]
         code = f"{village.code}{serial // len(demo.villages) + 1:04d}"
-        register_household(village, code=code, record=_household_record(rng, village, serial),
-                           cause="demo")
+        register_household(
+            village, code=code, record=_household_record(rng, village, serial), cause="demo"
+        )
     db.session.commit()
     demo.household_count = households
     for username, role, region_code, display in ACCOUNTS:
-        users.add_user(username, role=role, region_code=region_code, password=password,
-                       display_name=display)
+        users.add_user(
+            username, role=role, region_code=region_code, password=password, display_name=display
+        )
     return demo

@@ -33,7 +33,9 @@ def parse_cursor(cursor: str | None, user: User) -> tuple[int, bool]:
         epoch_text, seq_text = cursor.split(".", 1)
         epoch, seq = int(epoch_text), int(seq_text)
     except ValueError:
-        raise Invalid("无效的同步游标 / invalid cursor", errors={"since": ["malformed cursor"]})
+        raise Invalid(
+            "无效的同步游标 / invalid cursor", errors={"since": ["malformed cursor"]}
+        ) from None
     if seq < 0:
         raise Invalid("无效的同步游标 / invalid cursor", errors={"since": ["malformed cursor"]})
     if epoch != user.scope_epoch:

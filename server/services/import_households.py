@@ -10,11 +10,13 @@ columns are read from the household's first row):
 
 import csv
 import io
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import select
 
 from ..extensions import db
@@ -26,12 +28,33 @@ from .register import register_household
 
 REQUIRED_COLUMNS = ("household_code", "village_code", "member_name", "relation")
 COLUMNS = (
-    "household_code", "village_code", "address", "phone", "status", "member_name", "id_number",
-    "relation", "sex", "birth_date", "health", "disability_grade", "work_ability", "occupation",
+    "household_code",
+    "village_code",
+    "address",
+    "phone",
+    "status",
+    "member_name",
+    "id_number",
+    "relation",
+    "sex",
+    "birth_date",
+    "health",
+    "disability_grade",
+    "work_ability",
+    "occupation",
     "co_resident",
 )
-RELATIONS = ("self", "spouse", "child", "parent", "grandchild", "grandparent", "sibling",
-             "child_in_law", "other")
+RELATIONS = (
+    "self",
+    "spouse",
+    "child",
+    "parent",
+    "grandchild",
+    "grandparent",
+    "sibling",
+    "child_in_law",
+    "other",
+)
 SEXES = ("male", "female")
 TRUE_WORDS = {"", "1", "true", "yes", "y", "是"}
 FALSE_WORDS = {"0", "false", "no", "n", "否"}
@@ -52,20 +75,38 @@ def read_rows(path: Path) -> list[dict]:
     """Read a CSV (UTF-8, with or without BOM) or XLSX file into dicts keyed by column."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        text = path.read_bytes().decode("utf-8-sig")
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise Invalid(
+                "CSV 文件须为 UTF-8 编码 / the CSV file must be UTF-8 encoded",
+                errors={"file": [f"not UTF-8 at byte {error.start}"]},
+            ) from None
         return [dict(row) for row in csv.DictReader(io.StringIO(text))]
     if suffix in (".xlsx", ".xlsm"):
-        sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
-        rows = list(sheet.iter_rows(values_only=True))
+        try:
+            book = load_workbook(path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError):
+            raise Invalid(
+                "无法读取 XLSX 文件 / not a readable XLSX workbook",
+                errors={"file": ["not an XLSX workbook"]},
+            ) from None
+        try:
+            rows = list(book.worksheets[0].iter_rows(values_only=True))
+        finally:
+            book.close()  # read-only workbooks keep the file open until closed
         if not rows:
             return []
         header = [str(c).strip() if c is not None else "" for c in rows[0]]
         return [
             {header[i]: ("" if v is None else v) for i, v in enumerate(row) if i < len(header)}
-            for row in rows[1:] if any(v not in (None, "") for v in row)
+            for row in rows[1:]
+            if any(v not in (None, "") for v in row)
         ]
-    raise Invalid(f"不支持的文件类型 / unsupported file type: {suffix} (use .csv or .xlsx)",
-                  errors={"file": ["csv or xlsx"]})
+    raise Invalid(
+        f"不支持的文件类型 / unsupported file type: {suffix} (use .csv or .xlsx)",
+        errors={"file": ["csv or xlsx"]},
+    )
 
 
 def _text(row: dict, column: str) -> str:
@@ -102,11 +143,17 @@ def import_households(path: Path, *, actor: User | None = None) -> ImportResult:
         raise Invalid("文件没有数据行 / the file has no data rows", errors={"file": ["empty"]})
     missing = [c for c in REQUIRED_COLUMNS if c not in rows[0]]
     if missing:
-        raise Invalid(f"缺少列 / missing columns: {', '.join(missing)}",
-                      errors={"columns": [f"missing {c}" for c in missing]})
-    villages = {r.code: r for r in db.session.scalars(select(Region).where(Region.level == "village"))}
+        raise Invalid(
+            f"缺少列 / missing columns: {', '.join(missing)}",
+            errors={"columns": [f"missing {c}" for c in missing]},
+        )
+    villages = {
+        r.code: r for r in db.session.scalars(select(Region).where(Region.level == "village"))
+    }
     existing_codes = set(db.session.scalars(select(Household.code)))
-    existing_ids = set(db.session.scalars(select(Member.id_number).where(Member.id_number.is_not(None))))
+    existing_ids = set(
+        db.session.scalars(select(Member.id_number).where(Member.id_number.is_not(None)))
+    )
     seen_ids: dict[str, int] = {}
     households: dict[str, dict] = {}
     for number, row in enumerate(rows, start=2):  # row 1 is the header
@@ -155,29 +202,58 @@ def import_households(path: Path, *, actor: User | None = None) -> ImportResult:
         if problems:
             result.errors.extend(f"row {number}: {p}" for p in problems)
             continue
-        entry = households.setdefault(code, {
-            "village": village,
-            "record": {"household": {"address": _text(row, "address"), "phone": _text(row, "phone") or None,
-                                     "status": status}, "members": []},
-        })
-        entry["record"]["members"].append({
-            "name": _text(row, "member_name"), "id_number": id_number or None, "relation": relation,
-            "sex": sex or None, "birth_date": birth or None, "health": _text(row, "health") or None,
-            "disability_grade": _text(row, "disability_grade") or None,
-            "work_ability": _text(row, "work_ability") or None,
-            "occupation": _text(row, "occupation") or None,
-            "co_resident": co_resident not in FALSE_WORDS, "died_on": None,
-        })
+        entry = households.setdefault(
+            code,
+            {
+                "village": village,
+                "record": {
+                    "household": {
+                        "address": _text(row, "address"),
+                        "phone": _text(row, "phone") or None,
+                        "status": status,
+                    },
+                    "members": [],
+                },
+            },
+        )
+        entry["record"]["members"].append(
+            {
+                "name": _text(row, "member_name"),
+                "id_number": id_number or None,
+                "relation": relation,
+                "sex": sex or None,
+                "birth_date": birth or None,
+                "health": _text(row, "health") or None,
+                "disability_grade": _text(row, "disability_grade") or None,
+                "work_ability": _text(row, "work_ability") or None,
+                "occupation": _text(row, "occupation") or None,
+                "co_resident": co_resident not in FALSE_WORDS,
+                "died_on": None,
+            }
+        )
     if result.errors:
-        raise Invalid(f"导入失败，共 {len(result.errors)} 处错误，未导入任何数据 / "
-                      f"import refused: {len(result.errors)} errors, nothing imported",
-                      errors={"rows": result.errors})
+        raise Invalid(
+            f"导入失败，共 {len(result.errors)} 处错误，未导入任何数据 / "
+            f"import refused: {len(result.errors)} errors, nothing imported",
+            errors={"rows": result.errors},
+        )
     for code, entry in households.items():
-        register_household(entry["village"], code=code, record=entry["record"], cause="import",
-                           actor=actor, source_ref=path.name[:64])
+        register_household(
+            entry["village"],
+            code=code,
+            record=entry["record"],
+            cause="import",
+            actor=actor,
+            source_ref=path.name[:64],
+        )
         result.households += 1
         result.members += len(entry["record"]["members"])
-    audit.record("household.import", actor=actor, object_type="file", object_id=path.name[:64],
-                 detail={"households": result.households, "members": result.members})
+    audit.record(
+        "household.import",
+        actor=actor,
+        object_type="file",
+        object_id=path.name[:64],
+        detail={"households": result.households, "members": result.members},
+    )
     db.session.commit()
     return result

@@ -15,14 +15,26 @@ def new_qr_token() -> str:
     return secrets.token_urlsafe(15)
 
 
-def register_household(village: Region, *, code: str, record: dict, cause: str,
-                       actor: User | None = None, source_ref: str | None = None) -> Household:
+def register_household(
+    village: Region,
+    *,
+    code: str,
+    record: dict,
+    cause: str,
+    actor: User | None = None,
+    source_ref: str | None = None,
+) -> Household:
     """Add a household with its record and write version 1. The caller commits.
 
     `record` is a (possibly partial) record; collection items without ids get fresh UUIDs.
     """
-    household = Household(code=code, qr_token=new_qr_token(), village_id=village.id,
-                          area_type=village.area_type or "rural", status="applicant")
+    household = Household(
+        code=code,
+        qr_token=new_qr_token(),
+        village_id=village.id,
+        area_type=village.area_type or "rural",
+        status="applicant",
+    )
     db.session.add(household)
     full = empty_record()
     full["household"] = dict(record.get("household", {}))

@@ -1,0 +1,50 @@
+"""One JSON error shape for every API error, and the OpenAPI document."""
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "method,url,status",
+    [
+        ("get", "/api/v1/no-such-thing", 404),
+        ("delete", "/api/v1/auth/login", 405),
+        ("get", "/api/v1/households", 401),
+        ("post", "/api/v1/auth/login", 422),
+    ],
+)
+def test_errors_have_one_shape(client, method, url, status):
+    """404, 405, 401 and 422 all come as {"code", "message", "errors"} JSON."""
+    response = getattr(client, method)(url)
+    assert response.status_code == status
+    assert response.is_json
+    body = response.get_json()
+    assert set(body) == {"code", "message", "errors"}
+    assert isinstance(body["code"], str) and body["message"]
+
+
+def test_oversized_body_is_413_json(client, app):
+    """A body over MAX_CONTENT_LENGTH is refused with 413 in the error shape."""
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    response = client.post("/api/v1/auth/login", data=b"x" * 5000, content_type="application/json")
+    assert response.status_code == 413
+    assert response.get_json()["code"] == "payload_too_large"
+
+
+def test_invalid_json_is_a_422_not_a_500(client):
+    """A body that is not JSON gets a clear error."""
+    response = client.post("/api/v1/auth/login", data=b"{not json", content_type="application/json")
+    assert response.status_code == 422
+
+
+def test_openapi_document_describes_the_api(client):
+    """The OpenAPI document is generated from the schemas and lists the routes."""
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    spec = response.get_json()
+    assert spec["openapi"].startswith("3.")
+    assert "/api/v1/households" in spec["paths"] and "/api/v1/auth/login" in spec["paths"]
+    assert "/api/v1/households/{household_id}" in spec["paths"]
+    schemas = spec["components"]["schemas"]
+    assert {"Error", "Login", "Token", "Household", "HouseholdDelta"} <= set(schemas)
+    assert "password" in schemas["Login"]["properties"]
+    assert "password" not in schemas.get("User", {}).get("properties", {})

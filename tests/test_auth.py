@@ -1,0 +1,151 @@
+"""Signing in: failures, rate limiting, token expiry and revocation."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import AuditEntry, DeviceToken
+from server.models.clock import utcnow
+from server.services import users
+
+
+def login(client, username="inv1", password="demo-pass-2026", **extra):
+    """Post credentials to the login endpoint."""
+    return client.post(
+        "/api/v1/auth/login", json={"username": username, "password": password, **extra}
+    )
+
+
+def test_login_returns_a_working_token(client):
+    """A correct password gives a bearer token that /auth/me accepts."""
+    response = login(client, device_label="phone A")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["user"]["username"] == "inv1" and body["user"]["role"] == "investigator"
+    me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['token']}"})
+    assert me.status_code == 200 and me.get_json()["username"] == "inv1"
+
+
+def test_token_is_stored_hashed(client):
+    """The database never holds the bearer secret itself."""
+    token = login(client).get_json()["token"]
+    stored = db.session.scalars(select(DeviceToken.token_hash)).all()
+    assert token not in stored and all(len(h) == 64 for h in stored)
+
+
+@pytest.mark.parametrize(
+    "username,password",
+    [
+        ("inv1", "wrong-password"),
+        ("nobody", "demo-pass-2026"),
+        ("INV1", "demo-pass-2026"),
+    ],
+)
+def test_wrong_credentials_are_refused_alike(client, username, password):
+    """Unknown users and wrong passwords get the same 401 and are audited."""
+    response = login(client, username, password)
+    assert response.status_code == 401
+    body = response.get_json()
+    assert body["code"] == "auth.invalid_credentials" and body["errors"] == {}
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "auth.login_failed"))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"username": "inv1"},
+        {"password": "x"},
+        {"username": "", "password": "x"},
+        {"username": 5, "password": []},
+    ],
+)
+def test_malformed_login_is_a_422(client, payload):
+    """Missing or mistyped fields give field-level errors, not a 500."""
+    response = client.post("/api/v1/auth/login", json=payload)
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "validation.failed"
+    assert response.get_json()["errors"]
+
+
+def test_non_json_login_is_a_422(client):
+    """A form-encoded or garbage body is refused with the JSON error shape."""
+    response = client.post("/api/v1/auth/login", data="username=inv1", content_type="text/plain")
+    assert response.status_code == 422
+
+
+def test_repeated_failures_are_rate_limited(client, app):
+    """After LOGIN_MAX_FAILURES failures even the right password waits (429, Retry-After)."""
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        assert login(client, password="bad-guess").status_code == 401
+    response = login(client)
+    assert response.status_code == 429
+    assert response.get_json()["code"] == "auth.rate_limited"
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_rate_limit_counts_per_address_across_usernames(client, app):
+    """Guessing across many usernames from one address is limited too."""
+    for i in range(app.config["LOGIN_MAX_FAILURES"]):
+        login(client, username=f"guess{i}", password="x")
+    assert login(client, username="inv2").status_code == 429
+
+
+def test_failures_expire_after_the_window(client, app):
+    """Old failures no longer count."""
+    from server.models import LoginAttempt
+
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        login(client, password="bad-guess")
+    for attempt in db.session.scalars(select(LoginAttempt)):
+        attempt.at = utcnow() - timedelta(seconds=app.config["LOGIN_WINDOW_SECONDS"] + 1)
+    db.session.commit()
+    assert login(client).status_code == 200
+
+
+def test_expired_token_is_refused(client):
+    """A token past its expiry gives 401 auth.token_expired."""
+    body = login(client).get_json()
+    row = db.session.get(DeviceToken, body["token_id"])
+    row.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    response = client.get(
+        "/api/v1/households", headers={"Authorization": f"Bearer {body['token']}"}
+    )
+    assert response.status_code == 401
+    assert response.get_json()["code"] == "auth.token_expired"
+
+
+def test_logout_revokes_the_token(client):
+    """After sign-out the same token no longer works."""
+    token = login(client).get_json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    response = client.get("/api/v1/auth/me", headers=headers)
+    assert response.status_code == 401 and response.get_json()["code"] == "auth.token_revoked"
+
+
+def test_disabling_a_user_revokes_their_devices(client):
+    """A disabled account can neither use its tokens nor sign in again."""
+    token = login(client).get_json()["token"]
+    users.set_active("inv1", False)
+    assert (
+        client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 401
+    )
+    assert login(client).status_code == 401
+
+
+@pytest.mark.parametrize("header", ["", "Bearer", "Bearer not-a-token", "Basic aW52MTp4"])
+def test_missing_or_bad_credentials_are_401(client, header):
+    """Every household endpoint needs a valid token."""
+    response = client.get("/api/v1/households", headers={"Authorization": header} if header else {})
+    assert response.status_code == 401
+    assert set(response.get_json()) == {"code", "message", "errors"}
+
+
+def test_password_is_hashed_with_a_modern_kdf(app, demo):
+    """Passwords are stored as salted scrypt hashes."""
+    assert demo.user("inv1").password_hash.startswith("scrypt:")

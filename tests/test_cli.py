@@ -1,0 +1,179 @@
+"""The `ruhu` command: user management, demo, and serving the demo over real HTTP."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from server.services.auth import authenticate
+
+
+def test_user_add_disable_passwd(runner, app):
+    """Accounts are added, get a new password, and are disabled from the command line."""
+    result = runner.invoke(
+        args=[
+            "user",
+            "add",
+            "inv9",
+            "--role",
+            "investigator",
+            "--region",
+            "230229100",
+            "--password",
+            "long-enough-1",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert authenticate("inv9", "long-enough-1", "127.0.0.1").role == "investigator"
+    result = runner.invoke(args=["user", "passwd", "inv9", "--password", "another-pass-2"])
+    assert result.exit_code == 0
+    assert authenticate("inv9", "another-pass-2", "127.0.0.1")
+    assert runner.invoke(args=["user", "disable", "inv9"]).exit_code == 0
+    from server.services.errors import Unauthorized
+
+    with pytest.raises(Unauthorized):
+        authenticate("inv9", "another-pass-2", "127.0.0.1")
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            [
+                "user",
+                "add",
+                "inv1",
+                "--role",
+                "investigator",
+                "--region",
+                "230229100",
+                "--password",
+                "long-enough-1",
+            ],
+            "username taken",
+        ),
+        (
+            [
+                "user",
+                "add",
+                "x1",
+                "--role",
+                "investigator",
+                "--region",
+                "000",
+                "--password",
+                "long-enough-1",
+            ],
+            "unknown region",
+        ),
+        (
+            [
+                "user",
+                "add",
+                "x2",
+                "--role",
+                "investigator",
+                "--region",
+                "230229",
+                "--password",
+                "long-enough-1",
+            ],
+            "township or village",
+        ),
+        (
+            [
+                "user",
+                "add",
+                "x3",
+                "--role",
+                "supervisor",
+                "--region",
+                "230229",
+                "--password",
+                "short",
+            ],
+            "too short",
+        ),
+        (["user", "disable", "ghost"], "no such user"),
+    ],
+)
+def test_user_commands_refuse_bad_input(runner, app, args, message):
+    """Bad input gives a readable message and a non-zero exit."""
+    result = runner.invoke(args=args)
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def _free_port() -> int:
+    """Return a free TCP port on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _http(method, url, body=None, token=None):
+    """Make an HTTP request and return (status, JSON body)."""
+    request = urllib.request.Request(
+        url,
+        method=method,
+        data=json.dumps(body).encode() if body else None,
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Bearer {token}"} if token else {}),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.loads(response.read())
+
+
+def test_demo_served_over_http_lets_inv1_download_their_township(tmp_path):
+    """`ruhu demo` then `ruhu serve`: inv1 signs in over HTTP and downloads township 1 only."""
+    env = {**os.environ, "RUHU_DATA_DIR": str(tmp_path / "data")}
+    env.pop("RUHU_DATABASE_URL", None)
+    ruhu = [sys.executable, "-c", "from server.cli import main; main()"]
+    cwd = Path(__file__).resolve().parent.parent
+    demo = subprocess.run(
+        [*ruhu, "demo", "--households", "30", "--password", "pass-for-test"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert demo.returncode == 0, demo.stderr
+    assert "inv1" in demo.stdout and "sup1" in demo.stdout
+    port = _free_port()
+    server = subprocess.Popen(
+        [*ruhu, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        status, login = _http(
+            "POST", f"{base}/api/v1/auth/login", {"username": "inv1", "password": "pass-for-test"}
+        )
+        assert status == 200
+        status, page = _http("GET", f"{base}/api/v1/households?limit=500", token=login["token"])
+        assert status == 200 and not page["more"]
+        townships = {h["township_name"] for h in page["households"]}
+        assert townships == {"克山镇"}
+        assert len(page["households"]) == 15  # 30 households over 6 villages, 3 in township 1
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout.close()

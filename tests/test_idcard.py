@@ -1,0 +1,77 @@
+"""GB 11643 ID numbers: check character, birth date, sex, and agreement with the record."""
+
+from datetime import date
+
+import pytest
+
+from server.domain import idcard
+
+# 11010519491231002X is the standard's own worked example (a woman born 1949-12-31).
+STANDARD_EXAMPLE = "11010519491231002X"
+TODAY = date(2026, 5, 22)
+
+
+def test_standard_example_check_character_is_x():
+    """The check character of the standard's example is X (sum of products mod 11 = 2)."""
+    assert idcard.check_character(STANDARD_EXAMPLE[:17]) == "X"
+
+
+def test_parse_reads_region_birth_date_and_sex():
+    """Parsing gives the region code, birth date and sex (even sequence digit: female)."""
+    parsed = idcard.parse(STANDARD_EXAMPLE, today=TODAY)
+    assert parsed.region_code == "110105"
+    assert parsed.birth_date == date(1949, 12, 31)
+    assert parsed.sex == "female"
+
+
+def test_lower_case_x_and_spaces_are_accepted():
+    """A lower-case x and spaces typed by an investigator are normalised."""
+    assert idcard.parse("110105 19491231 002x", today=TODAY).number == STANDARD_EXAMPLE
+
+
+def test_male_from_odd_sequence_digit():
+    """An odd 17th digit means male; the check character is recomputed for the new body."""
+    body = "23022919800101001"
+    number = body + idcard.check_character(body)
+    assert idcard.parse(number, today=TODAY).sex == "male"
+
+
+@pytest.mark.parametrize(
+    ("number", "fragment"),
+    [
+        ("1101051949123100", "18 characters"),
+        ("11010519491231002Y", "digits"),
+        ("1101051949A231002X", "digits"),
+        ("99010519491231002X", "region code"),
+        ("110105194902300021", "not a valid date"),
+        ("110105203001010021", "out of range"),
+        ("110105189901010021", "out of range"),
+        ("110105194912310021", "check character should be X"),
+    ],
+)
+def test_malformed_numbers_are_rejected_with_a_reason(number, fragment):
+    """Each kind of malformed number is rejected with a reason naming the problem."""
+    with pytest.raises(idcard.InvalidIdNumber) as caught:
+        idcard.parse(number, today=TODAY)
+    assert fragment in caught.value.reason["en"]
+    assert caught.value.reason["zh"]
+
+
+def test_problems_empty_when_record_agrees():
+    """A valid number agreeing with the recorded birth date and sex has no problems."""
+    assert idcard.problems(STANDARD_EXAMPLE, birth_date="1949-12-31", sex="female",
+                           today=TODAY) == []
+
+
+def test_problems_report_birth_date_and_sex_disagreement():
+    """A recorded birth date or sex that differs from the number is reported, both ways."""
+    found = idcard.problems(STANDARD_EXAMPLE, birth_date="1950-01-01", sex="male", today=TODAY)
+    assert [p["en"] for p in found] == [
+        "birth date 1950-01-01 differs from 1949-12-31 in the ID number",
+        "sex male differs from female in the ID number",
+    ]
+
+
+def test_problems_of_malformed_number_is_its_reason():
+    """A malformed number gives exactly one problem: why it is malformed."""
+    assert len(idcard.problems("123", today=TODAY)) == 1

@@ -59,7 +59,7 @@ def demo_command(households: int, password: str | None):
         f"loaded {county.county.name}: {len(county.townships)} townships, "
         f"{len(county.villages)} villages, {county.household_count} households"
     )
-    click.echo("accounts (password: %s):" % county.password)
+    click.echo(f"accounts (password: {county.password}):")
     for username, role, region, display in demo.ACCOUNTS:
         click.echo(f"  {username:6} {role:13} {region:10} {display}")
 

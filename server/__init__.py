@@ -51,12 +51,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     _configure_engine(app)
     csrf.init_app(app)
 
-    from . import api, cli, web
+    from . import api, cli, security, web
     from .api import errors
 
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
     errors.init_app(app)
+    security.init_app(app)
     web.init_app(app)
     cli.init_app(app)
     return app

@@ -48,6 +48,8 @@ def from_environment(with_secret: bool = True) -> dict:
         "STORAGE_BACKEND": os.environ.get("RUHU_STORAGE", "local"),
         "S3_BUCKET": os.environ.get("RUHU_S3_BUCKET", ""),
         "S3_ENDPOINT_URL": os.environ.get("RUHU_S3_ENDPOINT_URL", ""),
+        # Behind HTTPS (docs/deploy.md) the session cookie must only travel encrypted.
+        "SESSION_COOKIE_SECURE": os.environ.get("RUHU_SECURE_COOKIES", "") in ("1", "true", "yes"),
     }
     if with_secret:
         settings["SECRET_KEY"] = _secret_key(data_dir)

@@ -11,7 +11,15 @@ from .services.errors import ServiceError
 
 def init_app(app: Flask) -> None:
     """Attach the ruhu commands to the app's CLI."""
-    for command in (init_command, demo_command, serve_command, user_group, import_command):
+    for command in (
+        init_command,
+        demo_command,
+        serve_command,
+        user_group,
+        import_command,
+        backup_command,
+        restore_command,
+    ):
         app.cli.add_command(command)
 
 
@@ -173,6 +181,41 @@ def import_command(file: Path):
     except ServiceError as error:
         _fail(error)
     click.echo(f"imported {result.households} households, {result.members} members")
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@with_appcontext
+def backup_command(file: Path | None):
+    """Back up the database and the media folder into one .tar.gz file."""
+    from datetime import datetime
+
+    from .services.backup import create_backup
+
+    app = current_app._get_current_object()
+    file = (
+        file
+        or Path(app.config["DATA_DIR"]) / "backups" / f"ruhu-{datetime.now():%Y%m%d-%H%M%S}.tar.gz"
+    )
+    create_backup(app, file)
+    click.echo(f"backup written: {file}")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite a database that already holds data.")
+@with_appcontext
+def restore_command(file: Path, force: bool):
+    """Restore a backup made by `ruhu backup` (stop the server first)."""
+    from .services.backup import restore_backup
+
+    try:
+        result = restore_backup(current_app._get_current_object(), file, force=force)
+    except ServiceError as error:
+        _fail(error)
+    click.echo(
+        f"restored the backup of {result['created_at']} ({result['media_files']} media files)"
+    )
 
 
 def _create_app():

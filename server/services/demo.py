@@ -8,6 +8,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from ..domain import idcard
 from ..extensions import db
 from ..models import Region
 from ..models.household import new_uuid
@@ -72,15 +73,13 @@ GIVEN = [
 HEALTH = ["healthy", "healthy", "healthy", "chronic_illness", "serious_illness", "disabled"]
 CAUSES = ["illness", "disability", "old_age_alone", "single_parent", "disaster", "other"]
 OCCUPATIONS = ["务农", "外出务工", "灵活就业", "在校学生", "无业", "退休"]
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK = "10X98765432"
 
 
 def id_number(area: str, born: date, serial: int, male: bool) -> str:
     """Return a valid GB 11643 ID number (check digit computed) for demo people."""
     seq = serial % 500 * 2 + (1 if male else 0)
     body = f"{area}{born:%Y%m%d}{seq:03d}"
-    return body + ID_CHECK[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS, strict=True)) % 11]
+    return body + idcard.check_character(body)
 
 
 @dataclass

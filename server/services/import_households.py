@@ -19,6 +19,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import select
 
+from ..domain import idcard
 from ..extensions import db
 from ..models import Household, Member, Region, User
 from ..models.household import HOUSEHOLD_STATUSES
@@ -58,8 +59,6 @@ RELATIONS = (
 SEXES = ("male", "female")
 TRUE_WORDS = {"", "1", "true", "yes", "y", "是"}
 FALSE_WORDS = {"0", "false", "no", "n", "否"}
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK = "10X98765432"
 
 
 @dataclass
@@ -121,20 +120,6 @@ def _text(row: dict, column: str) -> str:
     return str(value).strip()
 
 
-def id_number_problem(number: str) -> str | None:
-    """Return why an 18-character ID number is invalid (GB 11643), or None."""
-    if len(number) != 18 or not number[:17].isdigit() or number[17] not in "0123456789X":
-        return "ID number must be 17 digits and a check character"
-    expected = ID_CHECK[sum(int(d) * w for d, w in zip(number[:17], ID_WEIGHTS, strict=True)) % 11]
-    if number[17] != expected:
-        return "ID number check digit is wrong"
-    try:
-        date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        return "ID number holds an impossible birth date"
-    return None
-
-
 def import_households(path: Path, *, actor: User | None = None) -> ImportResult:
     """Validate every row, then import all households in one transaction (or none). Commits."""
     rows = read_rows(path)
@@ -185,9 +170,9 @@ def import_households(path: Path, *, actor: User | None = None) -> ImportResult:
                 problems.append(f"birth_date {birth!r} is not YYYY-MM-DD")
         id_number = _text(row, "id_number").upper()
         if id_number:
-            problem = id_number_problem(id_number)
-            if problem:
-                problems.append(problem)
+            id_problems = idcard.problems(id_number, birth_date=birth or None, sex=sex or None)
+            if id_problems:
+                problems.extend(f"ID number {id_number}: {p['en']}" for p in id_problems)
             elif id_number in existing_ids:
                 problems.append(f"ID number {id_number} is already registered in another household")
             elif id_number in seen_ids:

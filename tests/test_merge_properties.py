@@ -86,6 +86,10 @@ def test_no_interleaving_loses_a_field(drawn, rng):
         server_then, result = outcomes[index]
         applied = {c["path"]: c["new"] for c in result.applied}
         conflicts = {c["path"]: c for c in result.conflicts}
+        for change in result.applied:
+            # All submissions share one base: overwriting another team's value silently
+            # would be a lost update.
+            assert change["old"] == _value(base, change["path"]), change
         for path, value in _changes(partial, base).items():
             landed = applied.get(path, object()) == value
             already = _value(server_then, path) == value

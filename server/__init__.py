@@ -5,6 +5,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config
 from .extensions import csrf, db
@@ -47,6 +48,9 @@ def create_app(test_config: dict | None = None) -> Flask:
             **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
             "connect_args": {"timeout": 30, "check_same_thread": False},
         }
+    if app.config.get("PROXY_COUNT"):
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     db.init_app(app)
     _configure_engine(app)
     csrf.init_app(app)

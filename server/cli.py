@@ -232,6 +232,8 @@ def main() -> None:
         add_default_commands=False,
         add_version_option=False,
         load_dotenv=False,
-        help="Ruhu (入户): 低保 household survey server.",
+        help="Ruhu (入户): 低保 household survey server. Configured by RUHU_* variables (README).",
     )
+    # Flask's --app/--env-file/--debug options mean nothing here: the app is always Ruhu's.
+    cli.params = [p for p in cli.params if p.name not in ("app", "env_file", "debug")]
     cli(prog_name="ruhu")

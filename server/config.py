@@ -48,6 +48,9 @@ def from_environment(with_secret: bool = True) -> dict:
         "STORAGE_BACKEND": os.environ.get("RUHU_STORAGE", "local"),
         "S3_BUCKET": os.environ.get("RUHU_S3_BUCKET", ""),
         "S3_ENDPOINT_URL": os.environ.get("RUHU_S3_ENDPOINT_URL", ""),
+        # How many reverse proxies (nginx) stand in front: their X-Forwarded-* headers are then
+        # trusted for the client address (rate limits, audit) and the scheme (Secure cookies).
+        "PROXY_COUNT": int(os.environ.get("RUHU_PROXY_COUNT", "0")),
         # Behind HTTPS (docs/deploy.md) the session cookie must only travel encrypted.
         "SESSION_COOKIE_SECURE": os.environ.get("RUHU_SECURE_COOKIES", "") in ("1", "true", "yes"),
     }

@@ -40,3 +40,28 @@ def test_secure_cookie_setting_follows_the_environment(monkeypatch, tmp_path):
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_proxy_headers_are_trusted_only_when_configured(tmp_path):
+    """Behind one proxy the client address comes from X-Forwarded-For; otherwise it is ignored."""
+    from flask import request
+
+    from server import create_app
+
+    def remote_addr(proxies: int) -> str:
+        """Return the address the app sees for a forwarded request."""
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                "SECRET_KEY": "x",
+                "PROXY_COUNT": proxies,
+                "DATA_DIR": str(tmp_path),
+                "MEDIA_DIR": str(tmp_path / "m"),
+            }
+        )
+        app.add_url_rule("/whoami", "whoami", lambda: request.remote_addr)
+        response = app.test_client().get("/whoami", headers={"X-Forwarded-For": "10.1.2.3"})
+        return response.get_data(as_text=True)
+
+    assert remote_addr(1) == "10.1.2.3"
+    assert remote_addr(0) == "127.0.0.1"

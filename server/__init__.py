@@ -6,6 +6,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from . import config
 from .extensions import csrf, db
@@ -29,9 +30,18 @@ def _configure_engine(app: Flask) -> None:
             event.listen(engine, "connect", _sqlite_pragmas)
 
 
+class DatabaseIntConverter(IntegerConverter):
+    """`<int:...>` URL parts that fit a 64-bit database integer; larger ones match no route (404)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Create the Ruhu app: defaults, then environment, then test overrides."""
     app = Flask(__name__, static_folder=None)
+    app.url_map.converters["int"] = DatabaseIntConverter
     app.config.from_mapping(config.DEFAULTS)
     test_config = test_config or {}
     env = config.from_environment(with_secret="SECRET_KEY" not in test_config)
@@ -55,11 +65,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     _configure_engine(app)
     csrf.init_app(app)
 
-    from . import api, cli, security, web
+    from . import api, cli, console, security, web
     from .api import errors
 
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
+    console.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     web.init_app(app)

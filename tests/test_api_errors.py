@@ -48,3 +48,10 @@ def test_openapi_document_describes_the_api(client):
     assert {"Error", "Login", "Token", "Household", "HouseholdDelta"} <= set(schemas)
     assert "password" in schemas["Login"]["properties"]
     assert "password" not in schemas.get("User", {}).get("properties", {})
+
+
+def test_ids_too_large_for_the_database_are_404(api):
+    """A 30-digit id matches no route instead of overflowing the database driver."""
+    response = api.as_user("inv1").get("/api/v1/households/" + "9" * 30)
+    assert response.status_code == 404 and response.get_json()["code"] == "not_found"
+    assert api.as_user("inv1").get("/api/v1/households?since=1." + "9" * 30).status_code == 422

@@ -24,7 +24,7 @@ def list_households():
       summary: Delta download
       security: [{bearer: []}]
       parameters:
-        - {in: query, name: since, schema: {type: string}, description: cursor from the last page}
+        - {in: query, name: since, schema: {type: string, pattern: "^[0-9]{1,18}[.][0-9]{1,18}$"}, description: cursor from the last page}
         - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 500}}
       responses:
         200:
@@ -55,7 +55,7 @@ def lookup_household():
       summary: Look up by QR token
       security: [{bearer: []}]
       parameters:
-        - {in: query, name: qr, required: true, schema: {type: string}}
+        - {in: query, name: qr, required: true, schema: {type: string, minLength: 1, pattern: "[^ ]"}}
       responses:
         200:
           content:

@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
+from .common import UtcDateTime
+
 
 class LoginSchema(Schema):
     """Credentials posted to /auth/login."""
@@ -29,7 +31,7 @@ class TokenSchema(Schema):
 
     token = fields.String(dump_only=True)
     token_id = fields.Integer(dump_only=True)
-    expires_at = fields.DateTime(dump_only=True)
+    expires_at = UtcDateTime(dump_only=True)
     user = fields.Nested(UserSchema, dump_only=True)
 
 

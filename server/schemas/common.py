@@ -1,5 +1,7 @@
 """Schemas shared by every resource."""
 
+from datetime import UTC, datetime
+
 from marshmallow import Schema, fields
 
 
@@ -22,3 +24,20 @@ class LocationSchema(Schema):
 
 
 error_schema = ErrorSchema()
+
+
+class UtcDateTime(fields.DateTime):
+    """A timestamp on the wire as RFC 3339 with its offset (the database keeps naive UTC)."""
+
+    def _serialize(self, value: datetime | None, attr, obj, **kwargs):
+        """Attach UTC to naive values before formatting."""
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        """Return naive UTC, converting any offset the client sent."""
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        return parsed

@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, fields
 
+from .common import UtcDateTime
+
 
 class MemberSchema(Schema):
     """A household member."""
@@ -79,7 +81,7 @@ class HouseholdSchema(Schema):
     staff_relative = fields.Boolean(dump_only=True)
     disputed = fields.Boolean(dump_only=True)
     next_review_on = fields.Date(dump_only=True, allow_none=True)
-    updated_at = fields.DateTime(dump_only=True)
+    updated_at = UtcDateTime(dump_only=True)
     members = fields.List(fields.Nested(MemberSchema), dump_only=True)
     supporters = fields.List(fields.Nested(SupporterSchema), dump_only=True)
     assets = fields.List(fields.Nested(AssetSchema), dump_only=True)

@@ -36,7 +36,7 @@ def parse_cursor(cursor: str | None, user: User) -> tuple[int, bool]:
         raise Invalid(
             "无效的同步游标 / invalid cursor", errors={"since": ["malformed cursor"]}
         ) from None
-    if seq < 0:
+    if not 0 <= seq < 2**63:
         raise Invalid("无效的同步游标 / invalid cursor", errors={"since": ["malformed cursor"]})
     if epoch != user.scope_epoch:
         return 0, True

@@ -1,0 +1,228 @@
+// What a form definition means, without any DOM: prefill from the household record,
+// relevance, calculations, validation and the answers that go on the wire. The rules are
+// JsonLogic, evaluated by js/logic.js with the same semantics as the server.
+// Contract: docs/architecture.md "Form definitions" (answers are flat, keyed by question name;
+// a repeat's answer is a list of items with "id" and maybe "_removed").
+import { evaluate, truthy } from "./logic.js";
+import { t, label } from "./i18n.js";
+
+const EMPTY_TYPES = new Set(["note", "group"]);
+
+/** Yield the questions at the answers' top level: groups are flattened, repeats are not. */
+export function* flatten(questions) {
+  for (const question of questions || []) {
+    if (question.type === "group") yield* flatten(question.children);
+    else yield question;
+  }
+}
+
+/** Return the sections of a form (its top-level groups). */
+export function sections(form) {
+  return form.sections || [];
+}
+
+/** Return the rule data for a question: the answers, plus `item` inside a repeat. */
+export function ruleData(answers, item = null) {
+  return item ? { ...answers, item } : answers;
+}
+
+function check(rule, answers, item, fallback) {
+  if (rule === undefined || rule === null) return fallback;
+  if (typeof rule === "boolean") return rule;
+  try {
+    return truthy(evaluate(rule, ruleData(answers, item)));
+  } catch (error) {
+    console.warn("rule failed", rule, error);
+    return fallback;
+  }
+}
+
+/** Tell whether a question is shown (its `relevant` rule; true when it has none). */
+export function isRelevant(question, answers, item = null) {
+  return check(question.relevant, answers, item, true);
+}
+
+/** Tell whether a question must be answered. */
+export function isRequired(question, answers, item = null) {
+  return check(question.required, answers, item, false);
+}
+
+/** Tell whether an answer counts as empty. */
+export function isEmpty(value) {
+  return value === undefined || value === null || value === "" || (Array.isArray(value) && value.length === 0);
+}
+
+/** Return the live (not removed) items of a repeat answer. */
+export function liveItems(value) {
+  return Array.isArray(value) ? value.filter((item) => !item._removed) : [];
+}
+
+/** Return a fresh repeat item (a new UUID: a new member, asset ... on the record). */
+export function newItem() {
+  return { id: crypto.randomUUID() };
+}
+
+/**
+ * Return the answers prefilled from the household's master record: each bound question
+ * gets the record's value; a bound repeat gets one item per member/asset/... with its UUID.
+ */
+export function prefill(form, household) {
+  const answers = {};
+  for (const question of flatten(sections(form))) {
+    if (!question.bind) continue;
+    if (question.type === "repeat") {
+      const records = household[question.bind];
+      if (!Array.isArray(records)) continue;
+      const children = [...flatten(question.children)].filter((c) => c.bind);
+      answers[question.name] = records.map((record) => {
+        const item = { id: record.id };
+        for (const child of children) if (child.bind in record) item[child.name] = record[child.bind];
+        return item;
+      });
+      continue;
+    }
+    const [section, field] = question.bind.split(".", 2);
+    if (section === "household" && field in household) answers[question.name] = household[field];
+  }
+  return answers;
+}
+
+/** Recompute the `calculate` questions in place (twice, so chains settle). */
+export function calculate(form, answers) {
+  for (let pass = 0; pass < 2; pass += 1) {
+    for (const question of flatten(sections(form))) {
+      if (question.type === "calculate" && question.calculate !== undefined) {
+        answers[question.name] = safeEvaluate(question.calculate, answers);
+      }
+      if (question.type === "repeat" && Array.isArray(answers[question.name])) {
+        for (const child of flatten(question.children)) {
+          if (child.type !== "calculate" || child.calculate === undefined) continue;
+          for (const item of answers[question.name]) item[child.name] = safeEvaluate(child.calculate, answers, item);
+        }
+      }
+    }
+  }
+  return answers;
+}
+
+function safeEvaluate(rule, answers, item = null) {
+  try {
+    return evaluate(rule, ruleData(answers, item));
+  } catch (error) {
+    console.warn("calculation failed", rule, error);
+    return null;
+  }
+}
+
+/** Return the error message for one value of a question, or null. */
+export function fieldError(question, value, answers, item = null) {
+  if (EMPTY_TYPES.has(question.type) || question.type === "calculate") return null;
+  if (!isRelevant(question, answers, item)) return null;
+  const empty = question.type === "repeat" ? liveItems(value).length === 0 : isEmpty(value);
+  if (empty) return isRequired(question, answers, item) ? t("v.required") : null;
+  switch (question.type) {
+    case "integer":
+      if (!Number.isInteger(value)) return t("v.integer");
+      break;
+    case "decimal":
+    case "money":
+      if (typeof value !== "number" || !Number.isFinite(value)) return t("v.number");
+      break;
+    case "date":
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value))) return t("v.date");
+      break;
+    case "photo": {
+      const { min = 0, max = Infinity } = question.photo || {};
+      if (value.length < min) return t("v.min_photos", { n: min });
+      if (value.length > max) return t("v.max_photos", { n: max });
+      break;
+    }
+    default:
+      break;
+  }
+  if (question.constraint !== undefined && !check(question.constraint, answers, item, true)) {
+    return label(question.constraint_message) || t("v.constraint");
+  }
+  return null;
+}
+
+/**
+ * Validate every shown question; return a list of {section, name, item, message} where
+ * `section` is the index of the section and `item` the repeat item's id (or null).
+ */
+export function validate(form, answers) {
+  const errors = [];
+  sections(form).forEach((section, index) => {
+    if (!isRelevant(section, answers)) return;
+    const visit = (questions, item, repeat) => {
+      for (const question of questions || []) {
+        if (!isRelevant(question, answers, item)) continue;
+        if (question.type === "group") {
+          visit(question.children, item, repeat);
+          continue;
+        }
+        const value = item ? item[question.name] : answers[question.name];
+        // A photo question with a minimum count is required by that minimum.
+        const minPhotos = question.type === "photo" ? question.photo?.min ?? 0 : 0;
+        let message = fieldError(question, value, answers, item);
+        if (!message && minPhotos > 0 && (value || []).length < minPhotos) {
+          message = t("v.min_photos", { n: minPhotos });
+        }
+        if (message) errors.push({ section: index, name: question.name, item: item?.id ?? null, repeat, message, question });
+        if (question.type === "repeat") {
+          for (const child of liveItems(value)) visit(question.children, child, question.name);
+        }
+      }
+    };
+    visit(section.children, null, null);
+  });
+  return errors;
+}
+
+/**
+ * Return the answers as they go on the wire: questions that are not shown are left out
+ * (for a bound question, "absent" means "unchanged" on the server), notes are dropped.
+ */
+export function submittable(form, answers) {
+  const result = {};
+  const visit = (questions, source, target, item) => {
+    for (const question of questions || []) {
+      if (!isRelevant(question, answers, item)) continue;
+      if (question.type === "group") {
+        visit(question.children, source, target, item);
+        continue;
+      }
+      if (question.type === "note" || !(question.name in source)) continue;
+      const value = source[question.name];
+      if (question.type === "repeat" && Array.isArray(value)) {
+        target[question.name] = value.map((child) => {
+          if (child._removed) return { id: child.id, _removed: true };
+          const copy = { id: child.id };
+          visit(question.children, child, copy, child);
+          return copy;
+        });
+      } else {
+        target[question.name] = value;
+      }
+    }
+  };
+  for (const section of sections(form)) {
+    if (isRelevant(section, answers)) visit(section.children, answers, result, null);
+  }
+  return result;
+}
+
+/** List every photo and signature answered (with the question that holds it). */
+export function mediaAnswers(form, answers) {
+  const found = [];
+  const visit = (questions, source) => {
+    for (const question of questions || []) {
+      if (question.type === "group") visit(question.children, source);
+      else if (question.type === "repeat") for (const item of liveItems(source[question.name])) visit(question.children, item);
+      else if (question.type === "photo") for (const photo of source[question.name] || []) found.push({ question, answer: photo });
+      else if (question.type === "signature" && source[question.name]?.sha256) found.push({ question, answer: source[question.name] });
+    }
+  };
+  for (const section of sections(form)) visit(section.children, answers);
+  return found;
+}

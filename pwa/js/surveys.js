@@ -1,0 +1,153 @@
+// Surveys being filled (drafts) and their photos: create, autosave, finish into the outbox.
+import * as db from "./db.js";
+import * as formdef from "./formdef.js";
+import * as forms from "./forms.js";
+import * as households from "./households.js";
+import * as outbox from "./outbox.js";
+import * as session from "./session.js";
+import { lastLocation } from "./media.js";
+
+/** Start a survey of a household: a draft prefilled from its master record. */
+export async function create(household, { corrects = null } = {}) {
+  const form = corrects ? (await forms.get(corrects.form_id)) || (await forms.surveyForm()) : await forms.surveyForm();
+  if (!form) throw new Error("no_form");
+  const me = session.user();
+  const answers = corrects ? structuredClone(corrects.answers || {}) : formdef.prefill(form, household);
+  formdef.calculate(form, answers);
+  const now = new Date().toISOString();
+  const draft = {
+    instance_id: crypto.randomUUID(),
+    form_id: form.id,
+    form_version: form.version,
+    household_id: household.id,
+    household_label: `${households.headName(household)} ${household.code}`.trim(),
+    base_version: household.version ?? null,
+    previous_instance_id: null,
+    corrects_instance_id: corrects?.instance_id ?? null,
+    investigator_ids: [me.id],
+    team: [{ id: me.id, name: me.display_name || me.username }],
+    started_at: now,
+    updated_at: now,
+    answers,
+    section: 0,
+  };
+  await db.put("drafts", draft);
+  return draft;
+}
+
+/** Return a draft (or undefined). */
+export function get(instanceId) {
+  return db.get("drafts", instanceId);
+}
+
+/** Return a coalescing saver: each call saves the latest state, at most one write at a time. */
+export function autosaver(onSaved = () => {}) {
+  let writing = null;
+  let latest = null;
+  const write = () => {
+    const draft = latest;
+    latest = null;
+    writing = db.put("drafts", { ...draft, updated_at: new Date().toISOString() })
+      .then(() => onSaved(null))
+      .catch((error) => onSaved(error))
+      .finally(() => {
+        writing = null;
+        if (latest) write();
+      });
+  };
+  const save = (draft) => {
+    latest = draft;
+    if (!writing) write();
+  };
+  save.flush = async () => {
+    while (writing || latest) {
+      if (!writing && latest) write();
+      await writing;
+    }
+  };
+  return save;
+}
+
+/** Delete a draft and its photos. */
+export async function discard(instanceId) {
+  await db.transact(["drafts", "media"], "readwrite", async (s) => {
+    for (const record of await s.media.byIndex("instance_id", instanceId)) await s.media.delete(record.key);
+    await s.drafts.delete(instanceId);
+  });
+}
+
+/** Store a photo or signature blob for a survey; returns the media record. */
+export async function addMedia(instanceId, { blob, sha256, kind, question, category = null, capturedAt, location }) {
+  const record = {
+    key: `${instanceId}/${sha256}`,
+    instance_id: instanceId,
+    sha256,
+    blob,
+    size: blob.size,
+    content_type: blob.type || "application/octet-stream",
+    kind,
+    question,
+    category,
+    captured_at: capturedAt,
+    location: location ?? null,
+  };
+  await db.put("media", record);
+  return record;
+}
+
+/** Return a media blob of a survey (or undefined). */
+export async function mediaBlob(instanceId, sha256) {
+  return (await db.get("media", `${instanceId}/${sha256}`))?.blob;
+}
+
+/** Delete a media blob no answer refers to any more. */
+export function removeMedia(instanceId, sha256) {
+  return db.del("media", `${instanceId}/${sha256}`);
+}
+
+/**
+ * Finish a survey: build the submission (docs/architecture.md "Submissions") from the
+ * answers that are shown, with the photos and signatures they name, and queue it.
+ */
+export async function finish(draft, form) {
+  formdef.calculate(form, draft.answers);
+  const answers = formdef.submittable(form, draft.answers);
+  const media = [];
+  const seen = new Set();
+  for (const { question, answer } of formdef.mediaAnswers(form, answers)) {
+    if (seen.has(answer.sha256)) continue;
+    seen.add(answer.sha256);
+    const record = await db.get("media", `${draft.instance_id}/${answer.sha256}`);
+    if (!record) throw new Error(`photo ${answer.sha256.slice(0, 8)} missing on this phone`);
+    media.push({
+      sha256: record.sha256,
+      size: record.size,
+      content_type: record.content_type,
+      question: question.name,
+      category: answer.category ?? record.category ?? question.photo?.category ?? (question.type === "signature" ? "signature" : null),
+      captured_at: answer.captured_at ?? record.captured_at,
+      location: answer.location ?? record.location ?? null,
+    });
+  }
+  // Photos taken and then deleted from the answers are not sent: drop their blobs.
+  for (const record of await db.byIndex("media", "instance_id", draft.instance_id)) {
+    if (!seen.has(record.sha256)) await removeMedia(draft.instance_id, record.sha256);
+  }
+  const payload = {
+    instance_id: draft.instance_id,
+    form_id: draft.form_id,
+    form_version: draft.form_version,
+    household_id: draft.household_id,
+    base_version: draft.base_version,
+    previous_instance_id: draft.previous_instance_id ?? null,
+    corrects_instance_id: draft.corrects_instance_id ?? null,
+    investigator_ids: draft.investigator_ids,
+    device_id: session.device(),
+    started_at: draft.started_at,
+    completed_at: new Date().toISOString(),
+    location: lastLocation(),
+    answers,
+    media,
+  };
+  return outbox.enqueue(payload, { householdLabel: draft.household_label });
+}

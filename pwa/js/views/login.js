@@ -1,0 +1,122 @@
+// Sign-in: username and password, or a scan of the enrolment QR the console shows.
+import * as session from "../session.js";
+import { t } from "../i18n.js";
+import { h, replace } from "../ui.js";
+import { startScanner } from "../qr.js";
+
+export const tab = null;
+
+/** Return the enrolment code carried by a scanned text (URL with ?enrol=, or ruhu-enrol:). */
+export function enrolCode(text) {
+  const value = String(text || "").trim();
+  const prefixed = /^ruhu-enrol:([A-Za-z0-9_-]+)$/.exec(value);
+  if (prefixed) return prefixed[1];
+  try {
+    return new URL(value).searchParams.get("enrol");
+  } catch {
+    return null;
+  }
+}
+
+function message(error) {
+  if (error.message === "another_user_has_unsent") {
+    return "本机还有上一位调查员未发送的调查，请由其登录并同步。 / The previous investigator's surveys are not sent yet.";
+  }
+  if (error.status === 0) return t("login.offline");
+  return error.message || String(error);
+}
+
+export async function render(view, _params, ctx) {
+  ctx.setTitle(t("login.title"));
+  const label = /^#\/label\/([A-Za-z0-9_-]+)$/.exec(location.hash);
+  if (label) sessionStorage.setItem("ruhu.label", label[1]);
+  const errorBox = h("p", { class: "message", role: "alert", hidden: true });
+  const showError = (error) => {
+    errorBox.textContent = message(error);
+    errorBox.hidden = false;
+  };
+  let stopScanner = null;
+
+  const enrolWith = async (code) => {
+    errorBox.hidden = true;
+    status.textContent = t("login.enrolling");
+    status.hidden = false;
+    try {
+      await session.enrol(code);
+      ctx.signedIn();
+    } catch (error) {
+      status.hidden = true;
+      showError(error);
+    }
+  };
+
+  const username = h("input", { id: "username", name: "username", autocomplete: "username", autocapitalize: "none", required: true });
+  const password = h("input", { id: "password", name: "password", type: "password", autocomplete: "current-password", required: true });
+  const submit = h("button", { type: "submit", class: "primary block" }, t("login.submit"));
+  const status = h("p", { class: "info", hidden: true });
+  const form = h("form", {
+    onsubmit: async (event) => {
+      event.preventDefault();
+      errorBox.hidden = true;
+      submit.disabled = true;
+      try {
+        await session.signIn(username.value.trim(), password.value);
+        ctx.signedIn();
+      } catch (error) {
+        showError(error);
+      } finally {
+        submit.disabled = false;
+      }
+    },
+  },
+  h("div", { class: "field" }, h("label", { for: "username" }, t("login.username")), username),
+  h("div", { class: "field" }, h("label", { for: "password" }, t("login.password")), password),
+  submit);
+
+  const camera = h("div", { class: "camera", hidden: true }, h("video", { playsinline: true, muted: true }), h("div", { class: "aim" }));
+  const scanButton = h("button", {
+    type: "button", class: "block",
+    onclick: async () => {
+      if (stopScanner) {
+        stopScanner();
+        stopScanner = null;
+        camera.hidden = true;
+        return;
+      }
+      errorBox.hidden = true;
+      camera.hidden = false;
+      try {
+        stopScanner = await startScanner(camera.querySelector("video"), (text) => {
+          const code = enrolCode(text);
+          if (!code) {
+            showError(new Error(t("login.not_enrol_code")));
+            return false; // keep scanning
+          }
+          stopScanner?.();
+          stopScanner = null;
+          camera.hidden = true;
+          enrolWith(code);
+          return true;
+        });
+      } catch (error) {
+        camera.hidden = true;
+        showError(new Error(t("scan.no_camera", { error: error.message })));
+      }
+    },
+  }, t("login.scan"));
+
+  replace(view,
+    h("h2", {}, t("app.title")),
+    errorBox, status, form,
+    h("p", { class: "muted", style: "text-align:center" }, t("login.or")),
+    scanButton,
+    h("p", { class: "small" }, t("login.scan_hint")),
+    camera);
+
+  const pendingCode = sessionStorage.getItem("ruhu.enrol");
+  if (pendingCode) {
+    sessionStorage.removeItem("ruhu.enrol");
+    enrolWith(pendingCode);
+  }
+  return () => stopScanner?.();
+}

@@ -1,0 +1,46 @@
+"""A 360×640 screenshot of each main screen, kept under test-artifacts/ (not committed)."""
+
+import pytest
+
+from .conftest import sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def no_horizontal_scroll(page) -> bool:
+    """Tell whether the page fits the screen's width."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_screenshots_of_the_main_screens(page, artifacts, lang):
+    """Login, households, one household, scan, sync and me: each fits 360 px wide."""
+    page.goto("/")
+    page.wait_for_selector("#username")
+    if lang == "en":
+        page.click("#lang")
+        page.wait_for_selector("text=Sign in")
+    shots = {}
+
+    def shot(name):
+        assert no_horizontal_scroll(page), f"{name} scrolls sideways"
+        path = artifacts / f"{lang}-{name}.png"
+        page.screenshot(path=str(path))
+        shots[name] = path
+
+    shot("login")
+    sign_in(page)
+    shot("households")
+    page.locator("#household-list li a").first.click()
+    page.wait_for_selector("#start-survey")
+    shot("household")
+    page.goto("/#/scan")
+    page.wait_for_selector("#scan-camera")
+    shot("scan")
+    page.goto("/#/sync")
+    page.wait_for_selector("#sync-now")
+    shot("sync")
+    page.goto("/#/me")
+    page.wait_for_selector("#sign-out")
+    shot("me")
+    assert all(p.stat().st_size > 0 for p in shots.values())

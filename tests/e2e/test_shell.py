@@ -1,0 +1,57 @@
+"""The app shell: installable, and after one online visit it starts and reloads offline."""
+
+import pytest
+
+from .conftest import sign_in, wait_for_service_worker
+
+pytestmark = pytest.mark.e2e
+
+
+def test_after_one_online_visit_the_app_reloads_and_works_offline(page, context):
+    """Sign in online, then with no network at all: reload, list, search, open a household."""
+    sign_in(page)
+    wait_for_service_worker(page)
+    count = page.locator("#household-list li a").count()
+    assert count > 0
+
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("#household-list li a")
+    assert page.locator("#household-list li a").count() == count
+    assert page.locator("#net").inner_text() == "离线"
+
+    first = page.locator("#household-list li a").first
+    code = first.locator(".hh-meta").inner_text().split(" · ")[0]
+    page.fill("#search", code)
+    assert page.locator("#household-list li a").count() == 1
+    page.locator("#household-list li a").first.click()
+    page.wait_for_selector("#start-survey")
+
+    # A household label URL opens offline too (the worker answers every app navigation).
+    token = page.evaluate(
+        """async () => new Promise((resolve) => {
+            const open = indexedDB.open("ruhu");
+            open.onsuccess = () => {
+                const r = open.result.transaction("households").objectStore("households").getAll();
+                r.onsuccess = () => resolve(r.result[0].qr_token);
+            };
+        })"""
+    )
+    page.goto(f"/h/{token}")
+    page.wait_for_selector("#start-survey")
+
+
+def test_manifest_and_icons_make_it_installable(page):
+    """The page links a manifest with a start URL, standalone display and 192/512 icons."""
+    page.goto("/")
+    manifest = page.evaluate(
+        """async () => {
+            const link = document.querySelector('link[rel=manifest]');
+            return (await fetch(link.href)).json();
+        }"""
+    )
+    assert manifest["start_url"] == "/" and manifest["display"] == "standalone"
+    sizes = {icon["sizes"] for icon in manifest["icons"]}
+    assert {"192x192", "512x512"} <= sizes
+    for icon in manifest["icons"]:
+        assert page.request.get(icon["src"]).status == 200

@@ -3,10 +3,19 @@
 from flask import g, request
 
 from ..extensions import db
-from ..schemas.auth import login_schema, token_schema, user_schema
-from ..services import auth
+from ..schemas.auth import (
+    enrol_schema,
+    enrolment_request_schema,
+    enrolment_schema,
+    login_schema,
+    teammates_schema,
+    token_schema,
+    user_schema,
+)
+from ..services import auth, qr_codes
 from . import bp
 from .auth_context import client_ip, require_user
+from .households import base_url
 
 
 @bp.post("/auth/login")
@@ -92,3 +101,109 @@ def logout():
         auth.revoke_token(token.id, actor=g.user)
     db.session.commit()
     return "", 204
+
+
+@bp.post("/auth/enrol")
+def enrol():
+    """Exchange a one-time enrolment code (the console's QR) for a device token.
+    ---
+    post:
+      tags: [auth]
+      summary: Enrol a phone with a one-time code
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: EnrolSchema
+      responses:
+        200:
+          content:
+            application/json:
+              schema: TokenSchema
+        401:
+          content:
+            application/json:
+              schema: ErrorSchema
+        422:
+          content:
+            application/json:
+              schema: ErrorSchema
+        429:
+          content:
+            application/json:
+              schema: ErrorSchema
+    """
+    data = enrol_schema.load(request.get_json(silent=True) or {})
+    secret, row = auth.enrol(data["code"], ip=client_ip(), device_label=data["device_label"])
+    return token_schema.dump(
+        {"token": secret, "token_id": row.id, "expires_at": row.expires_at, "user": row.user}
+    )
+
+
+@bp.post("/auth/enrolments")
+@require_user("supervisor", "admin")
+def create_enrolment():
+    """Create a one-time code (valid 15 minutes) that enrols a phone for a user in scope.
+    ---
+    post:
+      tags: [auth]
+      summary: Create a device enrolment code
+      security: [{bearer: []}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: EnrolmentRequestSchema
+      responses:
+        201:
+          content:
+            application/json:
+              schema: EnrolmentSchema
+        401:
+          content:
+            application/json:
+              schema: ErrorSchema
+        403:
+          content:
+            application/json:
+              schema: ErrorSchema
+        404:
+          content:
+            application/json:
+              schema: ErrorSchema
+        422:
+          content:
+            application/json:
+              schema: ErrorSchema
+    """
+    data = enrolment_request_schema.load(request.get_json(silent=True) or {})
+    code, row = auth.create_enrolment(data["username"], actor=g.user, ip=client_ip())
+    body = {
+        "code": code,
+        "url": qr_codes.enrolment_url(base_url(), code),
+        "expires_at": row.expires_at,
+        "user": row.user,
+    }
+    return enrolment_schema.dump(body), 201
+
+
+@bp.get("/auth/teammates")
+@require_user()
+def teammates():
+    """List the investigators the caller may survey with (teams of at least two).
+    ---
+    get:
+      tags: [auth]
+      summary: Possible second investigators
+      security: [{bearer: []}]
+      responses:
+        200:
+          content:
+            application/json:
+              schema: TeammatesSchema
+        401:
+          content:
+            application/json:
+              schema: ErrorSchema
+    """
+    return teammates_schema.dump({"users": auth.teammates(g.user)})

@@ -9,15 +9,19 @@ from sqlalchemy import delete, func, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..models import DeviceToken, LoginAttempt, User
+from ..models import DeviceToken, LoginAttempt, Region, User
 from ..models.clock import utcnow
 from . import audit
-from .errors import Invalid, NotFound, TooManyRequests, Unauthorized
+from .errors import Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
+from .scope import covers_village
 
 # A hash of a random password, checked when the username is unknown so that a failed login
 # takes the same time whether or not the account exists.
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
 LAST_SEEN_GRANULARITY = timedelta(minutes=5)
+# An enrolment code is shown as a QR on the console and scanned at once by the phone beside it.
+ENROLMENT_LIFETIME = timedelta(minutes=15)
+ENROLMENT = "enrolment"
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -113,6 +117,102 @@ def login(
     )
     db.session.commit()
     return secret, row
+
+
+def create_enrolment(
+    username: str, *, actor: User, ip: str | None = None
+) -> tuple[str, DeviceToken]:
+    """Create a one-time enrolment code for a user's phone (stored hashed, 15 minutes). Commits.
+
+    The console shows it as a QR code; the phone exchanges it for a device token (`enrol`),
+    so an investigator never has to type a password on the phone. The actor must have the
+    user's region in scope.
+    """
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"用户不存在 / no such user: {username}")
+    # covers_village is a plain path containment test: it works for any region.
+    if not covers_village(actor, user.region_id):
+        raise Forbidden(
+            "此用户不在您的负责范围内 / user outside your region", code="scope.forbidden"
+        )
+    if not user.active:
+        raise Invalid("账户已停用 / account disabled", errors={"username": ["disabled"]})
+    code, row = issue_token(
+        user, label=f"enrolment by {actor.username}", kind=ENROLMENT, lifetime=ENROLMENT_LIFETIME
+    )
+    db.session.flush()
+    audit.record(
+        "device.enrolment_created",
+        actor=actor,
+        object_type="user",
+        object_id=user.id,
+        ip=ip,
+        detail={"enrolment_id": row.id},
+    )
+    db.session.commit()
+    return code, row
+
+
+def enrol(code: str, *, ip: str, device_label: str = "") -> tuple[str, DeviceToken]:
+    """Exchange a one-time enrolment code for a device token; the code is spent. Commits."""
+    _check_rate_limit(ENROLMENT, ip)
+    row = db.session.scalar(select(DeviceToken).where(DeviceToken.token_hash == hash_token(code)))
+    now = utcnow()
+    if (
+        row is None
+        or row.kind != ENROLMENT
+        or row.revoked_at is not None
+        or row.expires_at <= now
+        or not row.user.active
+    ):
+        db.session.add(LoginAttempt(username=ENROLMENT, ip=ip))
+        audit.record(
+            "auth.enrol_failed", actor=None, object_type="device_token", object_id="?", ip=ip
+        )
+        db.session.commit()
+        raise Unauthorized(
+            "登记码无效或已过期，请在管理后台重新生成 / enrolment code invalid or expired",
+            code="auth.invalid_enrolment",
+        )
+    row.revoked_at = now  # one time only
+    secret, token = issue_token(row.user, label=device_label)
+    db.session.flush()
+    audit.record(
+        "auth.enrol",
+        actor=row.user,
+        object_type="device_token",
+        object_id=token.id,
+        ip=ip,
+        detail={"device": device_label, "enrolment_id": row.id},
+    )
+    db.session.commit()
+    return secret, token
+
+
+def teammates(user: User) -> list[User]:
+    """Return the active investigators who may survey with the user: the user's region, the
+    regions above it and those below it (a township's team, with its village-level members)."""
+    region = db.session.get(Region, user.region_id)
+    ancestors = _ancestor_paths(region.path)
+    candidates = db.session.scalars(
+        select(User)
+        .join(Region, User.region_id == Region.id)
+        .where(
+            User.role == "investigator",
+            User.active.is_(True),
+            User.id != user.id,
+            or_(Region.path.startswith(region.path), Region.path.in_(ancestors)),
+        )
+        .order_by(User.display_name, User.username)
+    ).all()
+    return list(candidates)
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    """Return the materialised paths ("/1/4/9/") of a region and the regions above it."""
+    ids = [part for part in path.split("/") if part]
+    return ["/" + "/".join(ids[:i]) + "/" for i in range(1, len(ids) + 1)]
 
 
 def user_for_token(secret: str) -> tuple[User, DeviceToken]:

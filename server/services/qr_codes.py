@@ -11,6 +11,11 @@ def household_url(base_url: str, qr_token: str) -> str:
     return f"{base_url.rstrip('/')}/h/{qr_token}"
 
 
+def enrolment_url(base_url: str, code: str) -> str:
+    """Return the URL an enrolment QR encodes: the app opens and enrols the phone."""
+    return f"{base_url.rstrip('/')}/?enrol={code}"
+
+
 def _make(data: str) -> qrcode.QRCode:
     """Return a QR code with medium error correction (labels get dirty on doors)."""
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=4)

@@ -4,6 +4,18 @@ One module per aggregate; feature issues add their own module and one import lin
 """
 
 from .audit import AuditEntry, ChangeCounter
+from .audit_case import (
+    CrosscheckFlag,
+    CrosscheckList,
+    CrosscheckMatch,
+    CrosscheckRow,
+    LedgerEntry,
+    LedgerTransition,
+    PaymentRoll,
+    PaymentRollMismatch,
+    PaymentRollRow,
+    ReviewAssignment,
+)
 from .conflict import Conflict
 from .household import Asset, Household, HouseholdVersion, IncomeItem, Member, Supporter
 from .media import MediaObject
@@ -16,14 +28,24 @@ __all__ = [
     "AuditEntry",
     "ChangeCounter",
     "Conflict",
+    "CrosscheckFlag",
+    "CrosscheckList",
+    "CrosscheckMatch",
+    "CrosscheckRow",
     "DeviceToken",
     "Household",
     "HouseholdVersion",
     "IncomeItem",
+    "LedgerEntry",
+    "LedgerTransition",
     "LoginAttempt",
     "MediaObject",
     "Member",
+    "PaymentRoll",
+    "PaymentRollMismatch",
+    "PaymentRollRow",
     "Region",
+    "ReviewAssignment",
     "Submission",
     "SubmissionMedia",
     "SubmissionReview",

@@ -1,0 +1,38 @@
+"""The supervisor console under /console: server-rendered pages, session login, CSRF.
+
+One blueprint; one module per screen attaches its routes to it (like the API). A new screen:
+a module here that imports `bp`, registers its navigation item (nav.py) and its texts
+(i18n.add_messages), and one line in SCREENS below. Templates live in templates/console/
+and extend "console/base.html"; static files in static/ (no inline script: a strict CSP).
+"""
+
+from datetime import timedelta
+from importlib import import_module
+
+from flask import Blueprint, Flask
+
+bp = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/console",
+    template_folder="templates",
+    static_folder="static",
+)
+
+# Screen modules, in navigation order.
+SCREENS = ("signin", "overview")
+
+
+def init_app(app: Flask) -> None:
+    """Register the console: its screens, languages and session lifetime."""
+    from . import access, i18n
+
+    for name in SCREENS:
+        import_module(f"{__name__}.{name}")
+    # A console session lasts a working day; after that the supervisor signs in again.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
+        hours=app.config.get("CONSOLE_SESSION_HOURS", 10)
+    )
+    app.jinja_env.globals["asset_url"] = access.asset_url
+    i18n.init_app(app)
+    app.register_blueprint(bp)

@@ -1,0 +1,143 @@
+"""Who is at the console: the session check before every page, roles, and the error pages.
+
+Every console view runs after `load_user`, which puts the signed-in supervisor or admin in
+`g.user` or sends the browser to the sign-in page. Scope is not checked here: every query
+of households goes through services.scope with `g.user`, so a page can only ever find what
+the user may see.
+"""
+
+import hashlib
+from functools import wraps
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import g, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..extensions import db
+from ..services import console_auth
+from ..services.errors import Forbidden, ServiceError
+from . import bp, nav
+
+# Pages reachable without a session.
+PUBLIC_ENDPOINTS = frozenset({"console.login", "console.static", "console.set_language"})
+SESSION_KEYS = ("user_id", "auth")
+
+
+def client_ip() -> str:
+    """Return the caller's address (the proxy sets it; see docs/deploy.md)."""
+    return request.remote_addr or ""
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Return `target` if it is a path inside the console, else `default` (no open redirect)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/console") or "\\" in target:
+        return default
+    return target
+
+
+def start_session(user) -> None:
+    """Begin a fresh session for `user` (a new cookie: no fixation), keeping the language."""
+    lang = session.get("lang")
+    session.clear()
+    session.permanent = True
+    session["user_id"] = user.id
+    session["auth"] = console_auth.session_stamp(user)
+    if lang:
+        session["lang"] = lang
+
+
+def end_session() -> None:
+    """Forget the signed-in user, keeping the language."""
+    for key in SESSION_KEYS:
+        session.pop(key, None)
+
+
+@bp.before_request
+def load_user():
+    """Put the session's user in g.user, or send an anonymous visitor to the sign-in page."""
+    g.user = console_auth.session_user(session.get("user_id"), session.get("auth"))
+    if g.user is None and session.get("user_id") is not None:
+        # Disabled, password reset, role changed: this session is over.
+        end_session()
+    if g.user is not None or request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    target = request.full_path if request.method == "GET" else None
+    return redirect(url_for("console.login", next=safe_next(target, "") or None))
+
+
+def roles_required(*roles: str):
+    """Decorate a view so only the given roles may use it (admin-only pages, for example)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if g.user is None or g.user.role not in roles:
+                raise Forbidden("无权进行此操作 / not allowed for your role")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+@bp.after_request
+def no_store(response):
+    """Keep pages with personal data out of every cache (the browser's back button too)."""
+    if request.endpoint != "console.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _error_page(status: int, message: str):
+    """Render the console's error page."""
+    db.session.rollback()
+    return render_template("console/error.html", status=status, message=message), status
+
+
+@bp.errorhandler(ServiceError)
+def service_error(error: ServiceError):
+    """Show a refused use case as a page (the API shows it as JSON)."""
+    body, status = _error_page(error.status, error.message)
+    return body, status, error.headers
+
+
+@bp.errorhandler(CSRFError)
+def csrf_error(error: CSRFError):
+    """A form without a valid CSRF token: refused, with a way back."""
+    return _error_page(400, "csrf")
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    """Show werkzeug's errors (404, 405 ...) inside the console layout."""
+    return _error_page(error.code or 500, error.description or error.name)
+
+
+_asset_hashes: dict[str, tuple[int, str]] = {}
+
+
+def asset_url(filename: str) -> str:
+    """Return the URL of a console static file with a content hash, so caches stay correct."""
+    path = Path(bp.static_folder) / filename
+    mtime = path.stat().st_mtime_ns if path.exists() else 0
+    cached = _asset_hashes.get(filename)
+    if cached is None or cached[0] != mtime:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10] if mtime else "0"
+        cached = _asset_hashes[filename] = (mtime, digest)
+    return url_for("console.static", filename=filename, v=cached[1])
+
+
+@bp.context_processor
+def navigation():
+    """Give every console page the navigation items of the user's role."""
+    user = getattr(g, "user", None)
+    endpoint = request.endpoint
+    return {
+        "nav_items": nav.items_for(user.role) if user else [],
+        "item_active": lambda item: nav.is_active(item, endpoint),
+    }

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .clock import utcnow
@@ -33,6 +33,8 @@ class Conflict(db.Model):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    submission = relationship("Submission")
 
     # The open-conflict flag of a household is "any row here with status open": indexed.
     __table_args__ = (db.Index("ix_conflict_household_status", "household_id", "status"),)

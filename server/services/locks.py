@@ -1,0 +1,65 @@
+"""Serialising writes to one household: the lock is taken before the household is read.
+
+Every use case that changes a household's record, its submissions or its conflicts starts
+with `begin_household_write`, so two of them never interleave (no lost update):
+
+* PostgreSQL: ``SELECT ... FOR UPDATE`` on the household row. A submission that creates a
+  household has no row yet, so it locks the ``sync_lock`` row named ``household:new``
+  instead. Order is always: that row, the household, other rows, and the change counter
+  last (versions.next_change_seq), so no two transactions wait on each other in a cycle.
+* SQLite: ``BEGIN IMMEDIATE`` takes the database's write lock at the start. A deferred
+  transaction that reads and then writes could read a snapshot another writer already
+  replaced and then fail with SQLITE_BUSY instead of waiting.
+"""
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..models import Household, SyncLock
+
+NEW_HOUSEHOLD = "household:new"
+
+# The whole master record comes with the household: one query per collection.
+FULL_RECORD = (
+    selectinload(Household.members),
+    selectinload(Household.supporters),
+    selectinload(Household.assets),
+    selectinload(Household.incomes),
+)
+
+
+def is_sqlite() -> bool:
+    """Tell whether the app runs on SQLite."""
+    return db.engine.dialect.name == "sqlite"
+
+
+def begin_household_write(household_id: int | None) -> Household | None:
+    """End any open transaction, lock the household (or the new-household row), return it.
+
+    The household comes back freshly read with its whole record, or None when
+    `household_id` is None or no such household exists.
+    """
+    db.session.commit()
+    if is_sqlite():
+        # pysqlite (legacy transaction control) only opens a transaction before DML, so an
+        # explicit BEGIN IMMEDIATE is passed through and the session's commit ends it.
+        db.session.execute(text("BEGIN IMMEDIATE"))
+    elif household_id is None:
+        db.session.execute(
+            select(SyncLock.name).where(SyncLock.name == NEW_HOUSEHOLD).with_for_update()
+        )
+    if household_id is None:
+        return None
+    return lock_household(household_id)
+
+
+def lock_household(household_id: int) -> Household | None:
+    """Lock and read one more household inside the current write transaction."""
+    return db.session.scalar(
+        select(Household)
+        .where(Household.id == household_id)
+        .with_for_update()
+        .options(*FULL_RECORD)
+        .execution_options(populate_existing=True)
+    )

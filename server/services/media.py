@@ -1,0 +1,362 @@
+"""Photos: resumable upload of listed media, verification, evidence, thumbnails, scoped reads.
+
+An upload is addressed by (instance_id, sha256) and must be listed by that submission.
+Bytes arrive whole or in chunks (``Content-Range: bytes <first>-<last>/<total>``) and are
+appended to a part file; ``HEAD`` tells the phone where to continue. A front server
+(waitress, nginx) buffers a request body before the app sees it, so a link dropping
+mid-request loses only that request: phones send chunks (e.g. 512 KB) so that at most one
+chunk is sent again.
+
+When the last byte is in: the SHA-256 is checked, Pillow checks it is a real JPEG, PNG or
+WebP image within the pixel limit, EXIF time and GPS are kept as evidence, and thumbnails
+of about 320 and 1280 px are made with reduce-on-decode (`Image.draft`: the JPEG decoder
+scales by 1/2..1/8 while decoding, so a 12-megapixel photo never decodes at full size).
+The original bytes are stored unchanged (they are the evidence), once per content.
+"""
+
+import hashlib
+import io
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import current_app
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import Household, MediaObject, Submission, SubmissionMedia, User
+from ..models.clock import utcnow
+from . import audit, sync
+from .errors import Conflict, Invalid, NotFound, ServiceError
+from .locks import begin_household_write
+from .scope import village_ids
+from .storage import CHUNK, media_store, upload_parts
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+THUMBNAIL_SIZES = (1280, 320)
+SIZES = ("320", "1280", "full")
+
+
+class PayloadTooLarge(ServiceError):
+    """The upload is larger than the configured limit."""
+
+    status = 413
+    code = "media.too_large"
+
+
+class UnsupportedMedia(ServiceError):
+    """The bytes are not an image of an accepted type."""
+
+    status = 415
+    code = "media.unsupported_type"
+
+
+@dataclass
+class ImageFacts:
+    """What a verified image is: its type, size and the evidence in its EXIF."""
+
+    content_type: str
+    width: int
+    height: int
+    exif: dict = field(default_factory=dict)
+    thumbnails: dict[int, bytes] = field(default_factory=dict)
+
+
+# --- image checks (no database) ----------------------------------------------------------------
+
+
+def _ratio(value) -> float:
+    """Return an EXIF rational as a float."""
+    return float(value[0]) / float(value[1]) if isinstance(value, tuple) else float(value)
+
+
+def _degrees(dms, ref) -> float | None:
+    """Return GPS degrees/minutes/seconds as signed decimal degrees."""
+    try:
+        degrees = _ratio(dms[0]) + _ratio(dms[1]) / 60 + _ratio(dms[2]) / 3600
+    except (TypeError, ValueError, ZeroDivisionError, IndexError):
+        return None
+    return round(-degrees if ref in ("S", "W") else degrees, 7)
+
+
+def _evidence(exif: Image.Exif) -> dict:
+    """Return the evidence kept from EXIF: capture time, GPS, orientation, camera."""
+    facts: dict = {}
+    detail = exif.get_ifd(0x8769)
+    taken = detail.get(0x9003) or exif.get(0x0132)  # DateTimeOriginal, else DateTime
+    if isinstance(taken, str):
+        try:
+            facts["taken_at"] = datetime.strptime(taken.strip("\x00 "),
+                                                  "%Y:%m:%d %H:%M:%S").isoformat()
+        except ValueError:
+            pass
+    gps = exif.get_ifd(0x8825)
+    if gps.get(2) and gps.get(4):
+        lat, lon = _degrees(gps[2], gps.get(1)), _degrees(gps[4], gps.get(3))
+        if lat is not None and lon is not None:
+            facts["lat"], facts["lon"] = lat, lon
+    for tag, name in ((0x0112, "orientation"), (0x010F, "make"), (0x0110, "model")):
+        value = exif.get(tag)
+        if isinstance(value, int | str) and value != "":
+            facts[name] = value.strip("\x00 ") if isinstance(value, str) else value
+    return facts
+
+
+def _jpeg(image: Image.Image, quality: int) -> bytes:
+    """Return an image encoded as JPEG."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def inspect_image(path: Path, *, max_pixels: int) -> ImageFacts:
+    """Verify a file is a whole JPEG/PNG/WebP image; return its facts and thumbnails.
+
+    Raises UnsupportedMedia (415) for anything that is not such an image and Invalid (422)
+    for a truncated or corrupt one or one with more pixels than `max_pixels` (a
+    decompression bomb: a small file that would decode to gigabytes).
+    """
+    with warnings.catch_warnings():
+        # Pillow's own bomb check warns first; treat its warning as the error it is.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(path) as image:
+                if image.format not in FORMATS:
+                    raise UnsupportedMedia("只接受 JPEG、PNG、WebP 图片 / only JPEG, PNG and "
+                                           "WebP images are accepted")
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise Invalid("图片像素过多 / image has too many pixels",
+                                  code="media.too_many_pixels",
+                                  errors={"pixels": [f"at most {max_pixels}"]})
+                facts = ImageFacts(content_type=FORMATS[image.format], width=width,
+                                   height=height, exif=_evidence(image.getexif()))
+                image.draft("RGB", (THUMBNAIL_SIZES[0], THUMBNAIL_SIZES[0]))
+                image.load()
+                upright = ImageOps.exif_transpose(image)
+                if upright.mode != "RGB":
+                    upright = upright.convert("RGB")
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise Invalid("图片像素过多 / image has too many pixels",
+                          code="media.too_many_pixels",
+                          errors={"pixels": [f"at most {max_pixels}"]}) from None
+        except UnidentifiedImageError:
+            raise UnsupportedMedia("不是图片 / not an image") from None
+        except (OSError, SyntaxError, ValueError, EOFError) as error:
+            raise Invalid("图片已损坏或不完整 / image is damaged or truncated",
+                          code="media.corrupt", errors={"image": [str(error)[:200]]}) from None
+    if facts.exif.get("orientation") in (5, 6, 7, 8):
+        facts.width, facts.height = facts.height, facts.width
+    previous = upright
+    for size in THUMBNAIL_SIZES:
+        # Each smaller thumbnail is made from the one before: cheaper, and no worse.
+        thumbnail = previous.copy()
+        thumbnail.thumbnail((size, size), Image.Resampling.BICUBIC)
+        facts.thumbnails[size] = _jpeg(thumbnail, 82 if size > 320 else 75)
+        previous = thumbnail
+    return facts
+
+
+# --- uploads -----------------------------------------------------------------------------------
+
+
+def _slot(user: User, instance_id: str, sha256: str) -> tuple[Submission, SubmissionMedia]:
+    """Return the submission and its listed media row; 404 when either is not there."""
+    submission = sync.by_instance(instance_id)
+    if submission is None or (submission.submitted_by != user.id
+                              and user.id not in (submission.investigator_ids or [])):
+        raise NotFound("问卷不存在 / no such submission")
+    item = next((m for m in submission.media if m.sha256 == sha256), None)
+    if not SHA256.match(sha256) or item is None:
+        raise NotFound("此问卷没有列出这张图片 / this submission did not list this media",
+                       code="media.not_listed")
+    return submission, item
+
+
+def _state(item: SubmissionMedia, offset: int, submission: Submission) -> dict:
+    """Return an upload's state."""
+    done = item.received_at is not None
+    return {"sha256": item.sha256, "offset": item.size if done else offset, "size": item.size,
+            "complete": done, "submission_status": submission.status}
+
+
+def upload_state(user: User, instance_id: str, sha256: str) -> dict:
+    """Return how much of a listed photo arrived (HEAD)."""
+    submission, item = _slot(user, instance_id, sha256.lower())
+    state = _state(item, upload_parts().offset(instance_id, item.sha256), submission)
+    db.session.commit()
+    return state
+
+
+def _parse_range(header: str | None, size: int) -> tuple[int, int | None]:
+    """Return (first byte, expected length or None) of a PUT."""
+    if header is None:
+        return 0, None
+    match = RANGE.match(header.strip())
+    if not match:
+        raise ServiceError("Content-Range 格式错误 / malformed Content-Range",
+                           code="media.bad_range",
+                           errors={"Content-Range": ["bytes <first>-<last>/<total>"]})
+    first, last, total = (int(g) for g in match.groups())
+    if total != size:
+        raise Invalid("大小与清单不符 / total differs from the listed size",
+                      code="media.size_mismatch", errors={"Content-Range": [f"total is {size}"]})
+    if last < first or last >= total:
+        raise ServiceError("Content-Range 越界 / Content-Range out of bounds",
+                           code="media.bad_range", errors={"Content-Range": ["bad bounds"]})
+    return first, last - first + 1
+
+
+def _append(fh: BinaryIO, stream: BinaryIO, first: int, room: int) -> int:
+    """Write the request body at `first`; return the byte count (reads at most room + 1)."""
+    fh.seek(first)
+    fh.truncate(first)
+    written = 0
+    while written <= room:
+        chunk = stream.read(min(CHUNK, room + 1 - written))
+        if not chunk:
+            break
+        fh.write(chunk)
+        written += len(chunk)
+    fh.flush()
+    os.fsync(fh.fileno())
+    return written
+
+
+def _digest(fh: BinaryIO) -> str:
+    """Return the SHA-256 of a whole open file."""
+    fh.seek(0)
+    digest = hashlib.sha256()
+    while chunk := fh.read(CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def receive_chunk(user: User, instance_id: str, sha256: str, stream: BinaryIO, *,
+                  content_length: int | None, content_range: str | None,
+                  ip: str | None = None) -> tuple[dict, int]:
+    """Store a PUT's bytes; verify and ingest once complete. Returns (state, HTTP status)."""
+    sha256 = sha256.lower()
+    submission, item = _slot(user, instance_id, sha256)
+    limit = current_app.config["MAX_MEDIA_BYTES"]
+    if (content_length or 0) > limit or item.size > limit:
+        raise PayloadTooLarge(f"图片超过 {limit} 字节 / media larger than {limit} bytes")
+    if item.received_at is not None:
+        db.session.commit()
+        return _state(item, item.size, submission), 200
+    first, expected = _parse_range(content_range, item.size)
+    parts = upload_parts()
+    with parts.locked(instance_id, sha256) as fh:
+        offset = fh.seek(0, os.SEEK_END)
+        if first > offset:
+            raise Conflict("上传位置不连续 / upload must continue from Upload-Offset",
+                           code="media.offset_mismatch", errors={"offset": [str(offset)]},
+                           headers={"Upload-Offset": str(offset)})
+        written = _append(fh, stream, first, item.size - first)
+        problem = None
+        if written == 0:
+            problem = ServiceError("没有收到数据 / empty body", code="media.empty")
+        elif first + written > item.size:
+            problem = Invalid("数据多于清单大小 / more bytes than the listed size",
+                              code="media.size_mismatch", errors={"size": [str(item.size)]})
+        elif expected is not None and written != expected:
+            problem = ServiceError("数据长度与 Content-Range 不符 / body length differs from "
+                                   "Content-Range", code="media.bad_range")
+        if problem is not None:
+            fh.truncate(first)
+            raise problem
+        offset = first + written
+        if offset < item.size:
+            db.session.commit()
+            return _state(item, offset, submission), 202
+        if _digest(fh) != sha256:
+            fh.truncate(0)
+            parts.discard(instance_id, sha256)
+            raise ServiceError("校验和不符，请重新上传 / SHA-256 mismatch, upload again",
+                               code="media.hash_mismatch")
+        try:
+            _store(parts.path(instance_id, sha256), sha256)
+        except ServiceError:
+            parts.discard(instance_id, sha256)
+            raise
+    submission = _mark_received(user, instance_id, sha256, ip)
+    parts.discard(instance_id, sha256)
+    item = next(m for m in submission.media if m.sha256 == sha256)
+    return _state(item, item.size, submission), 201
+
+
+def _store(path: Path, sha256: str) -> None:
+    """Verify and store a complete upload (once per content) with its thumbnails."""
+    if db.session.get(MediaObject, sha256) is not None:
+        db.session.commit()
+        return
+    facts = inspect_image(path, max_pixels=current_app.config.get("MEDIA_MAX_PIXELS",
+                                                                   60_000_000))
+    store = media_store()
+    for size, data in facts.thumbnails.items():
+        store.put_bytes(f"{sha256}.{size}.jpg", data)
+    store.put_file(sha256, path)
+    db.session.add(MediaObject(sha256=sha256, size=path.stat().st_size,
+                               content_type=facts.content_type, width=facts.width,
+                               height=facts.height, exif=facts.exif))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same bytes were stored for another submission at the same moment.
+        db.session.rollback()
+
+
+def _mark_received(user: User, instance_id: str, sha256: str, ip: str | None) -> Submission:
+    """Mark the photo received (and the submission complete when it was the last). Commits."""
+    submission = sync.by_instance(instance_id)
+    begin_household_write(sync.household_of_chain(submission))
+    submission = db.session.scalar(
+        select(Submission).where(Submission.instance_id == instance_id).with_for_update()
+        .execution_options(populate_existing=True))
+    now = utcnow()
+    for item in submission.media:
+        if item.sha256 == sha256 and item.received_at is None:
+            item.received_at = now
+    if all(item.received_at is not None for item in submission.media):
+        submission.status = "complete"
+    sync.stamp([submission])
+    audit.record("media.receive", actor=user, object_type="submission", object_id=instance_id,
+                 ip=ip, detail={"sha256": sha256, "status": submission.status})
+    db.session.commit()
+    return submission
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def open_media(user: User, sha256: str, size: str, *, ip: str | None = None) -> tuple:
+    """Return (open file, content type) of a photo the user's scope covers. Audited."""
+    sha256 = sha256.lower()
+    if size not in SIZES:
+        raise Invalid("尺寸无效 / unknown size", errors={"size": list(SIZES)})
+    listed = (
+        select(SubmissionMedia.id)
+        .join(Submission, Submission.id == SubmissionMedia.submission_id)
+        .where(SubmissionMedia.sha256 == sha256, SubmissionMedia.received_at.is_not(None))
+    )
+    in_scope = listed.join(Household, Household.id == Submission.household_id).where(
+        Household.village_id.in_(village_ids(user)))
+    own = listed.where(Submission.submitted_by == user.id)
+    stored = db.session.get(MediaObject, sha256) if SHA256.match(sha256) else None
+    if stored is None or (db.session.scalar(in_scope.limit(1)) is None
+                          and db.session.scalar(own.limit(1)) is None):
+        raise NotFound("图片不存在 / no such media")
+    key, content_type = (sha256, stored.content_type) if size == "full" else (
+        f"{sha256}.{size}.jpg", "image/jpeg")
+    audit.record("media.read", actor=user, object_type="media", object_id=sha256[:64], ip=ip,
+                 detail={"size": size})
+    db.session.commit()
+    return media_store().open(key), content_type

@@ -1,0 +1,91 @@
+"""A supervisor's review of a submission; rejecting one reverts what it changed."""
+
+from sqlalchemy import select
+
+from ..domain import merge as merging
+from ..extensions import db
+from ..models import Conflict, Household, HouseholdVersion, Submission, SubmissionReview, User
+from ..models.clock import utcnow
+from ..models.submission import REVIEW_TRANSITIONS
+from . import audit, sync
+from .errors import Conflict as ConflictError
+from .errors import NotFound
+from .household_record import apply_record, to_record
+from .locks import begin_household_write
+from .versions import record_version
+
+
+def _later_paths(household_id: int, version: int) -> set[str]:
+    """Return every path changed by the household's versions after `version`."""
+    changes = db.session.scalars(
+        select(HouseholdVersion.changes).where(HouseholdVersion.household_id == household_id,
+                                               HouseholdVersion.version > version)
+    )
+    return {change["path"] for version_changes in changes for change in version_changes}
+
+
+def revert_submission(submission: Submission, household: Household, actor: User) -> list[dict]:
+    """Undo a merged submission's changes that no later version overwrote; return them.
+
+    A submission that created the household cannot un-create it (its code and history
+    stay for the audit trail): its household fields stay, its items are removed and the
+    household is closed, each unless a later version changed it.
+    """
+    if not submission.applied or submission.household_version is None:
+        return []
+    later = _later_paths(household.id, submission.household_version)
+    created = bool((submission.merge_base or {}).get("created"))
+    applied = [c for c in submission.applied
+               if not (created and c["path"].startswith("household."))]
+    current = to_record(household)
+    record, undone = merging.revert(current, applied, later)
+    if created and not any(merging.paths_overlap("household.status", p) for p in later):
+        record = merging.set_value(record, "household.status", "closed")
+    if record == current:
+        return []
+    apply_record(household, record)
+    version = record_version(household, before=current, cause="revert", actor=actor,
+                             source_ref=submission.instance_id,
+                             note="submission rejected")
+    return version.changes if version is not None else undone
+
+
+def review(user: User, instance_id: str, state: str, comment: str, *,
+           ip: str | None = None) -> Submission:
+    """Move a submission to a new review state (a closed set of transitions). Commits."""
+    submission = sync.by_instance(instance_id)
+    if submission is None or not sync.may_supervise(user, submission):
+        raise NotFound("问卷不存在 / no such submission")
+    household = begin_household_write(sync.household_of_chain(submission))
+    submission = db.session.scalar(
+        select(Submission).where(Submission.instance_id == instance_id).with_for_update()
+        .execution_options(populate_existing=True))
+    current = submission.review_state
+    if state not in REVIEW_TRANSITIONS[current]:
+        allowed = ", ".join(REVIEW_TRANSITIONS[current]) or "none"
+        raise ConflictError(
+            f"不能从 {current} 改为 {state} / cannot move from {current} to {state}",
+            code="review.invalid_transition", errors={"state": [f"allowed: {allowed}"]})
+    db.session.add(SubmissionReview(submission_id=submission.id, from_state=current,
+                                    to_state=state, actor_id=user.id, comment=comment))
+    submission.review_state = state
+    submission.review_comment = comment or None
+    undone: list[dict] = []
+    if state == "rejected":
+        if submission.merge_state == "held":
+            submission.merge_state = "discarded"
+        elif household is not None:
+            undone = revert_submission(submission, household, user)
+        for conflict in db.session.scalars(select(Conflict).where(
+                Conflict.submission_id == submission.id, Conflict.status == "open")):
+            conflict.status = "dismissed"
+            conflict.resolved_by = user.id
+            conflict.resolved_at = utcnow()
+            conflict.comment = "submission rejected"
+    sync.stamp([submission])
+    audit.record("submission.review", actor=user, object_type="submission",
+                 object_id=instance_id, ip=ip,
+                 detail={"from": current, "to": state, "comment": comment,
+                         "reverted": [c["path"] for c in undone]})
+    db.session.commit()
+    return submission

@@ -1,0 +1,781 @@
+"""Receiving submissions from the phones: each exactly once, merged under the household lock.
+
+The life of a submission (docs/architecture.md, Submissions):
+
+1. Validated without touching anything: structure (schema), form and answers, the bound
+   changes, media list, scope.
+2. Under the household's lock (services/locks.py) it is looked up by instance_id again: a
+   retry with the same canonical body gets the stored outcome (200), a different body 409
+   ``submission.changed``. The unique constraint on instance_id backs this up when two
+   copies race through different locks.
+3. Merged (domain/merge.py) against its *effective base*, or held while an earlier link of
+   the same phone's chain (``previous_instance_id``) has not been merged yet.
+4. One commit: the submission, its media slots, the new household version, conflicts, the
+   audit entry. Merging a link releases the held links after it, in the same transaction.
+
+Why the effective base of a chained link is the phone's own view: a phone that edited a
+household twice offline made its second survey on top of its first one, not on top of the
+server's merged result (which may hold another team's change the phone never saw). Using
+the server's result as the base would make that other change look like "the base" and the
+second survey would overwrite it silently; using the bare base_version would make the
+phone's own first edit look like someone else's, a false conflict.
+"""
+
+import hashlib
+import json
+import logging
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import Boolean as BooleanType
+from sqlalchemy import Date, Integer, Numeric, String, inspect, select
+from sqlalchemy import Float as FloatType
+from sqlalchemy.exc import IntegrityError
+
+from ..domain import merge as merging
+from ..domain.binding import BindingError, bound_changes
+from ..domain.record import COLLECTION_FIELDS, empty_record
+from ..domain.record_form import RECORD_FORM_ID, RECORD_FORM_VERSION, record_form
+from ..extensions import db
+from ..models import (
+    Conflict,
+    Household,
+    HouseholdVersion,
+    Region,
+    Submission,
+    SubmissionMedia,
+    User,
+)
+from ..models.clock import utcnow
+from . import audit
+from .errors import Conflict as ConflictError
+from .errors import Forbidden, Invalid, NotFound
+from .household_record import ITEM_MODELS, apply_record, to_record
+from .locks import begin_household_write, is_sqlite, lock_household
+from .register import register_household
+from .scope import covers_village
+from .versions import next_change_seq, record_version
+
+log = logging.getLogger(__name__)
+MAX_CHAIN = 1000
+
+
+# --- the body and its identity -------------------------------------------------------------
+
+
+def canonical_hash(data: dict) -> str:
+    """Return the SHA-256 of the loaded body as sorted-keys JSON (a retry hashes the same)."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def by_instance(instance_id: str | None) -> Submission | None:
+    """Return the submission with this instance_id, if any."""
+    if instance_id is None:
+        return None
+    return db.session.scalar(select(Submission).where(Submission.instance_id == instance_id))
+
+
+def _replay(existing: Submission, body_hash: str) -> Submission:
+    """Return the stored submission for an identical retry; refuse a changed body."""
+    if existing.body_hash != body_hash:
+        raise ConflictError(
+            "同一问卷编号已提交了不同内容 / this instance_id was already submitted with a "
+            "different body",
+            code="submission.changed",
+            errors={"instance_id": [existing.instance_id]},
+        )
+    return existing
+
+
+# --- forms (integration point with the forms issue) ------------------------------------------
+
+
+def _forms_service():
+    """Return services.forms when the forms issue has landed, else None."""
+    try:
+        from . import forms
+    except ImportError:
+        return None
+    return forms if hasattr(forms, "get_form") else None
+
+
+def load_form(form_id: str, form_version: str) -> dict:
+    """Return the form definition a submission names; unknown form or version → 422.
+
+    The built-in record form (domain/record_form.py) is always there; survey forms come
+    from services.forms.get_form once the forms issue has landed.
+    """
+    if (form_id, form_version) == (RECORD_FORM_ID, RECORD_FORM_VERSION):
+        return record_form()
+    forms = _forms_service()
+    if forms is None:
+        raise Invalid("未知问卷 / unknown form",
+                      code="form.unknown", errors={"form_id": [f"{form_id} {form_version}"]})
+    return forms.get_form(form_id, form_version)
+
+
+def _validate_answers(form: dict, answers: dict) -> None:
+    """Check answers against the form with the forms service (types, required, constraints)."""
+    forms = _forms_service()
+    if form.get("id") == RECORD_FORM_ID or forms is None:
+        return
+    validate = getattr(forms, "validate_answers", None)
+    if validate is not None:
+        validate(form, answers)
+
+
+def _assess(form: dict, submission: Submission, household: Household | None) -> dict | None:
+    """Return the policy assessment of a merged submission (forms issue), or None."""
+    forms = _forms_service()
+    assess = getattr(forms, "assess", None) if forms else None
+    if assess is None or form.get("id") == RECORD_FORM_ID or household is None:
+        return None
+    return assess(form, submission.answers, to_record(household), household)
+
+
+# --- validating the bound changes ------------------------------------------------------------
+
+
+def _column_error(column, value) -> str | None:
+    """Return why a JSON value cannot go into a column, or None when it can."""
+    if value is None or (value == "" and isinstance(column.type, Date)):
+        return None if column.nullable else "may not be empty"
+    kind = column.type
+    if isinstance(kind, BooleanType):
+        return None if isinstance(value, bool) else "must be true or false"
+    if isinstance(kind, Integer):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return None if ok else "must be a whole number"
+    if isinstance(kind, FloatType | Numeric):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if ok else "must be a number"
+    if isinstance(kind, Date):
+        try:
+            datetime.strptime(value, "%Y-%m-%d")
+        except (TypeError, ValueError):
+            return "must be a date YYYY-MM-DD"
+        return None
+    if isinstance(kind, String):
+        if not isinstance(value, str):
+            return "must be text"
+        if kind.length and len(value) > kind.length:
+            return f"at most {kind.length} characters"
+    return None
+
+
+def _columns(model) -> dict:
+    """Return the model's columns by attribute name."""
+    return {c.key: c for c in inspect(model).columns}
+
+
+def _required_fields(section: str) -> tuple[str, ...]:
+    """Return the fields a new item of a collection must carry (NOT NULL, no default)."""
+    columns = _columns(ITEM_MODELS[section])
+    return tuple(
+        name for name in COLLECTION_FIELDS[section]
+        if not columns[name].nullable and columns[name].default is None
+    )
+
+
+def change_errors(changes: dict) -> dict[str, list[str]]:
+    """Return {record path: [messages]} for values that do not fit their columns."""
+    errors: dict[str, list[str]] = {}
+    household_columns = _columns(Household)
+    for name, value in changes.get("household", {}).items():
+        if name == "code":
+            errors["household.code"] = ["is set by the server"]
+        elif message := _column_error(household_columns[name], value):
+            errors[f"household.{name}"] = [message]
+    for section in COLLECTION_FIELDS:
+        columns = _columns(ITEM_MODELS[section])
+        for item_id, item in changes.get(section, {}).items():
+            if len(item_id) > 36:
+                errors[f"{section}.{item_id[:40]}"] = ["item ids are UUIDs"]
+                continue
+            for name, value in (item or {}).items():
+                if name in columns and (message := _column_error(columns[name], value)):
+                    errors[f"{section}.{item_id}.{name}"] = [message]
+    return errors
+
+
+def missing_required(changes: dict, known: dict) -> dict[str, list[str]]:
+    """Return errors for items that are new to `known` but lack a required field."""
+    errors = {}
+    for section in COLLECTION_FIELDS:
+        required = _required_fields(section)
+        for item_id, item in changes.get(section, {}).items():
+            if item is None or item_id in known.get(section, {}):
+                continue
+            missing = [name for name in required if item.get(name) in (None, "")]
+            if missing:
+                errors[f"{section}.{item_id}"] = [f"a new item needs {', '.join(missing)}"]
+    return errors
+
+
+# --- receiving -------------------------------------------------------------------------------
+
+
+def _village(village_id, user: User, path: str) -> Region:
+    """Return a village the user may place a household in; raise Invalid or Forbidden."""
+    village = db.session.get(Region, village_id) if isinstance(village_id, int) else None
+    if village is None or village.level != "village":
+        raise Invalid("未知的村/社区 / unknown village", errors={path: ["no such village"]})
+    if not covers_village(user, village.id):
+        raise Forbidden("此村不在您的负责范围内 / village outside your region",
+                        code="scope.forbidden")
+    return village
+
+
+def _check_household(user: User, household: Household | None) -> Household:
+    """Return the household if the user may submit for it; raise NotFound or Forbidden."""
+    if household is None:
+        raise NotFound("户不存在 / no such household")
+    if not covers_village(user, household.village_id):
+        raise Forbidden("此户不在您的负责范围内 / household outside your region",
+                        code="scope.forbidden")
+    return household
+
+
+def _prepare(user: User, data: dict) -> dict:
+    """Validate everything that needs no lock; return the bound changes."""
+    form = load_form(data["form_id"], data["form_version"])
+    _validate_answers(form, data["answers"])
+    try:
+        changes = bound_changes(form, data["answers"])
+    except BindingError as error:
+        raise Invalid("答案与问卷不符 / answers do not fit the form",
+                      errors={f"answers.{k}": v for k, v in error.errors.items()}) from None
+    errors = {f"answers.{k}": v for k, v in change_errors(changes).items()}
+    limit = current_app.config["MAX_MEDIA_BYTES"]
+    for index, item in enumerate(data["media"]):
+        if item["size"] > limit:
+            errors[f"media.{index}.size"] = [f"at most {limit} bytes"]
+    known = set(db.session.scalars(select(User.id).where(User.id.in_(data["investigator_ids"]))))
+    unknown = sorted(set(data["investigator_ids"]) - known)
+    if unknown:
+        errors["investigator_ids"] = [f"unknown user ids: {unknown}"]
+    if errors:
+        raise Invalid("输入有误 / invalid input", errors=errors)
+    village_id = changes["household"].get("village_id")
+    known = None  # the items the new ones are new to (None: not known yet, a chain)
+    if data["household_id"] is not None:
+        household = _check_household(user, db.session.get(Household, data["household_id"]))
+        if village_id is not None and village_id != household.village_id:
+            _village(village_id, user, "answers.household.village_id")
+        if data["previous_instance_id"] is None:
+            known = merging.overlay(
+                _snapshot(household.id, data["base_version"]) or empty_record(),
+                to_record(household))
+    elif data["previous_instance_id"] is None:
+        if village_id is None:
+            raise Invalid("新申请需要填写村/社区 / a new household needs its village",
+                          errors={"answers.household.village_id": ["required"]})
+        _village(village_id, user, "answers.household.village_id")
+        known = empty_record()
+    missing = missing_required(changes, known) if known is not None else {}
+    if missing:
+        raise Invalid("输入有误 / invalid input",
+                      errors={f"answers.{k}": v for k, v in missing.items()})
+    return changes
+
+
+def submit(user: User, data: dict, *, ip: str | None = None) -> tuple[Submission, bool]:
+    """Accept a submission once; return it and whether it was new. Commits.
+
+    `data` is the loaded SubmissionSchema. Raises Invalid (422), NotFound, Forbidden, or
+    Conflict ``submission.changed`` (same instance_id, different body).
+    """
+    body_hash = canonical_hash(data)
+    existing = by_instance(data["instance_id"])
+    if existing is not None:
+        return _replay(existing, body_hash), False
+    changes = _prepare(user, data)
+    try:
+        submission, created = _receive(user, data, changes, body_hash, ip)
+    except IntegrityError:
+        # Two copies raced through different locks; the unique instance_id let one in.
+        db.session.rollback()
+        existing = by_instance(data["instance_id"])
+        if existing is None:
+            raise
+        return _replay(existing, body_hash), False
+    if created and submission.merge_state == "held":
+        _release_if_predecessor_merged(submission.instance_id)
+    return submission, created
+
+
+def _receive(user: User, data: dict, changes: dict, body_hash: str,
+             ip: str | None) -> tuple[Submission, bool]:
+    """Store and merge (or hold) the submission under the household lock; commit."""
+    household_id = data["household_id"]
+    previous = None
+    if household_id is None and data["previous_instance_id"] is not None:
+        # A later link of a new household's chain: it lands where its predecessor landed.
+        previous = by_instance(data["previous_instance_id"])
+        if previous is not None and previous.household_id is not None:
+            household_id = previous.household_id
+    household = begin_household_write(household_id)
+    existing = by_instance(data["instance_id"])
+    if existing is not None:
+        return _replay(existing, body_hash), False
+    if household_id is not None:
+        _check_household(user, household)
+    previous = by_instance(data["previous_instance_id"])
+    if household is None and previous is not None and previous.household_id is not None:
+        # The predecessor merged between the first look and the lock.
+        household = lock_household(previous.household_id)
+    corrected = by_instance(data["corrects_instance_id"])
+    if data["corrects_instance_id"] and (
+        corrected is None
+        or (data["household_id"] is not None and corrected.household_id != data["household_id"])
+    ):
+        raise Invalid("被更正的问卷不存在 / the corrected submission is unknown",
+                      code="submission.unknown_correction",
+                      errors={"corrects_instance_id": ["no such submission for this household"]})
+    waiting = previous is None or previous.merge_state == "held"
+    if data["previous_instance_id"] is None:
+        waiting = False
+    if household is not None and not waiting and _snapshot(household.id,
+                                                           data["base_version"]) is None:
+        raise Invalid(
+            f"此户没有第 {data['base_version']} 版 / the household never had this version",
+            code="submission.unknown_base",
+            errors={"base_version": [f"the household is at version {household.version}"]},
+        )
+    submission = Submission(
+        instance_id=data["instance_id"],
+        body_hash=body_hash,
+        form_id=data["form_id"],
+        form_version=data["form_version"],
+        household_id=household.id if household is not None else None,
+        base_version=data["base_version"],
+        previous_instance_id=data["previous_instance_id"],
+        corrects_instance_id=data["corrects_instance_id"],
+        submitted_by=user.id,
+        investigator_ids=data["investigator_ids"],
+        device_id=data["device_id"],
+        started_at=data["started_at"],
+        completed_at=data["completed_at"],
+        location=data["location"],
+        answers=data["answers"],
+        changes=changes,
+        status="complete" if not data["media"] else "awaiting_media",
+        merge_state="held",
+        review_state="received",
+        applied=[],
+    )
+    submission.media = [SubmissionMedia(**item) for item in data["media"]]
+    db.session.add(submission)
+    db.session.flush()
+    touched = [submission]
+    if not waiting:
+        lock_held_successors(submission.instance_id)
+        touched = _merge(submission, household)
+    stamp(touched)
+    audit.record(
+        "submission.receive", actor=user, object_type="submission",
+        object_id=submission.instance_id, ip=ip,
+        detail={"household_id": submission.household_id, "merge_state": submission.merge_state,
+                "household_version": submission.household_version,
+                "conflicts": len(_conflicts_of(submission)),
+                "released": [s.instance_id for s in touched[1:]]},
+    )
+    db.session.commit()
+    return submission, True
+
+
+def _snapshot(household_id: int, version: int | None) -> dict | None:
+    """Return the household's record at a version, or None when it never had it."""
+    if version is None:
+        return None
+    return db.session.scalar(
+        select(HouseholdVersion.snapshot).where(
+            HouseholdVersion.household_id == household_id, HouseholdVersion.version == version
+        )
+    )
+
+
+def stamp(submissions: list[Submission]) -> None:
+    """Give each changed submission the next outcome number (the phone's feed cursor).
+
+    Row changes are flushed first: the change counter is the last lock a transaction
+    takes (services/locks.py).
+    """
+    db.session.flush()
+    for submission in submissions:
+        submission.outcome_seq = next_change_seq()
+
+
+def _conflicts_of(submission: Submission) -> list[Conflict]:
+    """Return the conflicts a submission raised."""
+    if submission.id is None:
+        return []
+    return list(db.session.scalars(
+        select(Conflict).where(Conflict.submission_id == submission.id).order_by(Conflict.id)
+    ))
+
+
+# --- merging ---------------------------------------------------------------------------------
+
+
+def lock_held_successors(instance_id: str) -> None:
+    """Lock the held links after a submission before any version is written (PostgreSQL).
+
+    Merging releases them, and writing a version takes the change counter: locking their
+    rows first keeps "rows, then the counter" the only order (no deadlock with an upload
+    completing one of them).
+    """
+    if is_sqlite():
+        return
+    frontier, seen = [instance_id], {instance_id}
+    while frontier and len(seen) < MAX_CHAIN:
+        rows = db.session.scalars(
+            select(Submission)
+            .where(Submission.previous_instance_id.in_(frontier),
+                   Submission.merge_state == "held")
+            .with_for_update()
+        ).all()
+        frontier = [row.instance_id for row in rows if row.instance_id not in seen]
+        seen.update(frontier)
+
+
+def _chain(submission: Submission, household_id: int | None = None) -> list[Submission]:
+    """Return the received predecessors of a submission, oldest first (stops at a gap).
+
+    With a household_id, the chain also stops at a link that landed in another household.
+    """
+    links, seen = [], {submission.instance_id}
+    previous_id = submission.previous_instance_id
+    while previous_id and previous_id not in seen and len(links) < MAX_CHAIN:
+        link = by_instance(previous_id)
+        if link is None or (household_id is not None
+                            and link.household_id not in (None, household_id)):
+            break
+        seen.add(previous_id)
+        links.append(link)
+        previous_id = link.previous_instance_id
+    links.reverse()
+    return links
+
+
+def effective_base(submission: Submission, household: Household) -> tuple[dict, dict]:
+    """Return the record the phone saw when it made this submission, and how it was made.
+
+    That is the household at base_version with every earlier link of the phone's chain
+    laid over it that the phone had not yet seen merged back: a link merged into a version
+    older than base_version was part of what the phone downloaded. A link merged exactly
+    at base_version is laid over too: laying an already-present change over is harmless,
+    missing one would turn the phone's own edit into someone else's.
+    """
+    chain = _chain(submission, household.id)
+    version = submission.base_version
+    snapshot = _snapshot(household.id, version)
+    if snapshot is None and version is not None and chain:
+        # The link was held on a version the household never had: fall back on the
+        # chain's first base (the phone's view is built from the chain anyway).
+        version = chain[0].base_version
+        snapshot = _snapshot(household.id, version)
+    if snapshot is None and version is not None:
+        # No known base at all: compare against nothing, so that every difference is a
+        # conflict for a supervisor rather than a silent overwrite.
+        snapshot, version = empty_record(), None
+    pending = [
+        link for link in chain
+        if not (link.merge_state == "merged" and version is not None
+                and link.household_version is not None and link.household_version < version)
+    ]
+    base = snapshot if snapshot is not None else empty_record()
+    for link in pending:
+        base = merging.overlay(base, link.changes)
+    return base, {"version": version, "chain": [link.instance_id for link in pending]}
+
+
+def _incomplete_additions(result: merging.MergeResult) -> None:
+    """Turn added items lacking a required field into conflicts (never a broken row).
+
+    They can only come from a chained link whose predecessor never arrived: a lone
+    submission adding such an item was refused with 422 on receipt.
+    """
+    for change in list(result.applied):
+        section, _, rest = change["path"].partition(".")
+        if section not in COLLECTION_FIELDS or "." in rest or change["old"] is not None:
+            continue
+        missing = [f for f in _required_fields(section) if change["new"].get(f) in (None, "")]
+        if missing:
+            result.applied.remove(change)
+            del result.record[section][rest]
+            result.conflicts.append({"path": change["path"], "base": None, "server": None,
+                                     "submitted": change["new"]})
+
+
+def _server_source(household_id: int, since_version: int | None, path: str) -> str | None:
+    """Return what last wrote a path after `since_version` (``<cause>:<source_ref>``)."""
+    query = select(HouseholdVersion).where(HouseholdVersion.household_id == household_id)
+    if since_version is not None:
+        query = query.where(HouseholdVersion.version > since_version)
+    for version in db.session.scalars(query.order_by(HouseholdVersion.version.desc())):
+        if any(merging.paths_overlap(path, c["path"]) for c in version.changes):
+            return f"{version.cause}:{version.source_ref or version.version}"[:64]
+    return None
+
+
+def _create_household(submission: Submission) -> Household:
+    """Register the new household a first submission describes (pending review)."""
+    changes = submission.changes
+    village_id = changes.get("household", {}).get("village_id")
+    village = db.session.get(Region, village_id) if isinstance(village_id, int) else None
+    if village is None:
+        raise Invalid("新申请需要填写村/社区 / a new household needs its village",
+                      code="submission.no_household",
+                      errors={"answers.household.village_id": ["required"]})
+    record = merging.overlay(empty_record(), changes)
+    record["household"].setdefault("status", "pending_review")
+    prefix = village.code
+    taken = db.session.scalars(select(Household.code).where(Household.code.startswith(prefix)))
+    numbers = [int(code[len(prefix):]) for code in taken if code[len(prefix):].isdigit()]
+    code = f"{prefix}{max(numbers, default=0) + 1:04d}"
+    submitter = db.session.get(User, submission.submitted_by)
+    return register_household(village, code=code, record=record, cause="submission",
+                              actor=submitter, source_ref=submission.instance_id)
+
+
+def _merge(submission: Submission, household: Household | None,
+           released: str | None = None) -> list[Submission]:
+    """Merge a submission (and the held links after it); return every submission merged.
+
+    The caller holds the household's lock (or the new-household lock) and commits.
+    """
+    submitter = db.session.get(User, submission.submitted_by)
+    if household is None:
+        household = _create_household(submission)
+        version = household.version
+        submission.applied = db.session.scalar(
+            select(HouseholdVersion.changes).where(
+                HouseholdVersion.household_id == household.id,
+                HouseholdVersion.version == version)) or []
+        submission.merge_base = {"version": None, "chain": [], "created": True}
+    else:
+        base, merge_base = effective_base(submission, household)
+        server = to_record(household)
+        result = merging.merge(base, server, submission.changes)
+        _incomplete_additions(result)
+        applied = []
+        if result.applied:
+            moved_from = household.village_id
+            apply_record(household, result.record)
+            written = record_version(
+                household, before=server, cause="submission", actor=submitter,
+                source_ref=submission.instance_id,
+                prev_village_id=moved_from if household.village_id != moved_from else None,
+            )
+            applied = written.changes if written is not None else []
+        for conflict in result.conflicts:
+            db.session.add(Conflict(
+                household_id=household.id, submission_id=submission.id,
+                path=conflict["path"], base_value=conflict["base"],
+                server_value=conflict["server"], submitted_value=conflict["submitted"],
+                server_version=household.version,
+                server_source=_server_source(household.id, merge_base["version"],
+                                             conflict["path"]),
+                resolution_value=None,
+            ))
+        submission.applied = applied
+        if released:
+            merge_base["released"] = released
+        submission.merge_base = merge_base
+    submission.household_id = household.id
+    submission.household_version = household.version
+    submission.merge_state = "merged"
+    submission.merged_at = utcnow()
+    try:
+        form = load_form(submission.form_id, submission.form_version)
+        submission.assessment = _assess(form, submission, household)
+    except Invalid:
+        submission.assessment = None
+    merged = [submission]
+    successors = db.session.scalars(
+        select(Submission)
+        .where(Submission.previous_instance_id == submission.instance_id,
+               Submission.merge_state == "held")
+        .order_by(Submission.id)
+    ).all()
+    for successor in successors:
+        if successor.household_id in (None, household.id):
+            merged += _merge(successor, household)
+    return merged
+
+
+# --- releasing held links --------------------------------------------------------------------
+
+
+def household_of_chain(submission: Submission) -> int | None:
+    """Return the household a held link will merge into, if one is known yet."""
+    if submission.household_id is not None:
+        return submission.household_id
+    for link in reversed(_chain(submission)):
+        if link.household_id is not None:
+            return link.household_id
+    return None
+
+
+def _release_if_predecessor_merged(instance_id: str) -> None:
+    """Merge a just-held link whose predecessor was merged while it was being stored.
+
+    The predecessor's transaction releases the links it can see; one committed a moment
+    later is released here instead, so no link is ever left waiting for a merge that
+    already happened.
+    """
+    submission = by_instance(instance_id)
+    previous = by_instance(submission.previous_instance_id) if submission else None
+    if previous is None or previous.merge_state == "held":
+        db.session.commit()
+        return
+    _release(submission, reason=None, actor=None)
+
+
+def _release(submission: Submission, *, reason: str | None, actor: User | None) -> list:
+    """Merge a held link now, under its household's lock; commit. Returns those merged."""
+    instance_id = submission.instance_id
+    household_id = household_of_chain(submission)
+    household = begin_household_write(household_id)
+    submission = by_instance(instance_id)
+    if submission is None or submission.merge_state != "held":
+        db.session.commit()
+        return []
+    if household is None and "village_id" not in submission.changes.get("household", {}):
+        db.session.commit()
+        raise Invalid("无法确定所属户 / cannot tell which household this belongs to",
+                      code="submission.no_household",
+                      errors={"previous_instance_id": ["the chain's first link never arrived"]})
+    lock_held_successors(instance_id)
+    merged = _merge(submission, household, released=reason)
+    stamp(merged)
+    audit.record("submission.release", actor=actor, object_type="submission",
+                 object_id=instance_id,
+                 detail={"reason": reason or "predecessor_merged",
+                         "merged": [s.instance_id for s in merged],
+                         "household_id": submission.household_id})
+    db.session.commit()
+    return merged
+
+
+def _chain_head(submission: Submission) -> Submission:
+    """Return the earliest held link of the chain a held submission belongs to."""
+    head = submission
+    for link in reversed(_chain(submission)):
+        if link.merge_state != "held":
+            break
+        head = link
+    return head
+
+
+def release(user: User, instance_id: str) -> Submission:
+    """A supervisor releases a held chain whose predecessor never came. Commits."""
+    submission = by_instance(instance_id)
+    if submission is None or not may_supervise(user, submission):
+        raise NotFound("问卷不存在 / no such submission")
+    if submission.merge_state != "held":
+        raise ConflictError("此问卷未在等待 / this submission is not held",
+                            code="submission.not_held")
+    _release(_chain_head(submission), reason="supervisor", actor=user)
+    return by_instance(instance_id)
+
+
+def release_overdue(now: datetime | None = None) -> int:
+    """Release chains held longer than SYNC_HOLD_SECONDS (or whose predecessor merged).
+
+    Called when outcomes are listed (cheap: an indexed query that is usually empty).
+    Returns how many submissions were merged.
+    """
+    limit = timedelta(seconds=current_app.config.get("SYNC_HOLD_SECONDS", 72 * 3600))
+    cutoff = (now or utcnow()) - limit
+    held = db.session.scalars(
+        select(Submission).where(Submission.merge_state == "held").order_by(Submission.id)
+    ).all()
+    count = 0
+    for submission in held:
+        previous = by_instance(submission.previous_instance_id)
+        predecessor_done = previous is not None and previous.merge_state != "held"
+        if predecessor_done or (previous is None and submission.received_at <= cutoff):
+            try:
+                count += len(_release(submission, actor=None,
+                                      reason=None if predecessor_done else "timeout"))
+            except Invalid:
+                log.warning("held submission %s has no household yet", submission.instance_id)
+    db.session.commit()
+    return count
+
+
+# --- reading outcomes ------------------------------------------------------------------------
+
+
+def may_supervise(user: User, submission: Submission) -> bool:
+    """Tell whether a user may see a submission: its sender, or a supervisor in scope."""
+    if submission.submitted_by == user.id:
+        return True
+    if user.role not in ("supervisor", "admin"):
+        return False
+    village_id = None
+    if submission.household_id is not None:
+        village_id = db.session.get(Household, submission.household_id).village_id
+    else:
+        village_id = submission.changes.get("household", {}).get("village_id")
+    return isinstance(village_id, int) and covers_village(user, village_id)
+
+
+def outcome(submission: Submission) -> dict:
+    """Return what the phone learns about a submission."""
+    return {
+        "instance_id": submission.instance_id,
+        "form_id": submission.form_id,
+        "form_version": submission.form_version,
+        "status": submission.status,
+        "merge_state": submission.merge_state,
+        "review_state": submission.review_state,
+        "review_comment": submission.review_comment,
+        "household_id": submission.household_id,
+        "base_version": submission.base_version,
+        "household_version": submission.household_version,
+        "conflicts": _conflicts_of(submission),
+        "missing_media": [m.sha256 for m in submission.media if m.received_at is None],
+        "assessment": submission.assessment,
+        "received_at": submission.received_at,
+        "outcome_seq": submission.outcome_seq,
+    }
+
+
+def get_outcome(user: User, instance_id: str) -> dict:
+    """Return one submission's outcome for its sender or a supervisor in scope."""
+    submission = by_instance(instance_id)
+    if submission is None or not may_supervise(user, submission):
+        raise NotFound("问卷不存在 / no such submission")
+    return outcome(submission)
+
+
+def outcomes(user: User, *, mine: bool, since: int, limit: int,
+             household_id: int | None = None, review_state: str | None = None) -> dict:
+    """Return the outcome feed after a cursor: the caller's own, or (supervisors) in scope."""
+    release_overdue()
+    query = select(Submission).where(Submission.outcome_seq > since)
+    if mine:
+        query = query.where(Submission.submitted_by == user.id)
+    elif user.role not in ("supervisor", "admin"):
+        raise Forbidden("无权查看 / only supervisors list others' submissions")
+    else:
+        from .scope import scoped_households
+
+        in_scope = scoped_households(user).with_only_columns(Household.id)
+        query = query.where(Submission.household_id.in_(in_scope))
+    if household_id is not None:
+        query = query.where(Submission.household_id == household_id)
+    if review_state is not None:
+        query = query.where(Submission.review_state == review_state)
+    rows = db.session.scalars(query.order_by(Submission.outcome_seq).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = rows[-1].outcome_seq if rows else since
+    page = {"submissions": [outcome(s) for s in rows], "cursor": str(cursor), "more": more}
+    db.session.commit()
+    return page

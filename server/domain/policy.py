@@ -71,6 +71,7 @@ class Policy:
 
     id: str
     title: dict
+    source: dict
     regions: tuple[str, ...]
     effective_from: date
     effective_to: date | None
@@ -240,6 +241,7 @@ class _PolicyReader:
         policy = Policy(
             id=self.get("id", (str,), "", required=True),
             title=self.text("title", required=True),
+            source=self.text("source", required=True),
             regions=self.strings("regions"),
             effective_from=self.date_at("effective_from", True) or date.min,
             effective_to=self.date_at("effective_to", False),

@@ -5,4 +5,13 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # Import the resource modules so their routes attach to the blueprint.
-from . import auth, conflicts, households, openapi, submissions  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    audit_crosscheck,
+    audit_ledger,
+    auth,
+    conflicts,
+    forms,
+    households,
+    openapi,
+    submissions,
+)

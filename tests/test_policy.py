@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from server.domain import policy as pol
+from server.domain.assessment import facts_from_record
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = json.loads((ROOT / "forms" / "vectors" / "assessment.json").read_text("utf-8"))
@@ -189,6 +190,16 @@ def test_assessment_vector_in_python(vector):
     """Every shared money vector gives its expected values (the browser runs the same)."""
     policy = pol.Policy.from_dict(VECTORS["policies"][vector["policy"]])
     result = pol.assess_money(policy, vector["facts"])
+    assert {k: result[k] for k in vector["expected"]} == vector["expected"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["from_record"], ids=lambda v: v["name"])
+def test_from_record_vector_in_python(vector):
+    """The facts taken from a record and answers give the same money on both sides."""
+    policy = pol.Policy.from_dict(VECTORS["policies"][vector["policy"]])
+    facts = facts_from_record(vector["record"], vector["answers"],
+                              date.fromisoformat(vector["visit_date"]))
+    result = pol.assess_money(policy, facts)
     assert {k: result[k] for k in vector["expected"]} == vector["expected"]
 
 

@@ -247,7 +247,15 @@ function itemsOf(record, collection) {
  * server/domain/assessment.py: facts_from_record). */
 export function factsFromRecord(record, answers, visitDate) {
   const household = (record || {}).household || {};
-  const spending = ((answers || {}).spending || []).filter((item) => !item._removed);
+  // The spending repeat is not bound to the record: its answer names are the fields.
+  const spending = ((answers || {}).spending || [])
+    .filter((item) => item && !item._removed)
+    .map((item) => ({
+      id: item.id ?? null,
+      category: item.spending_category ?? null,
+      amount: item.spending_amount ?? null,
+      period: item.spending_period ?? null,
+    }));
   return {
     area_type: household.area_type,
     visit_date: visitDate,

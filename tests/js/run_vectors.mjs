@@ -59,5 +59,17 @@ for (const v of assessment.vectors) {
   check(`assessment: ${v.name}`, actual, v.expected);
 }
 
+for (const v of assessment.from_record || []) {
+  let actual;
+  try {
+    const facts = policy.factsFromRecord(v.record, v.answers, v.visit_date);
+    const actualFull = policy.assessMoney(assessment.policies[v.policy], facts);
+    actual = Object.fromEntries(Object.keys(v.expected).map((k) => [k, actualFull[k]]));
+  } catch (error) {
+    actual = `error: ${error.message}`;
+  }
+  check(`from record: ${v.name}`, actual, v.expected);
+}
+
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

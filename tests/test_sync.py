@@ -124,7 +124,8 @@ def test_unknown_form_is_422(api, target, team):
     """A form the server does not know is refused."""
     body = survey(target, {}, investigators=team, form_id="nope", form_version="9")
     status, error = post(api.as_user("inv1"), body)
-    assert status == 422 and "form_id" in error["errors"]
+    assert status == 422 and error["code"] == "form.unknown"
+    assert {"form_id", "form_version"} & set(error["errors"])
 
 
 def test_a_base_version_the_household_never_had_is_422(api, target, team):
@@ -653,3 +654,36 @@ def test_history_lists_versions_diffs_and_sources(api, target, team):
                                   "new": "史"}]
     assert api.as_user("inv3").get(f"/api/v1/households/{target.id}/history").status_code \
         == 403
+
+
+# --- with the shipped survey form ------------------------------------------------------------
+
+
+def test_the_shipped_survey_is_validated_merged_and_assessed(api, target, team):
+    """A real survey: its bound answers land, and the assessment comes back with the outcome."""
+    from tests.forms_helpers import answers
+
+    body = survey(target, answers(), investigators=team, form_id="dibao_household_survey",
+                  form_version="2026.1")
+    status, outcome = post(api.as_user("inv1"), body)
+    assert status == 201, outcome
+    assessment = outcome["assessment"]
+    assert assessment["policy_id"] and "checks" in assessment
+    assert {c["id"] for c in assessment["checks"]} >= {"two_investigators"}
+    fresh = household(target.id)
+    assert fresh.address == "城东社区3组12号"
+    assert {m.name for m in fresh.members} >= {"王建国", "李秀英", "王小明"}
+
+
+def test_answers_that_do_not_fit_the_survey_are_422(api, target, team):
+    """The forms service's answer validation runs before anything is stored."""
+    from tests.forms_helpers import answers
+
+    bad = {**answers(), "housing_area": "很大"}
+    body = survey(target, bad, investigators=team, form_id="dibao_household_survey",
+                  form_version="2026.1")
+    status, error = post(api.as_user("inv1"), body)
+    assert status == 422 and "answers.housing_area" in error["errors"]
+    unknown = {**body, "instance_id": new_id(), "form_version": "1999.1"}
+    assert post(api.as_user("inv1"), unknown)[0] == 422
+    assert count_submissions() == 0

@@ -126,13 +126,24 @@ def _validate_answers(form: dict, answers: dict) -> None:
         validate(form, answers)
 
 
-def _assess(form: dict, submission: Submission, household: Household | None) -> dict | None:
-    """Return the policy assessment of a merged submission (forms issue), or None."""
+def _assess(form: dict, submission: Submission, household: Household | None,
+            seen: dict) -> dict | None:
+    """Return the policy assessment of a merged submission (forms issue), or None.
+
+    It is computed on the record the phone saw (`seen`, the effective base), which the
+    assessment lays the answers over, exactly as the phone computed it; the investigator's
+    conclusion is compared with that. A failing assessment never blocks the survey: the
+    survey is kept, the failure logged, the assessment left empty.
+    """
     forms = _forms_service()
     assess = getattr(forms, "assess", None) if forms else None
-    if assess is None or form.get("id") == RECORD_FORM_ID or household is None:
+    if assess is None or form.get("id") == RECORD_FORM_ID:
         return None
-    return assess(form, submission.answers, to_record(household), household)
+    try:
+        return assess(form, submission.answers, seen, household, submission)
+    except Exception:
+        log.exception("assessment of %s failed", submission.instance_id)
+        return None
 
 
 # --- validating the bound changes ------------------------------------------------------------
@@ -556,6 +567,7 @@ def _merge(submission: Submission, household: Household | None,
                 HouseholdVersion.household_id == household.id,
                 HouseholdVersion.version == version)) or []
         submission.merge_base = {"version": None, "chain": [], "created": True}
+        base = empty_record()
     else:
         base, merge_base = effective_base(submission, household)
         server = to_record(household)
@@ -591,9 +603,9 @@ def _merge(submission: Submission, household: Household | None,
     submission.merged_at = utcnow()
     try:
         form = load_form(submission.form_id, submission.form_version)
-        submission.assessment = _assess(form, submission, household)
     except Invalid:
-        submission.assessment = None
+        form = {}
+    submission.assessment = _assess(form, submission, household, base)
     merged = [submission]
     successors = db.session.scalars(
         select(Submission)

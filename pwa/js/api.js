@@ -119,6 +119,11 @@ export function form(id) {
   return request("GET", `/forms/${encodeURIComponent(id)}`);
 }
 
+/** List the policies in force (standards, disqualifiers ...) for the phone's assessment. */
+export function policies() {
+  return request("GET", "/policies");
+}
+
 /** Post a submission (idempotent on instance_id). */
 export function submit(payload) {
   return request("POST", "/submissions", { json: payload, timeout: 60000 });

@@ -22,8 +22,8 @@ function parseValue(question, text) {
   return question.type === "text" ? text : raw;
 }
 
-function choiceValue(question, text) {
-  const choice = (question.choices || []).find((c) => String(c.value) === text);
+function choiceValue(question, text, choices = question.choices || []) {
+  const choice = choices.find((c) => String(c.value) === text);
   return choice ? choice.value : text;
 }
 
@@ -52,7 +52,8 @@ export class FormView {
     this.container = container;
     this.sectionIndex = index;
     const section = formdef.sections(this.form)[index];
-    replace(container, section.hint ? h("p", { class: "small" }, label(section.hint)) : null,
+    replace(container, h("h2", {}, label(section.label)),
+      section.hint ? h("p", { class: "small" }, label(section.hint)) : null,
       this.renderQuestions(section.children, null, this.answers));
     this.refresh();
   }
@@ -158,14 +159,16 @@ export class FormView {
         return this.choiceGroup(id, question, [
           { value: true, label: { zh: "是", en: "Yes" } }, { value: false, label: { zh: "否", en: "No" } },
         ], value, (v) => { touch(); set(v); });
-      case "select_one":
-        if ((question.choices || []).length > 8) {
+      case "select_one": {
+        const choices = this.choicesOf(question);
+        if (choices.length > 8 || question.choices_from) {
           return h("select", {
-            id, onchange: (e) => { touch(); set(e.target.value === "" ? null : choiceValue(question, e.target.value)); },
+            id, onchange: (e) => { touch(); set(e.target.value === "" ? null : choiceValue(question, e.target.value, choices)); },
           }, h("option", { value: "" }, "—"),
-          question.choices.map((c) => h("option", { value: String(c.value), selected: c.value === value }, label(c.label))));
+          choices.map((c) => h("option", { value: String(c.value), selected: c.value === value }, label(c.label))));
         }
-        return this.choiceGroup(id, question, question.choices || [], value, (v) => { touch(); set(v); });
+        return this.choiceGroup(id, question, choices, value, (v) => { touch(); set(v); });
+      }
       case "select_multiple":
         return this.multiGroup(id, question, value || [], (v) => { touch(); set(v); });
       case "geopoint":
@@ -177,6 +180,19 @@ export class FormView {
       default:
         return h("input", { id, value: value ?? "", oninput: (e) => set(e.target.value) });
     }
+  }
+
+  /**
+   * Return a question's choices; `choices_from: {repeat, label}` takes them from the items of
+   * a repeat (e.g. "which member earns this income": the members by their UUID).
+   */
+  choicesOf(question) {
+    const from = question.choices_from;
+    if (!from) return question.choices || [];
+    return formdef.liveItems(this.answers[from.repeat]).map((item, index) => ({
+      value: item.id,
+      label: item[from.label] || t("repeat.item", { n: index + 1 }),
+    }));
   }
 
   choiceGroup(id, question, choices, value, set) {
@@ -308,7 +324,7 @@ export class FormView {
     return h("div", { class: "photo-field" },
       grid, editor, status,
       h("div", { class: "row" },
-        picker(`📷 ${t("photo.take")}`, { capture: "environment", dataset: { role: "camera" } }, true),
+        picker(t("photo.take"), { capture: "environment", dataset: { role: "camera" } }, true),
         picker(t("photo.pick"), { multiple: true, dataset: { role: "gallery" } }, false)));
   }
 

@@ -119,7 +119,12 @@ export function fieldError(question, value, answers, item = null) {
   if (EMPTY_TYPES.has(question.type) || question.type === "calculate") return null;
   if (!isRelevant(question, answers, item)) return null;
   const empty = question.type === "repeat" ? liveItems(value).length === 0 : isEmpty(value);
-  if (empty) return isRequired(question, answers, item) ? t("v.required") : null;
+  if (empty) {
+    if (!isRequired(question, answers, item)) return null;
+    // A required photo question asks for its minimum count (an optional one: none or min).
+    const min = question.type === "photo" ? question.photo?.min ?? 1 : 0;
+    return min > 1 ? t("v.min_photos", { n: min }) : t("v.required");
+  }
   switch (question.type) {
     case "integer":
       if (!Number.isInteger(value)) return t("v.integer");
@@ -162,12 +167,7 @@ export function validate(form, answers) {
           continue;
         }
         const value = item ? item[question.name] : answers[question.name];
-        // A photo question with a minimum count is required by that minimum.
-        const minPhotos = question.type === "photo" ? question.photo?.min ?? 0 : 0;
-        let message = fieldError(question, value, answers, item);
-        if (!message && minPhotos > 0 && (value || []).length < minPhotos) {
-          message = t("v.min_photos", { n: minPhotos });
-        }
+        const message = fieldError(question, value, answers, item);
         if (message) errors.push({ section: index, name: question.name, item: item?.id ?? null, repeat, message, question });
         if (question.type === "repeat") {
           for (const child of liveItems(value)) visit(question.children, child, question.name);
@@ -192,7 +192,14 @@ export function submittable(form, answers) {
         visit(question.children, source, target, item);
         continue;
       }
-      if (question.type === "note" || !(question.name in source)) continue;
+      if (question.type === "note") continue;
+      // A shown repeat nobody added to is an empty list (the server wants a list; for a
+      // bound repeat [] changes nothing: only listed items are changes).
+      if (question.type === "repeat" && !(question.name in source)) {
+        target[question.name] = [];
+        continue;
+      }
+      if (!(question.name in source)) continue;
       const value = source[question.name];
       if (question.type === "repeat" && Array.isArray(value)) {
         target[question.name] = value.map((child) => {
@@ -225,4 +232,25 @@ export function mediaAnswers(form, answers) {
   };
   for (const section of sections(form)) visit(section.children, answers);
   return found;
+}
+
+/**
+ * Return a readable name for a record path ("household.address", "members.<uuid>.occupation")
+ * from the form's bindings: the question's label, with the item's name for a collection.
+ */
+export function describePath(form, path, answers = {}) {
+  const [section, second, third] = String(path).split(".");
+  for (const question of flatten(sections(form || {}))) {
+    if (section === "household" && question.bind === path) return label(question.label);
+    if (question.type === "repeat" && question.bind === section) {
+      const items = answers[question.name] || [];
+      const item = items.find((i) => i.id === second);
+      const first = [...flatten(question.children)].find((c) => c.type === "text");
+      const who = (item && first && item[first.name]) || label(question.label);
+      if (!third) return who;
+      const child = [...flatten(question.children)].find((c) => c.bind === third);
+      return `${who} · ${child ? label(child.label) : third}`;
+    }
+  }
+  return path;
 }

@@ -2,8 +2,22 @@
 import * as api from "./api.js";
 import * as db from "./db.js";
 
-/** Download the published forms whose version differs from what the phone holds. */
+/** Download the published forms (those whose version changed) and the policies. */
 export async function refresh() {
+  const [count] = await Promise.all([refreshForms(), refreshPolicies()]);
+  return count;
+}
+
+async function refreshPolicies() {
+  try {
+    const answer = await api.policies();
+    await db.setSetting("policies", Array.isArray(answer) ? answer : answer.policies || []);
+  } catch (error) {
+    console.warn("policies not downloaded", error); // the assessment preview says so
+  }
+}
+
+async function refreshForms() {
   const answer = await api.forms();
   const published = Array.isArray(answer) ? answer : answer.forms || [];
   for (const summary of published) {

@@ -13,7 +13,7 @@ def no_horizontal_scroll(page) -> bool:
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_screenshots_of_the_main_screens(page, artifacts, lang):
+def test_screenshots_of_the_main_screens(page, artifacts, lang, forms_api):
     """Login, households, one household, scan, sync and me: each fits 360 px wide."""
     page.goto("/")
     page.wait_for_selector("#username")
@@ -34,6 +34,22 @@ def test_screenshots_of_the_main_screens(page, artifacts, lang):
     page.locator("#household-list li a").first.click()
     page.wait_for_selector("#start-survey")
     shot("household")
+    page.click("#start-survey")
+    page.wait_for_selector(".field[data-name=application_type]")
+    shot("survey-basics")
+    page.click("nav.sections button[data-section=family]")
+    page.wait_for_selector(".repeat-item")
+    shot("survey-members")
+    page.click("nav.sections button[data-section=look]")
+    page.wait_for_selector(".photo-field")
+    page.locator(".field[data-name=photo_housing_exterior]").scroll_into_view_if_needed()
+    shot("survey-photos")
+    page.click("nav.sections button[data-section=signatures]")
+    page.wait_for_selector(".sigpad")
+    shot("survey-signatures")
+    page.click("nav.sections button[data-section=review]")
+    page.wait_for_selector("#finish")
+    shot("survey-review")
     page.goto("/#/scan")
     page.wait_for_selector("#scan-camera")
     shot("scan")

@@ -94,7 +94,7 @@ export async function render(view, _params, ctx) {
     cameraButton,
     camera,
     h("p", { class: "small", style: "text-align:center" }, t("scan.hint")),
-    h("label", { class: "button block file-button" }, "🖼 ", t("scan.photo"), photoInput),
+    h("label", { class: "button block file-button" }, t("scan.photo"), photoInput),
     h("label", { for: "scan-code" }, t("scan.code")),
     codeForm);
   // Open the camera straight away: scanning is why the investigator came here.

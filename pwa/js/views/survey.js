@@ -14,6 +14,11 @@ import { h, replace, toast } from "../ui.js";
 
 export const tab = "households";
 
+/** A section's tab text: "看" for "看:家庭实际生活状况" (the part before the colon). */
+function shortLabel(section) {
+  return label(section.label).split(/[:：]/)[0].trim();
+}
+
 function assessmentCard(result) {
   if (!result) return null;
   if (result.error) return h("div", { class: "assess" }, h("p", { class: "small" }, t("assess.unavailable", { error: result.error })));
@@ -64,7 +69,8 @@ export async function render(view, [instanceId], ctx) {
   });
   const formView = new FormView({
     form, draft, onChange: () => save(draft),
-    context: { team: draft.team, household },
+    // A getter: the team may change on the review tab after the form was built.
+    context: { get team() { return draft.team; }, household },
   });
   const sectionList = formdef.sections(form);
   const reviewIndex = sectionList.length;
@@ -78,9 +84,10 @@ export async function render(view, [instanceId], ctx) {
     replace(tabs, sectionList.map((section, i) => h("button", {
       type: "button", class: i === index ? "current" : "", "aria-current": i === index ? "step" : null,
       onclick: () => show(i), dataset: { section: section.name },
-    }, label(section.label))), h("button", {
+    }, shortLabel(section))), h("button", {
       type: "button", class: index === reviewIndex ? "current" : "", onclick: () => show(reviewIndex), dataset: { section: "review" },
     }, "✓ ", t("survey.review")));
+    tabs.querySelector(".current")?.scrollIntoView({ block: "nearest", inline: "center" });
     if (index === reviewIndex) {
       formView.dispose();
       renderReview();

@@ -2,6 +2,8 @@
 // export to a file and import from one (the last resort), corrections.
 import * as db from "../db.js";
 import * as feedback from "../feedback.js";
+import * as formdef from "../formdef.js";
+import * as forms from "../forms.js";
 import * as households from "../households.js";
 import * as outbox from "../outbox.js";
 import * as session from "../session.js";
@@ -36,15 +38,22 @@ function outboxItem(item) {
   return h("li", { class: "card", dataset: { instance: item.instance_id, state } }, lines);
 }
 
-function conflictLines(conflicts) {
-  return conflicts.map((c) => h("li", {}, c.message || t("sync.conflict_line", {
-    path: c.label || c.path || c.question || "?",
-    mine: c.mine ?? c.theirs_submitted ?? c.submitted ?? c.new ?? "",
-    theirs: c.theirs ?? c.current ?? c.server ?? c.old ?? "",
+function show(value) {
+  if (value === null || value === undefined || value === "") return "—";
+  if (value === true) return t("common.yes");
+  if (value === false) return t("common.no");
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+function conflictLines(conflicts, form, answers) {
+  return conflicts.map((c) => h("li", { dataset: { path: c.path } }, t("sync.conflict_line", {
+    path: formdef.describePath(form, c.path, answers || {}),
+    mine: show(c.submitted),
+    theirs: show(c.server),
   })));
 }
 
-function sentItem(record, ctx) {
+function sentItem(record, ctx, form) {
   const conflicts = record.conflicts || [];
   const hasIssues = record.review_state === "has_issues";
   return h("li", { class: "card", dataset: { instance: record.instance_id, state: "sent", review: record.review_state || "" } },
@@ -55,7 +64,7 @@ function sentItem(record, ctx) {
       h("span", { class: `tag ${hasIssues ? "bad" : record.review_state === "approved" ? "good" : ""}` },
         t(`review.${record.review_state}`) || record.review_state)),
     conflicts.length ? h("div", { class: "message conflicts" },
-      h("strong", {}, t("sync.conflicts", { n: conflicts.length })), h("ul", {}, conflictLines(conflicts))) : null,
+      h("strong", {}, t("sync.conflicts", { n: conflicts.length })), h("ul", {}, conflictLines(conflicts, form, record.answers))) : null,
     record.review_comment ? h("p", { class: hasIssues ? "message" : "info" }, `${t("sync.comment")}：${record.review_comment}`) : null,
     hasIssues && !record.corrected_by ? h("button", {
       type: "button", class: "primary block",
@@ -94,7 +103,8 @@ export async function render(view, _params, ctx) {
   };
   const drawSent = async () => {
     const list = await outbox.sentItems();
-    replace(sent, list.length ? list.map((r) => sentItem(r, ctx)) : h("li", { class: "empty" }, t("sync.no_sent")));
+    const form = await forms.surveyForm();
+    replace(sent, list.length ? list.map((r) => sentItem(r, ctx, form)) : h("li", { class: "empty" }, t("sync.no_sent")));
   };
   const syncButton = h("button", {
     type: "button", class: "primary block", id: "sync-now",

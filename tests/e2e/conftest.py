@@ -165,35 +165,3 @@ def idb_outbox(page) -> list:
 def dump(value) -> str:
     """Pretty JSON for assertion messages."""
     return json.dumps(value, ensure_ascii=False, indent=1, default=str)
-
-
-@pytest.fixture
-def forms_api(live_server, context):
-    """Make sure the app can download the survey form and the policies.
-
-    Until GET /api/v1/forms and /api/v1/policies exist on the server, answer them in the
-    browser from forms/ (the same files the server will serve).
-    """
-    import yaml
-
-    client = live_server.app.test_client()
-    headers = live_server.login("inv1")
-    if client.get("/api/v1/forms", headers=headers).status_code != 404:
-        return
-    form = yaml.safe_load(
-        (ROOT / "forms" / "dibao_household_survey" / "2026.1.yaml").read_text(encoding="utf-8")
-    )
-    policies = [
-        yaml.safe_load(path.read_text(encoding="utf-8"))
-        for path in sorted((ROOT / "forms" / "policies").glob("*.yaml"))
-    ]
-
-    def fulfil(route, body):
-        route.fulfill(
-            status=200, content_type="application/json", body=json.dumps(body, default=str)
-        )
-
-    summary = {"id": form["id"], "version": form["version"], "title": form["title"]}
-    context.route("**/api/v1/forms", lambda route: fulfil(route, {"forms": [summary]}))
-    context.route(f"**/api/v1/forms/{form['id']}", lambda route: fulfil(route, form))
-    context.route("**/api/v1/policies", lambda route: fulfil(route, {"policies": policies}))

@@ -12,7 +12,7 @@ def field(page, name):
     return page.locator(f".field[data-name={name}]").first
 
 
-def test_closing_the_page_mid_survey_loses_no_answer(context, page, forms_api):
+def test_closing_the_page_mid_survey_loses_no_answer(context, page):
     """Type answers in two sections, close the tab at once, reopen: everything is there."""
     sign_in(page)
     page.locator("#household-list li a").first.click()

@@ -33,9 +33,7 @@ def submissions(live_server) -> list[dict]:
     return live_server.query(read)
 
 
-def test_a_survey_filled_offline_is_sent_once_back_online(
-    page, context, live_server, forms_api, tmp_path
-):
+def test_a_survey_filled_offline_is_sent_once_back_online(page, context, live_server, tmp_path):
     """Offline: reload, fill with two photos and signatures, queue. Online: sent exactly once."""
     sign_in(page)
     wait_for_service_worker(page)

@@ -13,7 +13,7 @@ def no_horizontal_scroll(page) -> bool:
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_screenshots_of_the_main_screens(page, artifacts, lang, forms_api):
+def test_screenshots_of_the_main_screens(page, artifacts, lang):
     """Login, households, one household, scan, sync and me: each fits 360 px wide."""
     page.goto("/")
     page.wait_for_selector("#username")

@@ -154,6 +154,12 @@ export function putMediaChunk(instanceId, sha256, chunk, start, total, contentTy
   });
 }
 
+/** Download a photo or signature the server holds (the original bytes). */
+export async function media(sha256) {
+  const response = await request("GET", `/media/${sha256}?size=full`, { timeout: 60000 });
+  return response.blob();
+}
+
 /** Return my submissions changed since a cursor, with review states and conflicts. */
 export function mySubmissions(since) {
   const query = new URLSearchParams({ mine: "1" });

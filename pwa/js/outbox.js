@@ -8,6 +8,7 @@
 import { ApiError } from "./api.js";
 import * as api from "./api.js";
 import * as db from "./db.js";
+import * as feedback from "./feedback.js";
 import * as session from "./session.js";
 
 const BASE_DELAY_MS = 5000;
@@ -99,12 +100,16 @@ export function flush({ force = false } = {}) {
   }
   running = (async () => {
     let forceThis = force;
+    let sent = 0;
     do {
       again = false;
-      await flushOnce(forceThis);
+      sent += await flushOnce(forceThis);
       forceThis = forceAgain;
       forceAgain = false;
     } while (again);
+    // A merge may finish after our last call (a survey held for an earlier one of this
+    // phone): the outcome feed tells us its conflicts and review state.
+    if (sent) await feedback.refresh().then(notify, (error) => console.warn("feedback", error));
   })().finally(() => {
     running = null;
     scheduleNext();
@@ -117,16 +122,19 @@ export function isFlushing() {
   return running !== null;
 }
 
+/** Send the due items one by one; return how many the server acknowledged. */
 async function flushOnce(force) {
-  if (!session.user() || session.needsSignIn()) return;
-  if (!navigator.onLine && !force) return;
-  const list = await items();
-  for (const item of list) {
+  if (!session.user() || session.needsSignIn()) return 0;
+  if (!navigator.onLine && !force) return 0;
+  let sent = 0;
+  for (const item of await items()) {
     if (item.state === "attention" && !force) continue;
     if (!force && item.next_at > Date.now()) continue;
-    const reachable = await send(item);
-    if (!reachable) break; // the network or the server is down: the others would fail too
+    const outcome = await send(item);
+    if (outcome === "sent") sent += 1;
+    if (outcome === "unreachable") break; // the network or server is down: the rest would fail too
   }
+  return sent;
 }
 
 function setLive(id, progress) {
@@ -135,7 +143,7 @@ function setLive(id, progress) {
   notify();
 }
 
-/** Send one item; return false when the server could not be reached. */
+/** Send one item; return "sent", "attention" or "unreachable". */
 async function send(item) {
   const id = item.instance_id;
   setLive(id, { photo: 0, of: item.media.length, fraction: 0 });
@@ -151,7 +159,7 @@ async function send(item) {
       throw new ApiError(0, "media.incomplete", `server still misses ${answer.missing_media.length} photos`);
     }
     await acknowledge(item, answer);
-    return true;
+    return "sent";
   } catch (error) {
     return fail(item, error);
   } finally {
@@ -216,20 +224,20 @@ async function acknowledge(item, answer) {
   notify();
 }
 
-/** Record a failure: retry later with backoff, or ask the investigator to look at it. */
+/** Record a failure: retry later with backoff ("unreachable"), or ask for a look ("attention"). */
 async function fail(item, error) {
   const retryable = error instanceof ApiError ? error.retryable || error.status === 401 : false;
   if (error instanceof ApiError && error.status === 401) await session.markRejected();
   const attempts = item.attempts + 1;
   const stored = await db.get("outbox", item.instance_id);
-  if (!stored) return true;
+  if (!stored) return "attention";
   const updated = retryable
     ? { ...stored, state: "waiting", attempts, next_at: Date.now() + backoff(attempts, error.retryAfter), message: null, last_error: error.message }
     : { ...stored, state: "attention", attempts, next_at: 0, message: describe(error) };
   await db.put("outbox", updated);
   notify();
   if (!retryable) console.warn("submission needs attention", item.instance_id, error);
-  return !retryable;
+  return retryable ? "unreachable" : "attention";
 }
 
 function describe(error) {

@@ -1,4 +1,5 @@
 // Surveys being filled (drafts) and their photos: create, autosave, finish into the outbox.
+import * as api from "./api.js";
 import * as db from "./db.js";
 import * as formdef from "./formdef.js";
 import * as forms from "./forms.js";
@@ -31,9 +32,44 @@ export async function create(household, { corrects = null } = {}) {
     answers,
     section: 0,
   };
+  if (corrects) await fetchMedia(form, draft);
   await db.put("drafts", draft);
   return draft;
 }
+
+/**
+ * A correction starts from the answers that were sent, but the phone dropped their photos
+ * once the server had them: fetch them back. A photo that cannot be fetched is left out of
+ * the answers (the investigator takes it again) rather than blocking the correction.
+ */
+async function fetchMedia(form, draft) {
+  for (const { question, answer } of formdef.mediaAnswers(form, draft.answers)) {
+    try {
+      const blob = await api.media(answer.sha256);
+      await addMedia(draft.instance_id, {
+        blob, sha256: answer.sha256, kind: question.type, question: question.name,
+        category: answer.category ?? null, capturedAt: answer.captured_at, location: answer.location,
+      });
+    } catch (error) {
+      console.warn("photo not fetched for the correction", answer.sha256, error);
+      forgetMedia(draft.answers, answer.sha256);
+    }
+  }
+}
+
+/** Remove every answer naming a photo or signature (anywhere, repeats included). */
+function forgetMedia(answers, sha256) {
+  for (const [name, value] of Object.entries(answers)) {
+    if (Array.isArray(value)) {
+      const kept = value.filter((v) => v?.sha256 !== sha256);
+      if (kept.length !== value.length) answers[name] = kept;
+      for (const item of kept) if (item && typeof item === "object" && !item.sha256) forgetMedia(item, sha256);
+    } else if (value?.sha256 === sha256) {
+      answers[name] = null;
+    }
+  }
+}
+
 
 /** Return a draft (or undefined). */
 export function get(instanceId) {

@@ -53,7 +53,7 @@ function conflictLines(conflicts, form, answers) {
   })));
 }
 
-function sentItem(record, ctx, form) {
+function sentItem(record, ctx, form, corrections) {
   const conflicts = record.conflicts || [];
   const hasIssues = record.review_state === "has_issues";
   return h("li", { class: "card", dataset: { instance: record.instance_id, state: "sent", review: record.review_state || "" } },
@@ -66,7 +66,10 @@ function sentItem(record, ctx, form) {
     conflicts.length ? h("div", { class: "message conflicts" },
       h("strong", {}, t("sync.conflicts", { n: conflicts.length })), h("ul", {}, conflictLines(conflicts, form, record.answers))) : null,
     record.review_comment ? h("p", { class: hasIssues ? "message" : "info" }, `${t("sync.comment")}：${record.review_comment}`) : null,
-    hasIssues && !record.corrected_by ? h("button", {
+    hasIssues && corrections.has(record.instance_id) ? h("a", {
+      class: "button block", href: corrections.get(record.instance_id) ? `#/survey/${corrections.get(record.instance_id)}` : "#/sync",
+    }, t("sync.correction_started")) : null,
+    hasIssues && !corrections.has(record.instance_id) ? h("button", {
       type: "button", class: "primary block",
       onclick: async () => {
         const household = (await households.get(record.household_id)) || { id: record.household_id, version: null, members: [] };
@@ -104,7 +107,16 @@ export async function render(view, _params, ctx) {
   const drawSent = async () => {
     const list = await outbox.sentItems();
     const form = await forms.surveyForm();
-    replace(sent, list.length ? list.map((r) => sentItem(r, ctx, form)) : h("li", { class: "empty" }, t("sync.no_sent")));
+    // Surveys already being corrected: original id → the correction's draft (or null once sent).
+    const corrections = new Map();
+    for (const draft of await db.getAll("drafts")) {
+      if (draft.corrects_instance_id) corrections.set(draft.corrects_instance_id, draft.instance_id);
+    }
+    for (const item of [...(await db.getAll("outbox")).map((i) => i.payload), ...list]) {
+      const original = item.corrects_instance_id;
+      if (original && !corrections.has(original)) corrections.set(original, null);
+    }
+    replace(sent, list.length ? list.map((r) => sentItem(r, ctx, form, corrections)) : h("li", { class: "empty" }, t("sync.no_sent")));
   };
   const syncButton = h("button", {
     type: "button", class: "primary block", id: "sync-now",

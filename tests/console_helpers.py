@@ -1,4 +1,6 @@
-"""Helpers for console tests: browser-like clients signed in through the real login form."""
+"""Fixtures for console tests (a pytest plugin: `pytest_plugins = ["tests.console_helpers"]`):
+browser-like clients signed in through the real login form, a township-2 supervisor, and
+submissions made through the real API. Plain helpers live in tests/console_data.py."""
 
 import re
 
@@ -6,6 +8,7 @@ import pytest
 from flask import g, has_app_context
 
 from tests.conftest import DEMO_PASSWORD
+from tests.console_data import Scenario
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -120,3 +123,9 @@ def sup2(app):
         "sup2", role="supervisor", region_code="230229101", password=DEMO_PASSWORD,
         display_name="北兴督导",
     )
+
+
+@pytest.fixture
+def scenario(api, demo):
+    """Make submissions with real photos through the API."""
+    return Scenario(api, demo)

@@ -20,12 +20,12 @@ bp = Blueprint(
 )
 
 # Screen modules, in navigation order.
-SCREENS = ("signin", "overview")
+SCREENS = ("signin", "overview", "review", "conflicts", "households", "records")
 
 
 def init_app(app: Flask) -> None:
     """Register the console: its screens, languages and session lifetime."""
-    from . import access, i18n
+    from . import access, i18n, present
 
     for name in SCREENS:
         import_module(f"{__name__}.{name}")
@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
         hours=app.config.get("CONSOLE_SESSION_HOURS", 10)
     )
-    app.jinja_env.globals["asset_url"] = access.asset_url
+    app.jinja_env.globals.update(asset_url=access.asset_url, url_with=access.url_with)
     i18n.init_app(app)
+    present.init_app(app)
     app.register_blueprint(bp)

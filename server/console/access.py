@@ -141,3 +141,16 @@ def navigation():
         "nav_items": nav.items_for(user.role) if user else [],
         "item_active": lambda item: nav.is_active(item, endpoint),
     }
+
+
+def url_with(**changes) -> str:
+    """Return this page's URL with some query arguments changed (None removes one)."""
+    args = request.args.to_dict(flat=False)
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = [str(value)]
+    if "page" not in changes and any(key != "page" for key in changes):
+        args.pop("page", None)  # a new filter or order starts again at page one
+    return url_for(request.endpoint, **(request.view_args or {}), **args)

@@ -20,6 +20,8 @@ from .conflict import Conflict
 from .household import Asset, Household, HouseholdVersion, IncomeItem, Member, Supporter
 from .media import MediaObject
 from .region import Region
+from .review_flags import ReviewFlags, SubmissionInvestigator
+from .sampling import SampleHousehold, SampleVillage, SamplingRun
 from .submission import Submission, SubmissionMedia, SubmissionReview, SyncLock
 from .user import DeviceToken, LoginAttempt, User
 
@@ -46,7 +48,12 @@ __all__ = [
     "PaymentRollRow",
     "Region",
     "ReviewAssignment",
+    "ReviewFlags",
+    "SampleHousehold",
+    "SampleVillage",
+    "SamplingRun",
     "Submission",
+    "SubmissionInvestigator",
     "SubmissionMedia",
     "SubmissionReview",
     "Supporter",

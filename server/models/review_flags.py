@@ -1,0 +1,44 @@
+"""What the review queue filters on, kept in columns: a summary of each submission.
+
+The flags live in a submission's JSON (assessment checks) and in other tables (conflicts,
+media). Filtering and counting hundreds of thousands of submissions on JSON is slow and
+differs between SQLite and PostgreSQL, so services/review_queue.py keeps this summary, one
+row per submission, refreshed from every submission whose `outcome_seq` moved past the
+newest one summarised (the sequence is commit-ordered, so none is ever skipped).
+"""
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .submission import Submission
+
+
+class ReviewFlags(db.Model):
+    """The queue's view of one submission."""
+
+    __tablename__ = "review_flags"
+
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), primary_key=True)
+    outcome_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    failed_checks: Mapped[int] = mapped_column(Integer, default=0)
+    county_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    missing_media: Mapped[int] = mapped_column(Integer, default=0)
+    open_conflicts: Mapped[int] = mapped_column(Integer, default=0)
+    # received, merged, complete, no failed check, no conflict, no missing photo, no county
+    # review: what bulk approval may approve.
+    clean: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
+class SubmissionInvestigator(db.Model):
+    """One investigator named by a submission (the queue filters by investigator)."""
+
+    __tablename__ = "submission_investigator"
+
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+
+
+# The queue filters and sorts by visit date; the submission table (sync issue) indexes the
+# receipt time only. Declared here, next to the queue's other needs, so the metadata knows it.
+db.Index("ix_submission_completed_at", Submission.completed_at)

@@ -1,0 +1,59 @@
+"""One page of a long list, counted and cut in SQL (never by loading every row)."""
+
+import math
+from dataclasses import dataclass, field
+
+from sqlalchemy import Select, func, select
+
+from ..extensions import db
+
+PER_PAGE_CHOICES = (25, 50, 100, 200)
+
+
+@dataclass
+class Page:
+    """Rows of one page and where it stands in the whole list."""
+
+    items: list = field(default_factory=list)
+    total: int = 0
+    page: int = 1
+    per_page: int = 50
+
+    @property
+    def pages(self) -> int:
+        """Return how many pages the list has (at least one)."""
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        """Tell whether a page comes before this one."""
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        """Tell whether a page comes after this one."""
+        return self.page < self.pages
+
+
+def clamp(page: object, per_page: object) -> tuple[int, int]:
+    """Return a valid (page, per_page) from request values."""
+    try:
+        page_number = max(1, int(page))
+    except (TypeError, ValueError):
+        page_number = 1
+    try:
+        size = int(per_page)
+    except (TypeError, ValueError):
+        size = 50
+    return page_number, size if size in PER_PAGE_CHOICES else 50
+
+
+def paginate(query: Select, page: int, per_page: int, *, scalars: bool = True) -> Page:
+    """Count the rows of `query` and return one page of them (ordered as the query says)."""
+    total = db.session.scalar(
+        select(func.count()).select_from(query.order_by(None).subquery())
+    )
+    page = min(page, max(1, math.ceil(total / per_page))) if total else 1
+    cut = query.limit(per_page).offset((page - 1) * per_page)
+    items = db.session.scalars(cut).all() if scalars else db.session.execute(cut).all()
+    return Page(items=list(items), total=total, page=page, per_page=per_page)

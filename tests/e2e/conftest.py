@@ -147,18 +147,10 @@ def sign_in(page, username: str = "inv1", password: str = DEMO_PASSWORD) -> None
 
 
 def idb_outbox(page) -> list:
-    """Return the outbox records held in the page's IndexedDB."""
+    """Return the outbox records held in the page's IndexedDB (through the app's db.js)."""
     return page.evaluate(
-        """() => new Promise((resolve, reject) => {
-            const open = indexedDB.open("ruhu");
-            open.onsuccess = () => {
-                const request = open.result.transaction("outbox").objectStore("outbox").getAll();
-                request.onsuccess = () => resolve(request.result.map((i) => ({
-                    instance_id: i.instance_id, state: i.state, media: i.media.length})));
-                request.onerror = () => reject(request.error);
-            };
-            open.onerror = () => reject(open.error);
-        })"""
+        """async () => (await (await import("/js/db.js")).getAll("outbox")).map((i) => ({
+            instance_id: i.instance_id, state: i.state, media: i.media.length}))"""
     )
 
 

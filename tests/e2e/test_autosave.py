@@ -32,16 +32,10 @@ def test_closing_the_page_mid_survey_loses_no_answer(context, page):
     page.locator(".repeat-item").last.locator(".field[data-name=member_name] input").fill("新成员")
     # The last keystroke is on disk when the "saved" note updates after it.
     page.wait_for_function(
-        """() => new Promise((resolve) => {
-            const open = indexedDB.open("ruhu");
-            open.onsuccess = () => {
-                const r = open.result.transaction("drafts").objectStore("drafts").getAll();
-                r.onsuccess = () => {
-                    const members = r.result[0]?.answers?.members || [];
-                    resolve(members.some((m) => m.member_name === "新成员"));
-                };
-            };
-        })"""
+        """async () => {
+            const drafts = await (await import("/js/db.js")).getAll("drafts");
+            return (drafts[0]?.answers?.members || []).some((m) => m.member_name === "新成员");
+        }"""
     )
     page.close()
 

@@ -29,13 +29,7 @@ def test_after_one_online_visit_the_app_reloads_and_works_offline(page, context)
 
     # A household label URL opens offline too (the worker answers every app navigation).
     token = page.evaluate(
-        """async () => new Promise((resolve) => {
-            const open = indexedDB.open("ruhu");
-            open.onsuccess = () => {
-                const r = open.result.transaction("households").objectStore("households").getAll();
-                r.onsuccess = () => resolve(r.result[0].qr_token);
-            };
-        })"""
+        """async () => (await (await import("/js/db.js")).getAll("households"))[0].qr_token"""
     )
     page.goto(f"/h/{token}")
     page.wait_for_selector("#start-survey")
@@ -55,3 +49,29 @@ def test_manifest_and_icons_make_it_installable(page):
     assert {"192x192", "512x512"} <= sizes
     for icon in manifest["icons"]:
         assert page.request.get(icon["src"]).status == 200
+
+
+def test_signing_out_wipes_the_phone(page, live_server):
+    """Sign-out revokes the token and deletes every household and survey from the phone."""
+    sign_in(page)
+    token = page.evaluate(
+        """async () => (await (await import("/js/db.js")).getSetting("session")).token"""
+    )
+    page.goto("/#/me")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#sign-out")
+    page.wait_for_selector("#username")
+    left = page.evaluate(
+        """async () => {
+            const db = await import("/js/db.js");
+            return [await db.count("households"), await db.count("kv")];
+        }"""
+    )
+    assert left == [0, 0]
+    me = live_server.app.test_client().get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert me.status_code == 401
+    # Offline again after sign-out, the app still starts (at the sign-in screen).
+    page.reload()
+    page.wait_for_selector("#username")

@@ -332,7 +332,7 @@ const STRINGS = {
     "assess.checks": "Failed checks",
     "assess.all_passed": "All checks passed",
     "assess.unavailable": "Assessment unavailable: {error}",
-    "assess.yuan": "{v} yuan",
+    "assess.yuan": "¥{v}",
     "sync.title": "Sync",
     "sync.outbox": "Outbox",
     "sync.empty": "Nothing waiting to be sent.",

@@ -75,3 +75,17 @@ def test_signing_out_wipes_the_phone(page, live_server):
     # Offline again after sign-out, the app still starts (at the sign-in screen).
     page.reload()
     page.wait_for_selector("#username")
+
+
+def test_an_enrolment_qr_signs_the_phone_in_without_a_password(page, live_server):
+    """The console's enrolment QR encodes <base>/?enrol=<code>: opening it signs the phone in."""
+    client = live_server.app.test_client()
+    created = client.post(
+        "/api/v1/auth/enrolments", json={"username": "inv2"}, headers=live_server.login("sup1")
+    ).get_json()
+    url = created["url"]
+    page.goto(url[url.index("/?enrol=") :])
+    page.wait_for_selector("#household-list li a", timeout=20000)
+    assert "enrol" not in page.url
+    page.goto("/#/me")
+    assert "inv2" in page.inner_text("main")

@@ -53,6 +53,10 @@ def from_environment(with_secret: bool = True) -> dict:
         "PROXY_COUNT": int(os.environ.get("RUHU_PROXY_COUNT", "0")),
         # Behind HTTPS (docs/deploy.md) the session cookie must only travel encrypted.
         "SESSION_COOKIE_SECURE": os.environ.get("RUHU_SECURE_COOKIES", "") in ("1", "true", "yes"),
+        # Audit (清查): keep raw uploads of cross-check lists and payment rolls (default: no),
+        # and the days a township has to rectify a problem found.
+        "AUDIT_KEEP_UPLOADS": os.environ.get("RUHU_AUDIT_KEEP_UPLOADS", "") in ("1", "true", "yes"),
+        "LEDGER_DEADLINE_DAYS": int(os.environ.get("RUHU_LEDGER_DEADLINE_DAYS", "30")),
     }
     if with_secret:
         settings["SECRET_KEY"] = _secret_key(data_dir)

@@ -4,6 +4,7 @@ breaks the documented schema, for every documented operation."""
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from server import create_app
 from server.extensions import db
@@ -39,6 +40,18 @@ def fuzz_schema(fuzz_app):
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", fuzz_app)
 
 
+def excluded_checks(case) -> list:
+    """Return the checks that do not apply to an operation.
+
+    A file upload's content (a CSV whose every row is valid) is beyond what a schema can say,
+    so schema-valid random bytes are rightly refused with 422; every other check still runs.
+    The files themselves are tested in test_crosscheck.py and test_payment_roll.py.
+    """
+    if any(body.media_type == "multipart/form-data" for body in case.operation.body):
+        return [positive_data_acceptance]
+    return []
+
+
 def test_api_answers_every_generated_request_within_its_schema(fuzz_schema, fuzz_token):
     """Whatever is sent, every operation answers without a 500 and as documented."""
     # schemathesis's pytest plugin does not run under pytest 9, so each operation's strategy
@@ -57,7 +70,7 @@ def test_api_answers_every_generated_request_within_its_schema(fuzz_schema, fuzz
         )
         def exercise(case):
             """Send one generated request and validate the answer."""
-            case.call_and_validate(headers=headers)
+            case.call_and_validate(headers=headers, excluded_checks=excluded_checks(case))
 
         exercise()
         tested.append(f"{operation.method.upper()} {operation.path}")

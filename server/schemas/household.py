@@ -81,6 +81,9 @@ class HouseholdSchema(Schema):
     staff_relative = fields.Boolean(dump_only=True)
     disputed = fields.Boolean(dump_only=True)
     next_review_on = fields.Date(dump_only=True, allow_none=True)
+    # The audit's re-visit marker (docs/architecture.md, "Audit"): null, or
+    # {"reasons": [...], "assigned_to": user id | null}; set by services.ledger.annotate.
+    revisit = fields.Function(lambda h: getattr(h, "revisit", None), dump_only=True, allow_none=True)
     updated_at = UtcDateTime(dump_only=True)
     members = fields.List(fields.Nested(MemberSchema), dump_only=True)
     supporters = fields.List(fields.Nested(SupporterSchema), dump_only=True)

@@ -5,7 +5,7 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import ChangeCounter, Household, HouseholdVersion, Region, User
-from . import audit
+from . import audit, ledger
 from .errors import Forbidden, Invalid, NotFound
 from .scope import covers_village, scoped_households, village_ids
 
@@ -77,6 +77,7 @@ def delta(user: User, *, since: str | None, limit: int, ip: str | None = None) -
             )
             .distinct()
         ).all()
+    ledger.annotate(rows)  # the audit's re-visit marker (docs/architecture.md, "Audit")
     audit.record(
         "household.download",
         actor=user,
@@ -109,6 +110,7 @@ def _check_scope(user: User, household: Household | None) -> Household:
 def get(user: User, household_id: int, *, ip: str | None = None) -> Household:
     """Return one household in the user's scope; the read of its personal data is audited."""
     household = _check_scope(user, db.session.get(Household, household_id, options=_FULL_RECORD))
+    ledger.annotate([household])
     audit.record(
         "household.read", actor=user, object_type="household", object_id=household.id, ip=ip
     )
@@ -122,6 +124,7 @@ def lookup_qr(user: User, qr_token: str, *, ip: str | None = None) -> Household:
         select(Household).where(Household.qr_token == qr_token).options(*_FULL_RECORD)
     )
     household = _check_scope(user, household)
+    ledger.annotate([household])
     audit.record(
         "household.lookup", actor=user, object_type="household", object_id=household.id, ip=ip
     )

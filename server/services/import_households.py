@@ -108,8 +108,8 @@ def read_rows(path: Path) -> list[dict]:
     )
 
 
-def _text(row: dict, column: str) -> str:
-    """Return a cell as stripped text ('' when empty)."""
+def cell_text(row: dict, column: str) -> str:
+    """Return a cell as stripped text ('' when empty; XLSX dates as YYYY-MM-DD)."""
     value = row.get(column)
     if value is None:
         return ""
@@ -120,18 +120,37 @@ def _text(row: dict, column: str) -> str:
     return str(value).strip()
 
 
-def import_households(path: Path, *, actor: User | None = None) -> ImportResult:
-    """Validate every row, then import all households in one transaction (or none). Commits."""
-    rows = read_rows(path)
-    result = ImportResult()
+def require_rows(rows: list[dict]) -> None:
+    """Refuse a file without data rows."""
     if not rows:
         raise Invalid("文件没有数据行 / the file has no data rows", errors={"file": ["empty"]})
-    missing = [c for c in REQUIRED_COLUMNS if c not in rows[0]]
+
+
+def refuse_missing_columns(missing: list[str]) -> None:
+    """Refuse a file that lacks required columns, naming them."""
     if missing:
         raise Invalid(
             f"缺少列 / missing columns: {', '.join(missing)}",
             errors={"columns": [f"missing {c}" for c in missing]},
         )
+
+
+def refuse_if_errors(errors: list[str]) -> None:
+    """Refuse the whole file when any row is bad: every "row N: ..." listed, nothing imported."""
+    if errors:
+        raise Invalid(
+            f"导入失败，共 {len(errors)} 处错误，未导入任何数据 / "
+            f"import refused: {len(errors)} errors, nothing imported",
+            errors={"rows": errors},
+        )
+
+
+def import_households(path: Path, *, actor: User | None = None) -> ImportResult:
+    """Validate every row, then import all households in one transaction (or none). Commits."""
+    rows = read_rows(path)
+    result = ImportResult()
+    require_rows(rows)
+    refuse_missing_columns([c for c in REQUIRED_COLUMNS if c not in rows[0]])
     villages = {
         r.code: r for r in db.session.scalars(select(Region).where(Region.level == "village"))
     }
@@ -143,7 +162,7 @@ def import_households(path: Path, *, actor: User | None = None) -> ImportResult:
     households: dict[str, dict] = {}
     for number, row in enumerate(rows, start=2):  # row 1 is the header
         problems = []
-        code, village_code = _text(row, "household_code"), _text(row, "village_code")
+        code, village_code = cell_text(row, "household_code"), cell_text(row, "village_code")
         if not code:
             problems.append("household_code is empty")
         elif code in existing_codes:
@@ -151,24 +170,24 @@ def import_households(path: Path, *, actor: User | None = None) -> ImportResult:
         village = villages.get(village_code)
         if village is None:
             problems.append(f"unknown village_code {village_code!r}")
-        if not _text(row, "member_name"):
+        if not cell_text(row, "member_name"):
             problems.append("member_name is empty")
-        relation = _text(row, "relation")
+        relation = cell_text(row, "relation")
         if relation not in RELATIONS:
             problems.append(f"relation {relation!r} not one of {', '.join(RELATIONS)}")
-        sex = _text(row, "sex")
+        sex = cell_text(row, "sex")
         if sex and sex not in SEXES:
             problems.append(f"sex {sex!r} not male or female")
-        status = _text(row, "status") or "applicant"
+        status = cell_text(row, "status") or "applicant"
         if status not in HOUSEHOLD_STATUSES:
             problems.append(f"status {status!r} not one of {', '.join(HOUSEHOLD_STATUSES)}")
-        birth = _text(row, "birth_date")
+        birth = cell_text(row, "birth_date")
         if birth:
             try:
                 date.fromisoformat(birth)
             except ValueError:
                 problems.append(f"birth_date {birth!r} is not YYYY-MM-DD")
-        id_number = _text(row, "id_number").upper()
+        id_number = cell_text(row, "id_number").upper()
         if id_number:
             id_problems = idcard.problems(id_number, birth_date=birth or None, sex=sex or None)
             if id_problems:
@@ -179,7 +198,7 @@ def import_households(path: Path, *, actor: User | None = None) -> ImportResult:
                 problems.append(f"ID number {id_number} repeats row {seen_ids[id_number]}")
             else:
                 seen_ids[id_number] = number
-        co_resident = _text(row, "co_resident").lower()
+        co_resident = cell_text(row, "co_resident").lower()
         if co_resident not in TRUE_WORDS | FALSE_WORDS:
             problems.append(f"co_resident {co_resident!r} is not yes/no")
         if code in households and households[code]["village"] is not village:
@@ -193,8 +212,8 @@ def import_households(path: Path, *, actor: User | None = None) -> ImportResult:
                 "village": village,
                 "record": {
                     "household": {
-                        "address": _text(row, "address"),
-                        "phone": _text(row, "phone") or None,
+                        "address": cell_text(row, "address"),
+                        "phone": cell_text(row, "phone") or None,
                         "status": status,
                     },
                     "members": [],
@@ -203,25 +222,20 @@ def import_households(path: Path, *, actor: User | None = None) -> ImportResult:
         )
         entry["record"]["members"].append(
             {
-                "name": _text(row, "member_name"),
+                "name": cell_text(row, "member_name"),
                 "id_number": id_number or None,
                 "relation": relation,
                 "sex": sex or None,
                 "birth_date": birth or None,
-                "health": _text(row, "health") or None,
-                "disability_grade": _text(row, "disability_grade") or None,
-                "work_ability": _text(row, "work_ability") or None,
-                "occupation": _text(row, "occupation") or None,
+                "health": cell_text(row, "health") or None,
+                "disability_grade": cell_text(row, "disability_grade") or None,
+                "work_ability": cell_text(row, "work_ability") or None,
+                "occupation": cell_text(row, "occupation") or None,
                 "co_resident": co_resident not in FALSE_WORDS,
                 "died_on": None,
             }
         )
-    if result.errors:
-        raise Invalid(
-            f"导入失败，共 {len(result.errors)} 处错误，未导入任何数据 / "
-            f"import refused: {len(result.errors)} errors, nothing imported",
-            errors={"rows": result.errors},
-        )
+    refuse_if_errors(result.errors)
     for code, entry in households.items():
         register_household(
             entry["village"],

@@ -1,0 +1,399 @@
+"""The audit (清查) on the wire: cross-check lists and flags, ledger entries, reviews, rolls."""
+
+from datetime import date
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from ..domain.audit_categories import ACTION_IDS, CATEGORY_IDS
+from ..domain.audit_ledger import RESOLUTIONS, STATES, is_overdue
+from ..domain.audit_lists import LIST_KIND_IDS
+from .common import UtcDateTime
+
+DB_INT = validate.Range(1, 2**31 - 1)  # ids are 32-bit integer columns
+# Yuan, up to what a Numeric(12, 2) column holds with room to spare.
+MONEY = validate.Range(0, 1_000_000_000)
+
+
+class Label(fields.Dict):
+    """A {"zh", "en"} text."""
+
+
+# ---- cross-check lists -----------------------------------------------------------------------
+
+
+class ListImportFormSchema(Schema):
+    """The form fields sent with a list file (multipart)."""
+
+    class Meta:
+        # The multipart body also carries the file; other parts are not ours to refuse.
+        unknown = EXCLUDE
+
+    kind = fields.String(required=True, validate=validate.OneOf(LIST_KIND_IDS))
+    source = fields.String(load_default="", validate=validate.Length(max=100))
+    as_of = fields.Date(load_default=None, allow_none=True)
+
+
+class CrosscheckListSchema(Schema):
+    """An imported list (no rows: those are read one list at a time)."""
+
+    id = fields.Integer(dump_only=True)
+    kind = fields.String(dump_only=True)
+    source = fields.String(dump_only=True)
+    as_of = fields.Date(dump_only=True, allow_none=True)
+    filename = fields.String(dump_only=True)
+    file_sha256 = fields.String(dump_only=True)
+    imported_by = fields.Integer(dump_only=True, allow_none=True)
+    imported_at = UtcDateTime(dump_only=True)
+    row_count = fields.Integer(dump_only=True)
+    matched_rows = fields.Integer(dump_only=True)
+    new_flags = fields.Integer(dump_only=True)
+    kept = fields.Function(lambda lst: lst.kept_path is not None, dump_only=True)
+
+
+class CrosscheckRowSchema(Schema):
+    """A stored (matched) row of a list."""
+
+    row_number = fields.Integer(dump_only=True)
+    id_number = fields.String(dump_only=True)
+    name = fields.String(dump_only=True)
+    birth_date = fields.Date(dump_only=True)
+    detail = fields.Dict(dump_only=True)
+
+
+class ListImportSchema(Schema):
+    """What an import found."""
+
+    list = fields.Nested(CrosscheckListSchema, dump_only=True)
+    rows = fields.Integer(dump_only=True)
+    matched_rows = fields.Integer(dump_only=True)
+    strong = fields.Integer(dump_only=True)
+    weak = fields.Integer(dump_only=True)
+    new_flags = fields.Integer(dump_only=True)
+    seen_flags = fields.Integer(dump_only=True)
+    households = fields.Function(lambda s: len(s.households), dump_only=True)
+
+
+class ListDetailSchema(CrosscheckListSchema):
+    """A list with its matched rows."""
+
+    rows = fields.List(fields.Nested(CrosscheckRowSchema), dump_only=True)
+
+
+class FlagMatchSchema(Schema):
+    """One list row behind a flag."""
+
+    list_id = fields.Integer()
+    row_number = fields.Integer()
+    strength = fields.String()
+    name = fields.String()
+    birth_date = fields.String()
+    detail = fields.Dict()
+
+
+class FlagSchema(Schema):
+    """A person of a household named by a kind of list."""
+
+    id = fields.Integer()
+    household_id = fields.Integer()
+    household_code = fields.String(allow_none=True)
+    village = fields.String(allow_none=True)
+    township = fields.String(allow_none=True)
+    person_kind = fields.String(metadata={"description": "member | supporter"})
+    person_id = fields.String()
+    person_name = fields.String()
+    list_kind = fields.String()
+    list_label = Label()
+    category = fields.String()
+    category_label = Label()
+    strength = fields.String(metadata={"description": "strong (ID number) | weak (name + birth)"})
+    ledger_entry_id = fields.Integer(allow_none=True)
+    ledger_state = fields.String(allow_none=True)
+    created_at = UtcDateTime()
+    matches = fields.List(fields.Nested(FlagMatchSchema))
+
+
+class FlagPageSchema(Schema):
+    """A page of flags."""
+
+    flags = fields.List(fields.Nested(FlagSchema), dump_only=True)
+    total = fields.Integer(dump_only=True)
+
+
+class FlagQuerySchema(Schema):
+    """Filters of the flag list."""
+
+    household_id = fields.Integer(load_default=None, validate=DB_INT)
+    category = fields.String(load_default=None, validate=validate.OneOf(CATEGORY_IDS))
+    list_kind = fields.String(load_default=None, validate=validate.OneOf(LIST_KIND_IDS))
+    strength = fields.String(load_default=None, validate=validate.OneOf(("strong", "weak")))
+    township_code = fields.String(load_default=None)
+    state = fields.String(load_default=None, validate=validate.OneOf(("active", "closed")))
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 2**31 - 1))
+
+
+class QueueItemSchema(Schema):
+    """A household with active flags."""
+
+    household_id = fields.Function(lambda i: i["household"].id)
+    household_code = fields.Function(lambda i: i["household"].code)
+    village = fields.Function(lambda i: i["household"].village.name)
+    township = fields.Function(
+        lambda i: i["household"].village.parent.name if i["household"].village.parent else ""
+    )
+    status = fields.Function(lambda i: i["household"].status)
+    flags = fields.Integer()
+    strong = fields.Integer()
+
+
+# ---- ledger ----------------------------------------------------------------------------------
+
+
+class TransitionSchema(Schema):
+    """One stored state change."""
+
+    id = fields.Integer(dump_only=True)
+    from_state = fields.String(dump_only=True, allow_none=True)
+    to_state = fields.String(dump_only=True)
+    actor_id = fields.Integer(dump_only=True, allow_none=True)
+    actor_name = fields.Function(lambda t: t.actor.display_name if t.actor else "", dump_only=True)
+    at = UtcDateTime(dump_only=True)
+    comment = fields.String(dump_only=True)
+    evidence = fields.List(fields.Dict(), dump_only=True)
+
+
+class LedgerEntrySchema(Schema):
+    """A ledger entry with where it stands."""
+
+    id = fields.Integer(dump_only=True)
+    household_id = fields.Integer(dump_only=True, allow_none=True)
+    household_code = fields.Function(
+        lambda e: e.household.code if e.household else None, dump_only=True
+    )
+    village = fields.Function(
+        lambda e: e.household.village.name if e.household else None, dump_only=True
+    )
+    member_id = fields.String(dump_only=True, allow_none=True)
+    township_code = fields.Function(lambda e: e.township.code, dump_only=True)
+    township = fields.Function(lambda e: e.township.name, dump_only=True)
+    category = fields.String(dump_only=True)
+    source = fields.String(dump_only=True)
+    source_ref = fields.String(dump_only=True, allow_none=True)
+    description = fields.String(dump_only=True)
+    actions = fields.List(fields.String(), dump_only=True)
+    found_on = fields.Date(dump_only=True)
+    found_by = fields.Integer(dump_only=True, allow_none=True)
+    due_on = fields.Date(dump_only=True)
+    state = fields.String(dump_only=True)
+    overdue = fields.Function(
+        lambda e: is_overdue(e.state, e.due_on, date.today()), dump_only=True
+    )
+    resolution = fields.String(dump_only=True, allow_none=True)
+    amount_to_recover = fields.Float(dump_only=True, allow_none=True)
+    created_at = UtcDateTime(dump_only=True)
+    closed_at = UtcDateTime(dump_only=True, allow_none=True)
+    transitions = fields.List(fields.Nested(TransitionSchema), dump_only=True)
+
+
+class LedgerPageSchema(Schema):
+    """A page of entries."""
+
+    entries = fields.List(fields.Nested(LedgerEntrySchema), dump_only=True)
+    total = fields.Integer(dump_only=True)
+
+
+class LedgerQuerySchema(Schema):
+    """Filters of the ledger list."""
+
+    state = fields.String(
+        load_default=None, validate=validate.OneOf((*STATES, "overdue", "active"))
+    )
+    category = fields.String(load_default=None, validate=validate.OneOf(CATEGORY_IDS))
+    source = fields.String(
+        load_default=None,
+        validate=validate.OneOf(("check", "crosscheck", "payment_roll", "manual")),
+    )
+    township_code = fields.String(load_default=None)
+    household_id = fields.Integer(load_default=None, validate=DB_INT)
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 2**31 - 1))
+
+
+class LedgerCreateSchema(Schema):
+    """A problem a supervisor found by hand."""
+
+    household_id = fields.Integer(required=True, validate=DB_INT)
+    member_id = fields.String(load_default=None, allow_none=True)
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORY_IDS))
+    actions = fields.List(
+        fields.String(validate=validate.OneOf(ACTION_IDS)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    due_on = fields.Date(load_default=None, allow_none=True)
+    amount_to_recover = fields.Float(load_default=None, allow_none=True, validate=MONEY)
+
+
+class LedgerUpdateSchema(Schema):
+    """What may change on an open entry."""
+
+    category = fields.String(validate=validate.OneOf(CATEGORY_IDS))
+    actions = fields.List(
+        fields.String(validate=validate.OneOf(ACTION_IDS)), validate=validate.Length(min=1)
+    )
+    description = fields.String(validate=validate.Length(max=2000))
+    due_on = fields.Date()
+    amount_to_recover = fields.Float(allow_none=True, validate=MONEY)
+
+
+class EvidenceSchema(Schema):
+    """One piece of verifying evidence."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(("survey", "document", "note")))
+    instance_id = fields.String(validate=validate.Length(max=36))
+    sha256 = fields.String(validate=validate.Length(equal=64))
+    caption = fields.String(validate=validate.Length(max=200))
+    text = fields.String(validate=validate.Length(max=2000))
+
+
+class TransitionRequestSchema(Schema):
+    """A state change asked for."""
+
+    to_state = fields.String(required=True, validate=validate.OneOf(STATES))
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+    evidence = fields.List(fields.Nested(EvidenceSchema), load_default=list)
+    resolution = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(RESOLUTIONS)
+    )
+
+
+class ProgressRowSchema(Schema):
+    """Progress of one township and category."""
+
+    township = fields.String()
+    township_code = fields.String()
+    category = fields.String()
+    category_label = Label()
+    total = fields.Integer()
+    open = fields.Integer()
+    in_progress = fields.Integer()
+    rectified = fields.Integer()
+    closed = fields.Integer()
+    overdue = fields.Integer()
+    closed_share = fields.Float()
+
+
+# ---- review calendar -------------------------------------------------------------------------
+
+
+class ReviewQuerySchema(Schema):
+    """Filters of the review calendar."""
+
+    township_code = fields.String(load_default=None)
+    village_code = fields.String(load_default=None)
+    within_days = fields.Integer(load_default=30, validate=validate.Range(0, 400))
+    assigned_to = fields.Integer(load_default=None, validate=DB_INT)
+
+
+class ReviewDueSchema(Schema):
+    """A household due for its periodic review."""
+
+    household_id = fields.Integer()
+    household_code = fields.String()
+    township_code = fields.String()
+    township = fields.String()
+    village_code = fields.String()
+    village = fields.String()
+    due_on = fields.Date()
+    overdue = fields.Boolean()
+    days_overdue = fields.Integer()
+    interval_months = fields.Integer(allow_none=True)
+    reasons = fields.List(fields.String(), metadata={"description": "what shortens the interval"})
+    basis = fields.String(metadata={"description": "recorded | computed"})
+    last_reviewed_on = fields.Date(allow_none=True)
+    assigned_to = fields.Integer(allow_none=True)
+    assigned_name = fields.String(allow_none=True)
+
+
+class ReviewCalendarSchema(Schema):
+    """The households due, overdue first."""
+
+    today = fields.Date()
+    until = fields.Date()
+    households = fields.List(fields.Nested(ReviewDueSchema))
+
+
+class AssignSchema(Schema):
+    """Assign (or, with investigator_id null, unassign) households' reviews."""
+
+    household_ids = fields.List(
+        fields.Integer(), required=True, validate=validate.Length(min=1, max=500)
+    )
+    investigator_id = fields.Integer(required=True, allow_none=True)
+
+
+# ---- payment rolls ---------------------------------------------------------------------------
+
+
+class RollImportFormSchema(Schema):
+    """The form fields sent with a roll file (multipart)."""
+
+    class Meta:
+        # The multipart body also carries the file; other parts are not ours to refuse.
+        unknown = EXCLUDE
+
+    township_code = fields.String(required=True)
+    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+
+
+class MismatchSchema(Schema):
+    """A difference between a roll and the record."""
+
+    id = fields.Integer(dump_only=True)
+    row_number = fields.Integer(dump_only=True, allow_none=True)
+    household_id = fields.Integer(dump_only=True, allow_none=True)
+    household_code = fields.String(dump_only=True)
+    kind = fields.String(dump_only=True)
+    category = fields.String(dump_only=True)
+    facts = fields.Dict(dump_only=True)
+    ledger_entry_id = fields.Integer(dump_only=True, allow_none=True)
+
+
+class PaymentRollSchema(Schema):
+    """An imported roll with its reconciliation."""
+
+    id = fields.Integer(dump_only=True)
+    township_code = fields.Function(lambda r: r.township.code, dump_only=True)
+    township = fields.Function(lambda r: r.township.name, dump_only=True)
+    period = fields.String(dump_only=True)
+    filename = fields.String(dump_only=True)
+    file_sha256 = fields.String(dump_only=True)
+    imported_at = UtcDateTime(dump_only=True)
+    row_count = fields.Integer(dump_only=True)
+    total_amount = fields.Float(dump_only=True)
+    mismatch_count = fields.Integer(dump_only=True)
+    mismatches = fields.List(fields.Nested(MismatchSchema), dump_only=True)
+
+
+list_import_form_schema = ListImportFormSchema()
+list_import_schema = ListImportSchema()
+crosscheck_list_schema = CrosscheckListSchema()
+crosscheck_lists_schema = CrosscheckListSchema(many=True)
+crosscheck_rows_schema = CrosscheckRowSchema(many=True)
+flag_query_schema = FlagQuerySchema()
+flag_page_schema = FlagPageSchema()
+queue_schema = QueueItemSchema(many=True)
+ledger_entry_schema = LedgerEntrySchema()
+ledger_page_schema = LedgerPageSchema()
+ledger_query_schema = LedgerQuerySchema()
+ledger_create_schema = LedgerCreateSchema()
+ledger_update_schema = LedgerUpdateSchema()
+transition_request_schema = TransitionRequestSchema()
+progress_schema = ProgressRowSchema(many=True)
+review_query_schema = ReviewQuerySchema()
+review_calendar_schema = ReviewCalendarSchema()
+assign_schema = AssignSchema()
+roll_import_form_schema = RollImportFormSchema()
+payment_roll_schema = PaymentRollSchema()
+payment_rolls_schema = PaymentRollSchema(many=True, exclude=("mismatches",))

@@ -1,0 +1,632 @@
+"""The rectification ledger (整改台账, 问题销号): entries, their state changes, progress, export.
+
+Every problem found — by an automatic check, a cross-check match, a payment-roll mismatch or
+a supervisor by hand — is an entry here, with its responsible township and deadline; the
+state machine and the evidence rule are domain/audit_ledger.py. Township supervisors see the
+entries of their own township (households through services.scope), county supervisors and
+admins see all. Investigators do not use the ledger: an entry that needs a re-survey marks
+its household for a re-visit in the app's download instead (`revisits`).
+"""
+
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+
+from flask import current_app
+from openpyxl import Workbook
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from ..domain import audit_ledger
+from ..domain.audit_categories import ACTION_IDS, ACTIONS, CATEGORY_IDS, category_label
+from ..extensions import db
+from ..models import (
+    CrosscheckFlag,
+    Household,
+    LedgerEntry,
+    LedgerTransition,
+    MediaObject,
+    Region,
+    ReviewAssignment,
+    Submission,
+    SubmissionMedia,
+    User,
+)
+from ..models.clock import utcnow
+from . import audit
+from .errors import Conflict, Forbidden, Invalid, NotFound
+from .scope import covers_village, region_ids_under, scoped_households
+from .versions import next_change_seq
+
+STATE_LABELS = {
+    "open": {"zh": "待整改", "en": "open"},
+    "in_progress": {"zh": "整改中", "en": "in progress"},
+    "rectified": {"zh": "已整改待核实", "en": "rectified, to verify"},
+    "closed": {"zh": "已销号", "en": "closed"},
+}
+SOURCE_LABELS = {
+    "check": {"zh": "自动核查", "en": "automatic check"},
+    "crosscheck": {"zh": "信息比对", "en": "cross-check list"},
+    "payment_roll": {"zh": "花名册核对", "en": "payment roll"},
+    "manual": {"zh": "人工发现", "en": "found by a supervisor"},
+}
+MAX_PAGE = 500
+# Ids are 32-bit integer columns: a larger number names nothing (and PostgreSQL would refuse
+# to compare it with an integer column).
+MAX_ID = 2**31 - 1
+
+# The household with its village and township, and the transitions, for a page of entries.
+_ENTRY_LOAD = (
+    selectinload(LedgerEntry.household).selectinload(Household.village),
+    selectinload(LedgerEntry.township),
+    selectinload(LedgerEntry.transitions),
+)
+
+
+def require_supervisor(user: User) -> None:
+    """Refuse anyone but supervisors and admins."""
+    if user.role not in ("supervisor", "admin"):
+        raise Forbidden("无权查看整改台账 / the ledger is for supervisors", code="ledger.forbidden")
+
+
+def entries_in_scope(user: User) -> Select:
+    """Return a select of the entries the user may see: their households, or their township."""
+    region = db.session.get(Region, user.region_id)
+    households = scoped_households(user).with_only_columns(Household.id)
+    return select(LedgerEntry).where(
+        or_(
+            LedgerEntry.household_id.in_(households),
+            and_(
+                LedgerEntry.household_id.is_(None),
+                LedgerEntry.township_id.in_(region_ids_under(region)),
+            ),
+        )
+    )
+
+
+def township_of(household: Household) -> Region:
+    """Return the township a household's village belongs to."""
+    village = household.village or db.session.get(Region, household.village_id)
+    return village.parent if village.parent is not None and village.level == "village" else village
+
+
+def default_due_on(found_on: date) -> date:
+    """Return the deadline for a problem found on a day (RUHU_LEDGER_DEADLINE_DAYS later)."""
+    return found_on + timedelta(days=current_app.config.get("LEDGER_DEADLINE_DAYS", 30))
+
+
+def open_entry(
+    *,
+    household: Household | None,
+    category: str,
+    source: str,
+    actions: list[str],
+    description: str = "",
+    source_ref: str | None = None,
+    township: Region | None = None,
+    member_id: str | None = None,
+    found_by: User | None = None,
+    found_on: date | None = None,
+    due_on: date | None = None,
+    amount_to_recover: Decimal | None = None,
+    comment: str = "",
+) -> LedgerEntry:
+    """Add an entry (state open, with its creation transition); the caller commits.
+
+    One finding makes one entry: an entry with the same (source, source_ref) is returned as
+    it is. Callers whose entry needs a re-visit also call `mark_changed` for the household.
+    """
+    if source_ref is not None:
+        existing = db.session.scalar(
+            select(LedgerEntry).where(
+                LedgerEntry.source == source, LedgerEntry.source_ref == source_ref
+            )
+        )
+        if existing is not None:
+            return existing
+    found_on = found_on or date.today()
+    entry = LedgerEntry(
+        household_id=household.id if household else None,
+        member_id=member_id,
+        township_id=(township or township_of(household)).id,
+        category=category,
+        source=source,
+        source_ref=source_ref,
+        description=description,
+        actions=list(actions),
+        found_on=found_on,
+        found_by=found_by.id if found_by else None,
+        due_on=due_on or default_due_on(found_on),
+        state="open",
+        amount_to_recover=amount_to_recover,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    db.session.add(
+        LedgerTransition(
+            entry_id=entry.id,
+            from_state=None,
+            to_state="open",
+            actor_id=found_by.id if found_by else None,
+            comment=comment or SOURCE_LABELS[source]["zh"],
+        )
+    )
+    return entry
+
+
+def mark_changed(household_ids) -> None:
+    """Give households a new change sequence, so the app's delta carries their new revisit.
+
+    Call last before committing: the counter row stays locked until the commit. One number
+    per household, in id order: the delta pages by change_seq and must never split a tie.
+    """
+    for household_id in sorted({h for h in household_ids if h is not None}):
+        household = db.session.get(Household, household_id)
+        household.change_seq = next_change_seq()
+
+
+def _validate_fields(data: dict) -> dict[str, list[str]]:
+    """Check the category, actions and money of entry fields; return the problems.
+
+    Money arrives as a number and is kept to the fen as a Decimal.
+    """
+    errors: dict[str, list[str]] = {}
+    if isinstance(data.get("amount_to_recover"), float | int):
+        data["amount_to_recover"] = Decimal(str(data["amount_to_recover"])).quantize(
+            Decimal("0.01")
+        )
+    if "category" in data and data["category"] not in CATEGORY_IDS:
+        errors["category"] = [f"one of {', '.join(CATEGORY_IDS)}"]
+    if "actions" in data:
+        actions = data["actions"]
+        if not actions or any(a not in ACTION_IDS for a in actions):
+            errors["actions"] = [f"at least one of {', '.join(ACTION_IDS)}"]
+    if data.get("amount_to_recover") is not None and data["amount_to_recover"] < 0:
+        errors["amount_to_recover"] = ["must not be negative"]
+    return errors
+
+
+def create(user: User, data: dict, *, ip: str | None = None) -> LedgerEntry:
+    """Add an entry a supervisor found by hand on a household in their scope. Commits.
+
+    data: {"household_id", "category", "actions", "description", "member_id"?, "due_on"?,
+    "amount_to_recover"?}.
+    """
+    require_supervisor(user)
+    errors = _validate_fields(data)
+    if errors:
+        raise Invalid("整改条目有误 / invalid ledger entry", errors=errors)
+    household = (
+        db.session.get(Household, data["household_id"])
+        if data["household_id"] <= MAX_ID
+        else None
+    )
+    if household is None:
+        raise NotFound("户不存在 / no such household")
+    if not covers_village(user, household.village_id):
+        raise Forbidden(
+            "此户不在您的负责范围内 / household outside your region", code="scope.forbidden"
+        )
+    if data.get("member_id") and data["member_id"] not in {m.id for m in household.members}:
+        raise NotFound("此户没有该成员 / no such member in this household")
+    entry = open_entry(
+        household=household,
+        category=data["category"],
+        source="manual",
+        actions=data["actions"],
+        description=data.get("description", ""),
+        member_id=data.get("member_id"),
+        found_by=user,
+        due_on=data.get("due_on"),
+        amount_to_recover=data.get("amount_to_recover"),
+    )
+    audit.record(
+        "ledger.create",
+        actor=user,
+        object_type="ledger_entry",
+        object_id=entry.id,
+        ip=ip,
+        detail={"category": entry.category, "household_id": entry.household_id},
+    )
+    if audit_ledger.needs_revisit(entry.state, entry.actions):
+        mark_changed([entry.household_id])
+    db.session.commit()
+    return entry
+
+
+def _entry_for(user: User, entry_id: int, *, for_update: bool = False) -> LedgerEntry:
+    """Return an entry in the user's scope, or raise NotFound."""
+    require_supervisor(user)
+    if not 0 < entry_id <= MAX_ID:
+        raise NotFound("整改条目不存在 / no such ledger entry")
+    query = entries_in_scope(user).where(LedgerEntry.id == entry_id).options(*_ENTRY_LOAD)
+    if for_update:
+        query = query.with_for_update(of=LedgerEntry)
+    entry = db.session.scalar(query)
+    if entry is None:
+        raise NotFound("整改条目不存在 / no such ledger entry")
+    return entry
+
+
+def get(user: User, entry_id: int, *, ip: str | None = None) -> LedgerEntry:
+    """Return one entry with its transitions; the read is audited."""
+    entry = _entry_for(user, entry_id)
+    audit.record("ledger.read", actor=user, object_type="ledger_entry", object_id=entry.id, ip=ip)
+    db.session.commit()
+    return entry
+
+
+def _check_evidence(entry: LedgerEntry, evidence: list[dict]) -> None:
+    """Check that surveys and photos named as evidence exist and concern this household."""
+    errors = []
+    for index, item in enumerate(evidence):
+        if item["kind"] == "survey":
+            submission = db.session.scalar(
+                select(Submission).where(Submission.instance_id == item["instance_id"])
+            )
+            if submission is None or submission.household_id != entry.household_id:
+                errors.append(f"evidence[{index}]: no survey of this household with that id")
+            elif submission.received_at < entry.created_at:
+                errors.append(f"evidence[{index}]: the survey is older than the problem")
+        elif item["kind"] == "document":
+            listed = db.session.scalar(
+                select(SubmissionMedia.id)
+                .join(Submission, Submission.id == SubmissionMedia.submission_id)
+                .where(
+                    SubmissionMedia.sha256 == item["sha256"],
+                    SubmissionMedia.received_at.is_not(None),
+                    Submission.household_id == entry.household_id,
+                )
+                .limit(1)
+            )
+            if listed is None or db.session.get(MediaObject, item["sha256"]) is None:
+                errors.append(f"evidence[{index}]: no photo of this household with that sha256")
+    if errors:
+        raise Invalid(
+            "佐证材料不存在 / evidence not found",
+            code="ledger.evidence_unknown",
+            errors={"evidence": errors},
+        )
+
+
+def transition(
+    user: User,
+    entry_id: int,
+    *,
+    to_state: str,
+    comment: str = "",
+    evidence: list[dict] | None = None,
+    resolution: str | None = None,
+    ip: str | None = None,
+) -> LedgerEntry:
+    """Move an entry to another state, storing actor, time, comment and evidence. Commits."""
+    entry = _entry_for(user, entry_id, for_update=True)
+    try:
+        step = audit_ledger.transition(
+            entry.state, to_state, evidence=evidence, comment=comment, resolution=resolution
+        )
+    except audit_ledger.TransitionRefused as refused:
+        raise Conflict(
+            f"{refused.reason['zh']} / {refused.reason['en']}",
+            code=refused.code,
+            errors={"state": [refused.reason["en"]]},
+        ) from None
+    _check_evidence(entry, step.evidence)
+    revisit_before = audit_ledger.needs_revisit(entry.state, entry.actions)
+    entry.state = step.to_state
+    if step.to_state == "closed":
+        entry.resolution = step.resolution
+        entry.closed_at = utcnow()
+    db.session.add(
+        LedgerTransition(
+            entry_id=entry.id,
+            from_state=step.from_state,
+            to_state=step.to_state,
+            actor_id=user.id,
+            comment=comment.strip(),
+            evidence=step.evidence,
+        )
+    )
+    audit.record(
+        "ledger.transition",
+        actor=user,
+        object_type="ledger_entry",
+        object_id=entry.id,
+        ip=ip,
+        detail={"from": step.from_state, "to": step.to_state, "resolution": step.resolution},
+    )
+    if revisit_before != audit_ledger.needs_revisit(entry.state, entry.actions):
+        mark_changed([entry.household_id])
+    db.session.commit()
+    return entry
+
+
+EDITABLE = ("category", "actions", "description", "due_on", "amount_to_recover")
+
+
+def update(user: User, entry_id: int, data: dict, *, ip: str | None = None) -> LedgerEntry:
+    """Change what an open entry requires (category, actions, deadline ...). Commits."""
+    entry = _entry_for(user, entry_id, for_update=True)
+    if entry.state == "closed":
+        raise Conflict("已销号的条目不能修改 / a closed entry cannot change", code="ledger.closed")
+    data = {k: v for k, v in data.items() if k in EDITABLE}
+    errors = _validate_fields(data)
+    if errors:
+        raise Invalid("整改条目有误 / invalid ledger entry", errors=errors)
+    revisit_before = audit_ledger.needs_revisit(entry.state, entry.actions)
+    changed = {}
+    for key, value in data.items():
+        old = getattr(entry, key)
+        if key == "actions":
+            value = list(value)
+        if old != value:
+            changed[key] = {"old": _plain(old), "new": _plain(value)}
+            setattr(entry, key, value)
+    if changed:
+        audit.record(
+            "ledger.update",
+            actor=user,
+            object_type="ledger_entry",
+            object_id=entry.id,
+            ip=ip,
+            detail={"changed": changed},
+        )
+    if revisit_before != audit_ledger.needs_revisit(entry.state, entry.actions):
+        mark_changed([entry.household_id])
+    db.session.commit()
+    return entry
+
+
+def _plain(value):
+    """Return a value the audit log's JSON can hold."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def _filtered(user: User, filters: dict, today: date) -> Select:
+    """Return the scoped select of entries matching the filters, overdue ones first."""
+    query = entries_in_scope(user)
+    overdue = and_(LedgerEntry.state.in_(audit_ledger.ACTIVE_STATES), LedgerEntry.due_on < today)
+    state = filters.get("state")
+    if state == "overdue":
+        query = query.where(overdue)
+    elif state == "active":
+        query = query.where(LedgerEntry.state != "closed")
+    elif state:
+        query = query.where(LedgerEntry.state == state)
+    for key, column in (
+        ("category", LedgerEntry.category),
+        ("source", LedgerEntry.source),
+        ("household_id", LedgerEntry.household_id),
+    ):
+        if filters.get(key) is not None:
+            query = query.where(column == filters[key])
+    if filters.get("township_code"):
+        query = query.where(
+            LedgerEntry.township_id.in_(
+                select(Region.id).where(Region.code == filters["township_code"])
+            )
+        )
+    return query.order_by(case((overdue, 0), else_=1), LedgerEntry.due_on, LedgerEntry.id)
+
+
+def list_entries(
+    user: User,
+    filters: dict,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    today: date | None = None,
+    ip: str | None = None,
+) -> dict:
+    """Return a page of entries in scope matching the filters, overdue first. Audited."""
+    require_supervisor(user)
+    if not 1 <= limit <= MAX_PAGE:
+        raise Invalid("limit 超出范围 / limit out of range", errors={"limit": [f"1..{MAX_PAGE}"]})
+    today = today or date.today()
+    query = _filtered(user, filters, today)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    entries = db.session.scalars(query.options(*_ENTRY_LOAD).limit(limit).offset(offset)).all()
+    audit.record(
+        "ledger.list",
+        actor=user,
+        object_type="ledger_entry",
+        object_id="*",
+        ip=ip,
+        detail={"filters": {k: _plain(v) for k, v in filters.items()}, "count": len(entries)},
+    )
+    db.session.commit()
+    return {"entries": entries, "total": total, "today": today}
+
+
+def progress(user: User, *, today: date | None = None) -> list[dict]:
+    """Return progress by township and category over the entries in scope."""
+    require_supervisor(user)
+    today = today or date.today()
+    scoped = entries_in_scope(user).subquery()
+    rows = db.session.execute(
+        select(Region.code, Region.name, scoped.c.category, scoped.c.state, scoped.c.due_on).join(
+            Region, Region.id == scoped.c.township_id
+        )
+    ).all()
+    names = {code: name for code, name, *_ in rows}
+    result = audit_ledger.progress(
+        [
+            {"township": code, "category": cat, "state": st, "due_on": due}
+            for code, _, cat, st, due in rows
+        ],
+        today,
+    )
+    for row in result:
+        row["township_code"] = row["township"]
+        row["township"] = names[row["township_code"]]
+        row["category_label"] = category_label(row["category"])
+    return result
+
+
+def is_overdue(entry: LedgerEntry, today: date | None = None) -> bool:
+    """Tell whether an entry is past its deadline and not yet rectified."""
+    return audit_ledger.is_overdue(entry.state, entry.due_on, today or date.today())
+
+
+EXPORT_COLUMNS = (
+    ("编号 No.", lambda e, t: e.id),
+    ("责任乡镇 Township", lambda e, t: e.township.name),
+    ("村(社区) Village", lambda e, t: e.household.village.name if e.household else ""),
+    ("户编号 Household", lambda e, t: e.household.code if e.household else ""),
+    ("问题类别 Category", lambda e, t: category_label(e.category)["zh"]),
+    ("发现方式 Found by", lambda e, t: SOURCE_LABELS[e.source]["zh"]),
+    ("发现日期 Found on", lambda e, t: e.found_on),
+    ("问题描述 Description", lambda e, t: e.description),
+    ("整改措施 Actions", lambda e, t: "、".join(ACTIONS[a]["label"]["zh"] for a in e.actions)),
+    (
+        "追回金额 To recover",
+        lambda e, t: float(e.amount_to_recover) if e.amount_to_recover else None,
+    ),
+    ("整改期限 Deadline", lambda e, t: e.due_on),
+    ("状态 State", lambda e, t: STATE_LABELS[e.state]["zh"]),
+    ("是否逾期 Overdue", lambda e, t: "是" if is_overdue(e, t) else ""),
+    (
+        "销号结论 Resolution",
+        lambda e, t: {"rectified": "整改到位", "unfounded": "核实无问题"}.get(
+            e.resolution or "", ""
+        ),
+    ),
+    ("销号时间 Closed at", lambda e, t: e.closed_at),
+)
+
+
+def export_xlsx(
+    user: User, filters: dict, *, today: date | None = None, ip: str | None = None
+) -> bytes:
+    """Return the entries in scope matching the filters as an XLSX workbook. Audited."""
+    require_supervisor(user)
+    today = today or date.today()
+    entries = db.session.scalars(_filtered(user, filters, today).options(*_ENTRY_LOAD)).all()
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("整改台账")
+    sheet.append([title for title, _ in EXPORT_COLUMNS])
+    for entry in entries:
+        sheet.append([value(entry, today) for _, value in EXPORT_COLUMNS])
+    summary = book.create_sheet("进度 Progress")
+    summary.append(
+        [
+            "乡镇 Township",
+            "问题类别 Category",
+            "合计 Total",
+            "待整改 Open",
+            "整改中 In progress",
+            "已整改 Rectified",
+            "已销号 Closed",
+            "逾期 Overdue",
+            "销号率 Closed share",
+        ]
+    )
+    for row in progress(user, today=today):
+        summary.append(
+            [
+                row["township"],
+                row["category_label"]["zh"],
+                row["total"],
+                row["open"],
+                row["in_progress"],
+                row["rectified"],
+                row["closed"],
+                row["overdue"],
+                row["closed_share"],
+            ]
+        )
+    buffer = io.BytesIO()
+    book.save(buffer)
+    audit.record(
+        "ledger.export",
+        actor=user,
+        object_type="ledger_entry",
+        object_id="*",
+        ip=ip,
+        detail={"filters": {k: _plain(v) for k, v in filters.items()}, "count": len(entries)},
+    )
+    db.session.commit()
+    return buffer.getvalue()
+
+
+# ---- the re-visit marker of the app's download (docs/architecture.md, "Audit") -----------------
+
+
+def last_visits(household_ids: list[int]) -> dict[int, object]:
+    """Return when a survey of each household last arrived (discarded ones do not count)."""
+    return dict(
+        db.session.execute(
+            select(Submission.household_id, func.max(Submission.received_at))
+            .where(
+                Submission.household_id.in_(household_ids),
+                Submission.merge_state != "discarded",
+            )
+            .group_by(Submission.household_id)
+        ).all()
+    )
+
+
+def revisits(household_ids: list[int]) -> dict[int, dict]:
+    """Return the re-visit marker of each household that has one: {id: revisit}.
+
+    A household is to be re-visited while a ledger entry of it needs a re-survey (open or in
+    progress, with the action "resurvey"), or while an investigator is assigned its periodic
+    review — each until a survey of the household arrives after it. Three queries for any
+    number of households.
+    """
+    if not household_ids:
+        return {}
+    visited = last_visits(household_ids)
+    rows = db.session.execute(
+        select(LedgerEntry, CrosscheckFlag)
+        .outerjoin(CrosscheckFlag, CrosscheckFlag.ledger_entry_id == LedgerEntry.id)
+        .where(
+            LedgerEntry.household_id.in_(household_ids),
+            LedgerEntry.state.in_(audit_ledger.ACTIVE_STATES),
+        )
+        .order_by(LedgerEntry.due_on, LedgerEntry.id)
+    ).all()
+    result: dict[int, dict] = {}
+
+    def marker(household_id: int) -> dict:
+        """Return the household's marker, made empty on first use."""
+        return result.setdefault(household_id, {"reasons": [], "assigned_to": None})
+
+    for entry, flag in rows:
+        last = visited.get(entry.household_id)
+        if not audit_ledger.needs_revisit(entry.state, entry.actions) or (
+            last is not None and last > entry.created_at
+        ):
+            continue
+        marker(entry.household_id)["reasons"].append(
+            {
+                "entry_id": entry.id,
+                "category": entry.category,
+                "label": category_label(entry.category),
+                "source": entry.source,
+                "list_kind": flag.list_kind if flag else None,
+                "strength": flag.strength if flag else None,
+                "member_id": entry.member_id,
+                "due_on": entry.due_on.isoformat(),
+                "since": entry.created_at.isoformat(timespec="seconds") + "Z",
+            }
+        )
+    for assignment in db.session.scalars(
+        select(ReviewAssignment).where(ReviewAssignment.household_id.in_(household_ids))
+    ):
+        last = visited.get(assignment.household_id)
+        if last is None or last < assignment.assigned_at:
+            marker(assignment.household_id)["assigned_to"] = assignment.investigator_id
+    return result
+
+
+def annotate(households: list[Household]) -> list[Household]:
+    """Set `revisit` (a dict or None) on each household for the wire; return them."""
+    markers = revisits([h.id for h in households])
+    for household in households:
+        household.revisit = markers.get(household.id)
+    return households

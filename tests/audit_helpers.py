@@ -1,0 +1,76 @@
+"""Helpers shared by the audit tests: list and roll files, picking demo people, uploads."""
+
+import csv
+import io
+from datetime import date
+
+from openpyxl import Workbook
+
+from server.extensions import db
+from server.models import Household, Member, User
+from server.services import users
+from server.services.demo import id_number
+
+
+def csv_bytes(header: list[str], rows: list[list]) -> bytes:
+    """Return a UTF-8 CSV with BOM (as Excel saves it)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def xlsx_bytes(header: list[str], rows: list[list]) -> bytes:
+    """Return an XLSX workbook with one sheet."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def upload(client, url: str, content: bytes, filename: str, **form):
+    """POST a file with form fields as multipart."""
+    return client.post(
+        url,
+        data={**form, "file": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+    )
+
+
+def living_member(household: Household) -> Member:
+    """Return the household's first living member with an ID number."""
+    return next(m for m in household.members if m.id_number and not m.died_on)
+
+
+def covered(households: list[Household]) -> list[Household]:
+    """Return the covered households among these, whose members all live and have ID numbers."""
+    return [
+        h
+        for h in households
+        if h.status == "covered" and all(m.id_number and not m.died_on for m in h.members)
+    ]
+
+
+def stranger(serial: int) -> list:
+    """Return a death-list row of someone who is in no household."""
+    return [
+        id_number("230230", date(1940, 1, 1 + serial % 27), 400 + serial, True),
+        "陌生人",
+        "2026-01-05",
+    ]
+
+
+def township_supervisor(username: str, township_code: str, password: str) -> User:
+    """Add a supervisor scoped to one township."""
+    return users.add_user(username, role="supervisor", region_code=township_code, password=password)
+
+
+def refresh(obj):
+    """Reload an object from the database."""
+    db.session.refresh(obj)
+    return obj

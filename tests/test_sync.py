@@ -466,12 +466,13 @@ def test_resolving_with_a_new_value_and_type_checks(api, target, team):
     conflict = make_conflict(api, target, team)
     sup1 = api.as_user("sup1")
     url = f"/api/v1/conflicts/{conflict['id']}/resolve"
-    bad = sup1.post(url, json={"value": 12, "seen_version": conflict["seen_version"]})
+    bad = sup1.post(url, json={"choice": "value", "value": 12,
+                               "seen_version": conflict["seen_version"]})
     assert bad.status_code == 422
-    both = sup1.post(url, json={"value": "丙", "choice": "server",
-                                "seen_version": conflict["seen_version"]})
-    assert both.status_code == 422
-    ok = sup1.post(url, json={"value": "丙", "seen_version": conflict["seen_version"]})
+    unknown = sup1.post(url, json={"choice": "mine", "seen_version": conflict["seen_version"]})
+    assert unknown.status_code == 422
+    ok = sup1.post(url, json={"choice": "value", "value": "丙",
+                              "seen_version": conflict["seen_version"]})
     assert ok.status_code == 200 and household(target.id).address == "丙"
 
 

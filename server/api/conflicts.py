@@ -24,8 +24,12 @@ def list_conflicts():
       summary: Conflicts waiting for a decision
       security: [{bearer: []}]
       parameters:
-        - {in: query, name: status, schema: {type: string, enum: [open, resolved, dismissed, all]}}
-        - {in: query, name: household_id, schema: {type: integer}}
+        - in: query
+          name: status
+          schema: {type: string, enum: [open, resolved, dismissed, all]}
+        - in: query
+          name: household_id
+          schema: {type: integer, minimum: 1, maximum: 9223372036854775807}
         - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 1000}}
       responses:
         200:
@@ -33,6 +37,10 @@ def list_conflicts():
             application/json:
               schema: ConflictListSchema
         403:
+          content:
+            application/json:
+              schema: ErrorSchema
+        422:
           content:
             application/json:
               schema: ErrorSchema
@@ -62,6 +70,10 @@ def resolve_conflict(conflict_id: int):
           content:
             application/json:
               schema: ConflictSchema
+        403:
+          content:
+            application/json:
+              schema: ErrorSchema
         404:
           content:
             application/json:
@@ -78,7 +90,7 @@ def resolve_conflict(conflict_id: int):
     """
     data = resolve_schema.load(request.get_json(silent=True) or {})
     conflict = conflicts.resolve(g.user, conflict_id, choice=data["choice"],
-                                 value=data.get("value"), seen_version=data["seen_version"],
+                                 value=data["value"], seen_version=data["seen_version"],
                                  comment=data["comment"], ip=client_ip())
     return conflict_schema.dump(conflict)
 

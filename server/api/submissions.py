@@ -79,10 +79,17 @@ def list_submissions():
       security: [{bearer: []}]
       parameters:
         - {in: query, name: mine, schema: {type: integer, enum: [0, 1]}}
-        - {in: query, name: since, schema: {type: integer}, description: cursor of the last page}
+        - in: query
+          name: since
+          description: the cursor of the last page (0 or absent the first time)
+          schema: {type: integer, minimum: 0, maximum: 9223372036854775807}
         - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 500}}
-        - {in: query, name: household_id, schema: {type: integer}}
-        - {in: query, name: review_state, schema: {type: string}}
+        - in: query
+          name: household_id
+          schema: {type: integer, minimum: 1, maximum: 9223372036854775807}
+        - in: query
+          name: review_state
+          schema: {type: string, enum: [received, approved, has_issues, rejected]}
       responses:
         200:
           content:
@@ -102,9 +109,9 @@ def list_submissions():
     return outcome_page_schema.dump(page)
 
 
-@bp.get("/submissions/<uuid:instance_id>")
+@bp.get("/submissions/<instance_id>")
 @require_user()
-def get_submission(instance_id):
+def get_submission(instance_id: str):
     """Return one submission's outcome (its sender, or a supervisor in scope).
     ---
     get:
@@ -123,12 +130,12 @@ def get_submission(instance_id):
             application/json:
               schema: ErrorSchema
     """
-    return outcome_schema.dump(sync.get_outcome(g.user, str(instance_id)))
+    return outcome_schema.dump(sync.get_outcome(g.user, instance_id))
 
 
-@bp.post("/submissions/<uuid:instance_id>/review")
+@bp.post("/submissions/<instance_id>/review")
 @require_user(*SUPERVISORS)
-def review_submission(instance_id):
+def review_submission(instance_id: str):
     """Move a submission's review state; rejecting reverts its changes no later version
     overwrote.
     ---
@@ -163,14 +170,14 @@ def review_submission(instance_id):
               schema: ErrorSchema
     """
     data = review_schema.load(request.get_json(silent=True) or {})
-    submission = review.review(g.user, str(instance_id), data["state"], data["comment"],
+    submission = review.review(g.user, instance_id, data["state"], data["comment"],
                                ip=client_ip())
     return outcome_schema.dump(sync.outcome(submission))
 
 
-@bp.post("/submissions/<uuid:instance_id>/release")
+@bp.post("/submissions/<instance_id>/release")
 @require_user(*SUPERVISORS)
-def release_submission(instance_id):
+def release_submission(instance_id: str):
     """Merge a held chain whose earlier link never arrived, on the phone's original base.
     ---
     post:
@@ -184,6 +191,10 @@ def release_submission(instance_id):
           content:
             application/json:
               schema: OutcomeSchema
+        403:
+          content:
+            application/json:
+              schema: ErrorSchema
         404:
           content:
             application/json:
@@ -194,7 +205,7 @@ def release_submission(instance_id):
             application/json:
               schema: ErrorSchema
     """
-    submission = sync.release(g.user, str(instance_id))
+    submission = sync.release(g.user, instance_id)
     return outcome_schema.dump(sync.outcome(submission))
 
 
@@ -204,9 +215,9 @@ def _media_headers(state: dict) -> dict:
             "Cache-Control": "no-store"}
 
 
-@bp.route("/submissions/<uuid:instance_id>/media/<sha256>", methods=["HEAD"])
+@bp.route("/submissions/<instance_id>/media/<sha256>", methods=["HEAD"])
 @require_user()
-def media_offset(instance_id, sha256: str):
+def media_offset(instance_id: str, sha256: str):
     """Tell how many bytes of a listed photo arrived (resume from Upload-Offset).
     ---
     head:
@@ -222,13 +233,13 @@ def media_offset(instance_id, sha256: str):
         404:
           description: no such submission, or the photo is not listed
     """
-    state = media.upload_state(g.user, str(instance_id), sha256)
+    state = media.upload_state(g.user, instance_id, sha256)
     return "", 200, _media_headers(state)
 
 
-@bp.put("/submissions/<uuid:instance_id>/media/<sha256>")
+@bp.put("/submissions/<instance_id>/media/<sha256>")
 @require_user()
-def upload_media(instance_id, sha256: str):
+def upload_media(instance_id: str, sha256: str):
     """Upload a listed photo's bytes, whole or a chunk at a time with Content-Range.
     ---
     put:
@@ -291,7 +302,7 @@ def upload_media(instance_id, sha256: str):
               schema: ErrorSchema
     """
     state, status = media.receive_chunk(
-        g.user, str(instance_id), sha256, request.stream,
+        g.user, instance_id, sha256, request.stream,
         content_length=request.content_length,
         content_range=request.headers.get("Content-Range"), ip=client_ip(),
     )

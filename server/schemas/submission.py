@@ -1,7 +1,5 @@
 """Submissions, their outcome, media slots, reviews, conflicts and household history."""
 
-from datetime import UTC
-
 from marshmallow import (
     Schema,
     ValidationError,
@@ -13,29 +11,25 @@ from marshmallow import (
 )
 
 from ..models.submission import REVIEW_STATES
-from .common import LocationSchema
+from .common import LocationSchema, UtcDateTime
 
 SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="must be a lowercase hex SHA-256")
+# Integers the database can hold (64-bit); ids are positive.
+DB_ID = validate.Range(min=1, max=2**63 - 1)
+DB_COUNT = validate.Range(min=0, max=2**63 - 1)
 MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp")
-
-
-def _naive_utc(value):
-    """Return an aware datetime as naive UTC (how the database stores times)."""
-    if value is not None and value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
 
 
 class MediaItemSchema(Schema):
     """A photo or signature the submission will upload."""
 
     sha256 = fields.String(required=True, validate=SHA256)
-    size = fields.Integer(required=True, validate=validate.Range(min=1))
+    size = fields.Integer(required=True, validate=DB_ID)
     content_type = fields.String(required=True, validate=validate.OneOf(MEDIA_TYPES))
     question = fields.String(load_default="", validate=validate.Length(max=64))
     category = fields.String(load_default=None, allow_none=True,
                              validate=validate.Length(max=32))
-    captured_at = fields.DateTime(load_default=None, allow_none=True)
+    captured_at = UtcDateTime(load_default=None, allow_none=True)
     location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
 
     @pre_load
@@ -45,12 +39,6 @@ class MediaItemSchema(Schema):
             data = {**data, "sha256": data["sha256"].lower()}
         return data
 
-    @post_load
-    def to_utc(self, data, **kwargs):
-        """Store the capture time as naive UTC."""
-        data["captured_at"] = _naive_utc(data["captured_at"])
-        return data
-
 
 class SubmissionSchema(Schema):
     """What a phone posts: one filled survey (see docs/architecture.md, Submissions)."""
@@ -58,16 +46,15 @@ class SubmissionSchema(Schema):
     instance_id = fields.UUID(required=True)
     form_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     form_version = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    household_id = fields.Integer(load_default=None, allow_none=True)
-    base_version = fields.Integer(load_default=None, allow_none=True,
-                                  validate=validate.Range(min=1))
+    household_id = fields.Integer(load_default=None, allow_none=True, validate=DB_ID)
+    base_version = fields.Integer(load_default=None, allow_none=True, validate=DB_ID)
     previous_instance_id = fields.UUID(load_default=None, allow_none=True)
     corrects_instance_id = fields.UUID(load_default=None, allow_none=True)
-    investigator_ids = fields.List(fields.Integer(), required=True,
+    investigator_ids = fields.List(fields.Integer(validate=DB_ID), required=True,
                                    validate=validate.Length(min=1, max=10))
     device_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    started_at = fields.DateTime(required=True)
-    completed_at = fields.DateTime(required=True)
+    started_at = UtcDateTime(required=True)
+    completed_at = UtcDateTime(required=True)
     location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
     answers = fields.Dict(keys=fields.String(), required=True)
     media = fields.List(fields.Nested(MediaItemSchema), load_default=list,
@@ -93,11 +80,9 @@ class SubmissionSchema(Schema):
 
     @post_load
     def normalise(self, data, **kwargs):
-        """UUIDs as strings, times as naive UTC: the form the canonical hash is taken of."""
+        """UUIDs as strings (times are naive UTC already): what the canonical hash is taken of."""
         for name in ("instance_id", "previous_instance_id", "corrects_instance_id"):
             data[name] = str(data[name]) if data[name] is not None else None
-        data["started_at"] = _naive_utc(data["started_at"])
-        data["completed_at"] = _naive_utc(data["completed_at"])
         return data
 
 
@@ -117,8 +102,8 @@ class ConflictSchema(Schema):
     status = fields.String(dump_only=True)
     resolution = fields.Raw(attribute="resolution_value", dump_only=True, allow_none=True)
     comment = fields.String(dump_only=True, allow_none=True)
-    created_at = fields.DateTime(dump_only=True)
-    resolved_at = fields.DateTime(dump_only=True, allow_none=True)
+    created_at = UtcDateTime(dump_only=True)
+    resolved_at = UtcDateTime(dump_only=True, allow_none=True)
 
 
 class ReviewEntrySchema(Schema):
@@ -127,7 +112,7 @@ class ReviewEntrySchema(Schema):
     from_state = fields.String(dump_only=True)
     to_state = fields.String(dump_only=True)
     actor_id = fields.Integer(dump_only=True, allow_none=True)
-    at = fields.DateTime(dump_only=True)
+    at = UtcDateTime(dump_only=True)
     comment = fields.String(dump_only=True)
 
 
@@ -149,7 +134,7 @@ class OutcomeSchema(Schema):
     conflicts = fields.List(fields.Nested(ConflictSchema), dump_only=True)
     missing_media = fields.List(fields.String(), dump_only=True)
     assessment = fields.Dict(dump_only=True, allow_none=True)
-    received_at = fields.DateTime(dump_only=True)
+    received_at = UtcDateTime(dump_only=True)
     seq = fields.String(attribute="outcome_seq", dump_only=True,
                         metadata={"description": "this outcome's position in the feed"})
 
@@ -166,9 +151,9 @@ class OutcomeQuerySchema(Schema):
     """Query of the outcome feed."""
 
     mine = fields.Boolean(load_default=False)
-    since = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    since = fields.Integer(load_default=0, validate=DB_COUNT)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    household_id = fields.Integer(load_default=None)
+    household_id = fields.Integer(load_default=None, validate=DB_ID)
     review_state = fields.String(load_default=None, validate=validate.OneOf(REVIEW_STATES))
 
 
@@ -180,20 +165,19 @@ class ReviewSchema(Schema):
 
 
 class ResolveSchema(Schema):
-    """A supervisor's decision on a conflict: a side, or a new value."""
+    """A supervisor's decision on a conflict: keep the server's value, take a side, or set
+    a new one."""
 
-    choice = fields.String(load_default=None,
-                           validate=validate.OneOf(("server", "submitted", "base")))
-    value = fields.Raw(allow_none=True, metadata={"description": "a new value (any JSON)"})
-    seen_version = fields.Integer(required=True, metadata={
+    choice = fields.String(required=True, validate=validate.OneOf(
+        ("server", "submitted", "base", "value")), metadata={
+        "description": "server: keep the current value; submitted / base: that side's "
+                       "value; value: the `value` given"})
+    value = fields.Raw(load_default=None, allow_none=True, metadata={
+        "description": "with choice=value: the new value (null clears a field or removes "
+                       "an item)"})
+    seen_version = fields.Integer(required=True, validate=DB_COUNT, metadata={
         "description": "the household version the supervisor looked at (from the listing)"})
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
-
-    @validates_schema
-    def one_decision(self, data, **kwargs):
-        """Exactly one of choice and value."""
-        if (data.get("choice") is None) == ("value" not in data):
-            raise ValidationError("give either choice or value", "choice")
 
 
 class ConflictQuerySchema(Schema):
@@ -201,7 +185,7 @@ class ConflictQuerySchema(Schema):
 
     status = fields.String(load_default="open",
                            validate=validate.OneOf(("open", "resolved", "dismissed", "all")))
-    household_id = fields.Integer(load_default=None)
+    household_id = fields.Integer(load_default=None, validate=DB_ID)
     limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
 
 
@@ -227,7 +211,7 @@ class VersionSchema(Schema):
     """One version in a household's history."""
 
     version = fields.Integer(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
     cause = fields.String(dump_only=True)
     source_ref = fields.String(dump_only=True, allow_none=True)
     actor_id = fields.Integer(dump_only=True, allow_none=True)

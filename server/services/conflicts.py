@@ -64,7 +64,7 @@ def _value_errors(path: str, value) -> dict[str, list[str]]:
     return {"value": [m for messages in errors.values() for m in messages]} if errors else {}
 
 
-def resolve(user: User, conflict_id: int, *, choice: str | None, value=None,
+def resolve(user: User, conflict_id: int, *, choice: str, value=None,
             seen_version: int, comment: str = "", ip: str | None = None) -> Conflict:
     """Decide a conflict: keep the server value, take a side, or a new value. Commits.
 
@@ -104,10 +104,10 @@ def resolve(user: User, conflict_id: int, *, choice: str | None, value=None,
     section, item_id, name = split_path(conflict.path)
     if choice == "server":
         chosen = get_value(current, conflict.path)
-    elif choice is not None:
-        chosen = {"submitted": conflict.submitted_value, "base": conflict.base_value}[choice]
-    else:
+    elif choice == "value":
         chosen = value
+    else:
+        chosen = {"submitted": conflict.submitted_value, "base": conflict.base_value}[choice]
     if name is not None and item_id is not None and item_id not in current[section]:
         raise ConflictError("该项已被删除 / the item no longer exists; resolve the item itself",
                             code="conflict.stale")
@@ -127,7 +127,7 @@ def resolve(user: User, conflict_id: int, *, choice: str | None, value=None,
     sync.stamp([conflict.submission])
     audit.record("conflict.resolve", actor=user, object_type="conflict", object_id=conflict.id,
                  ip=ip, detail={"household_id": household.id, "path": conflict.path,
-                                "choice": choice or "value", "version": household.version})
+                                "choice": choice, "version": household.version})
     db.session.commit()
     return conflict
 

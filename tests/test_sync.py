@@ -244,6 +244,14 @@ def test_a_new_member_without_a_name_is_422(api, target, team):
     assert status == 422 and any("members" in k for k in error["errors"])
 
 
+def test_a_member_id_of_another_household_is_422(api, demo, target, team):
+    """Item UUIDs are global: another household's member cannot be added here."""
+    stranger = demo.households_in(TOWNSHIP_1)[-1].members[0].id
+    body = survey(target, {"members": [{"id": stranger, "name": "冒名"}]}, investigators=team)
+    status, error = post(api.as_user("inv1"), body)
+    assert status == 422 and f"answers.members.{stranger}" in error["errors"]
+
+
 def test_new_application_creates_a_household_pending_review(api, demo, team):
     """household_id null: a new household is registered in the sender's scope."""
     village = demo.households_in(TOWNSHIP_1)[0].village_id

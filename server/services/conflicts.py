@@ -43,7 +43,7 @@ def list_conflicts(user: User, *, status: str, household_id: int | None, limit: 
     return {"conflicts": conflicts, "household_versions": {str(k): v for k, v in versions.items()}}
 
 
-def _value_errors(path: str, value) -> dict[str, list[str]]:
+def _value_errors(path: str, value, household_id: int) -> dict[str, list[str]]:
     """Return why a resolution value does not fit its path (column types, required fields)."""
     section, item_id, name = split_path(path)
     if section == "household":
@@ -58,6 +58,7 @@ def _value_errors(path: str, value) -> dict[str, list[str]]:
         changes = {section: {item_id: {k: v for k, v in value.items()
                                        if k in COLLECTION_FIELDS[section]}}}
         missing = sync.missing_required(changes, {})
+        missing.update(sync.items_elsewhere(changes, household_id))
         if missing:
             return {"value": [m for messages in missing.values() for m in messages]}
     errors = sync.change_errors(changes)
@@ -111,7 +112,7 @@ def resolve(user: User, conflict_id: int, *, choice: str, value=None,
     if name is not None and item_id is not None and item_id not in current[section]:
         raise ConflictError("该项已被删除 / the item no longer exists; resolve the item itself",
                             code="conflict.stale")
-    errors = _value_errors(conflict.path, chosen)
+    errors = _value_errors(conflict.path, chosen, household.id)
     if errors:
         raise Invalid("取值无效 / invalid value", errors=errors)
     record = merging.set_value(current, conflict.path, chosen)

@@ -225,6 +225,26 @@ def missing_required(changes: dict, known: dict) -> dict[str, list[str]]:
     return errors
 
 
+def items_elsewhere(changes: dict, household_id: int | None) -> dict[str, list[str]]:
+    """Return errors for item ids the changes use that belong to another household.
+
+    Item UUIDs are global keys: a phone cannot add to one household a member (or asset
+    ...) that is registered in another, whatever its form says.
+    """
+    errors = {}
+    for section, model in ITEM_MODELS.items():
+        ids = [item_id for item_id, item in changes.get(section, {}).items()
+               if item is not None]
+        if not ids:
+            continue
+        query = select(model.id).where(model.id.in_(ids))
+        if household_id is not None:
+            query = query.where(model.household_id != household_id)
+        for item_id in db.session.scalars(query):
+            errors[f"{section}.{item_id}"] = ["this id belongs to another household"]
+    return errors
+
+
 # --- receiving -------------------------------------------------------------------------------
 
 
@@ -286,6 +306,7 @@ def _prepare(user: User, data: dict) -> dict:
         _village(village_id, user, "answers.household.village_id")
         known = empty_record()
     missing = missing_required(changes, known) if known is not None else {}
+    missing.update(items_elsewhere(changes, data["household_id"]))
     if missing:
         raise Invalid("输入有误 / invalid input",
                       errors={f"answers.{k}": v for k, v in missing.items()})
@@ -503,18 +524,26 @@ def effective_base(submission: Submission, household: Household) -> tuple[dict, 
     return base, {"version": version, "chain": [link.instance_id for link in pending]}
 
 
-def _incomplete_additions(result: merging.MergeResult) -> None:
-    """Turn added items lacking a required field into conflicts (never a broken row).
+def _unplaceable_additions(result: merging.MergeResult, household_id: int) -> None:
+    """Turn added items that cannot be stored into conflicts (never a broken row).
 
-    They can only come from a chained link whose predecessor never arrived: a lone
-    submission adding such an item was refused with 422 on receipt.
+    That is an item lacking a required field, or whose id belongs to another household.
+    They can only come from a chained link whose predecessor never arrived (or a race
+    with another household's submission): a lone submission adding such an item was
+    refused with 422 on receipt.
     """
-    for change in list(result.applied):
+    added = [c for c in result.applied if c["old"] is None
+             and c["path"].partition(".")[0] in COLLECTION_FIELDS
+             and "." not in c["path"].partition(".")[2]]
+    partial = empty_record()
+    for change in added:
+        section, _, item_id = change["path"].partition(".")
+        partial[section][item_id] = change["new"]
+    elsewhere = items_elsewhere(partial, household_id)
+    for change in added:
         section, _, rest = change["path"].partition(".")
-        if section not in COLLECTION_FIELDS or "." in rest or change["old"] is not None:
-            continue
         missing = [f for f in _required_fields(section) if change["new"].get(f) in (None, "")]
-        if missing:
+        if missing or change["path"] in elsewhere:
             result.applied.remove(change)
             del result.record[section][rest]
             result.conflicts.append({"path": change["path"], "base": None, "server": None,
@@ -572,7 +601,7 @@ def _merge(submission: Submission, household: Household | None,
         base, merge_base = effective_base(submission, household)
         server = to_record(household)
         result = merging.merge(base, server, submission.changes)
-        _incomplete_additions(result)
+        _unplaceable_additions(result, household.id)
         applied = []
         if result.applied:
             moved_from = household.village_id

@@ -20,7 +20,17 @@ bp = Blueprint(
 )
 
 # Screen modules, in navigation order.
-SCREENS = ("signin", "overview", "review", "conflicts", "households", "records")
+SCREENS = (
+    "signin",
+    "overview",
+    "review",
+    "conflicts",
+    "households",
+    "records",
+    "labels",
+    "devices",
+    "accounts",
+)
 
 
 def init_app(app: Flask) -> None:

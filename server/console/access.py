@@ -11,7 +11,7 @@ from functools import wraps
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import g, redirect, render_template, request, session, url_for
+from flask import current_app, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -154,3 +154,8 @@ def url_with(**changes) -> str:
     if "page" not in changes and any(key != "page" for key in changes):
         args.pop("page", None)  # a new filter or order starts again at page one
     return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def public_base_url() -> str:
+    """Return the public base URL QR codes point to (RUHU_BASE_URL, else this request's host)."""
+    return current_app.config.get("BASE_URL") or request.host_url

@@ -74,3 +74,10 @@ def refresh(obj):
     """Reload an object from the database."""
     db.session.refresh(obj)
     return obj
+
+
+def patch(api_client, url: str, **kw):
+    """PATCH with an ApiClient's token (conftest's client has no patch of its own)."""
+    return api_client.client.patch(
+        url, headers={"Authorization": f"Bearer {api_client.token}"}, **kw
+    )

@@ -27,6 +27,7 @@ SCREENS = (
     "conflicts",
     "households",
     "records",
+    "exports",
     "labels",
     "devices",
     "accounts",

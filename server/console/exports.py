@@ -1,0 +1,100 @@
+"""Downloads (CSV, XLSX) of the user's region, and the public posting list (公示)."""
+
+from datetime import date
+
+from flask import (
+    Response,
+    abort,
+    g,
+    render_template,
+    request,
+    stream_with_context,
+)
+
+from ..models.submission import REVIEW_STATES
+from ..services import exports
+from ..services.region_tree import scope_tree
+from . import bp
+from .access import client_ip
+from .i18n import translate
+from .nav import NavItem, register
+
+register(NavItem("console.exports_page", "nav.exports", group="records",
+                 also=("console.publicity",)))
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _date(text: str | None) -> date | None:
+    """Return a date from an ISO text field, or None."""
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _filters() -> exports.ExportFilters:
+    """Read the export filters from the query string."""
+    args = request.args
+    state = args.get("state")
+    return exports.ExportFilters(
+        township=args.get("township") or None,
+        village=args.get("village") or None,
+        date_from=_date(args.get("from")),
+        date_to=_date(args.get("to")),
+        review_state=state if state in REVIEW_STATES else None,
+    )
+
+
+def _file_name(name: str, filters: exports.ExportFilters, fmt: str) -> str:
+    """Return an ASCII file name naming the dataset, the region and the day."""
+    region = filters.village or filters.township or g.user.region.code
+    return f"ruhu-{name}-{region}-{date.today():%Y%m%d}.{fmt}"
+
+
+def _download(name: str, columns, rows, filters: exports.ExportFilters, fmt: str) -> Response:
+    """Answer with the rows as a CSV (streamed) or XLSX file."""
+    header = [translate(f"col.{key}") for key in columns]
+    disposition = f'attachment; filename="{_file_name(name, filters, fmt)}"'
+    if fmt == "csv":
+        body = stream_with_context(exports.csv_chunks(header, rows))
+        return Response(body, mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": disposition})
+    data = exports.xlsx_bytes(translate(f"export.{name}"), header, rows)
+    return Response(data, mimetype=XLSX, headers={"Content-Disposition": disposition})
+
+
+@bp.get("/exports")
+def exports_page():
+    """Show the export forms."""
+    return render_template(
+        "console/exports.html",
+        tree=scope_tree(g.user),
+        datasets=exports.DATASETS,
+        states=REVIEW_STATES,
+    )
+
+
+@bp.get("/exports/<dataset>.<fmt>")
+def export_file(dataset: str, fmt: str):
+    """Download one dataset of the region as CSV or XLSX."""
+    if dataset not in exports.DATASETS or fmt not in exports.FORMATS:
+        abort(404)
+    filters = _filters()
+    result = exports.table(g.user, dataset, filters, ip=client_ip())
+    return _download(dataset, result.columns, result.rows, filters, fmt)
+
+
+@bp.get("/publicity")
+def publicity():
+    """Show (or download) the public posting list of a township or village."""
+    filters = _filters()
+    fmt = request.args.get("format", "html")
+    if fmt not in ("html", *exports.FORMATS):
+        abort(404)
+    rows = exports.publicity(g.user, filters, ip=client_ip())
+    if fmt != "html":
+        return _download("publicity", exports.COLUMNS["publicity"],
+                         (row.as_list() for row in rows), filters, fmt)
+    return render_template("console/publicity.html", rows=rows, filters=filters,
+                           tree=scope_tree(g.user))

@@ -1,0 +1,389 @@
+"""Downloads of the user's region: households, members, submissions, assessments, and the
+public posting list (公示), as CSV or XLSX.
+
+ID numbers and phone numbers are masked in every export (domain.md, Privacy); the full
+values are only on the household and submission pages, whose reads are audited. Every
+export is audited with its filters and row count. Text cells that a spreadsheet would run as
+a formula (= + - @ at the start) are written as plain text.
+"""
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from flask import current_app
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ..domain.masking import mask_id_number, mask_phone
+from ..extensions import db
+from ..models import Household, Member, ReviewFlags, Submission, User
+from ..models.submission import REVIEW_STATES
+from . import audit
+from .household_directory import head_name
+from .region_tree import names, village_filter
+from .review_queue import refresh_flags
+from .scope import scoped_households
+
+DATASETS = ("households", "members", "submissions", "assessments")
+FORMATS = ("csv", "xlsx")
+BATCH = 500
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+COLUMNS = {
+    "households": (
+        "code", "township", "village", "area_type", "address", "phone", "status",
+        "benefit_class", "hardship_cause", "staff_relative", "disputed", "persons",
+        "head_name", "head_id_number", "next_review_on", "version",
+    ),
+    "members": (
+        "household_code", "township", "village", "name", "id_number", "relation", "sex",
+        "birth_date", "health", "disability_grade", "work_ability", "occupation",
+        "co_resident", "died_on",
+    ),
+    "submissions": (
+        "instance_id", "household_code", "township", "village", "investigators",
+        "started_at", "completed_at", "received_at", "review_state", "review_comment",
+        "merge_state", "status", "failed_checks", "county_review", "missing_media",
+        "open_conflicts",
+    ),
+    "assessments": (
+        "household_code", "township", "village", "instance_id", "completed_at",
+        "review_state", "policy_id", "area_type", "unit", "household_income",
+        "counted_members", "per_capita_income", "standard", "eligible", "near_poverty",
+        "benefit", "benefit_class", "next_review_on", "county_review", "failed_checks",
+    ),
+    "publicity": (
+        "seq", "township", "village", "head_name", "head_id_number", "persons", "benefit",
+        "benefit_class",
+    ),
+}  # fmt: skip
+
+
+@dataclass
+class ExportFilters:
+    """Which part of the region to export."""
+
+    township: str | None = None
+    village: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    review_state: str | None = None
+
+    def as_dict(self) -> dict:
+        """Return the filters for the audit log."""
+        return {k: (v.isoformat() if isinstance(v, date) else v)
+                for k, v in self.__dict__.items() if v}
+
+
+@dataclass
+class Table:
+    """An export: its column keys and its rows (produced lazily)."""
+
+    name: str
+    columns: tuple[str, ...]
+    rows: Iterable[list]
+
+
+def _local(moment: datetime | None) -> str:
+    """Return a stored naive-UTC time as local text (the county's clock)."""
+    if moment is None:
+        return ""
+    offset = timedelta(hours=current_app.config.get("CONSOLE_UTC_OFFSET_HOURS", 8))
+    return (moment + offset).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _day_start(day: date, *, end: bool = False) -> datetime:
+    """Return the naive-UTC instant where a local day starts (or the next one does)."""
+    offset = timedelta(hours=current_app.config.get("CONSOLE_UTC_OFFSET_HOURS", 8))
+    return datetime.combine(day + timedelta(days=1) if end else day, time.min) - offset
+
+
+def _households(user: User, filters: ExportFilters):
+    """Return the select of households in scope narrowed by the filters, by code."""
+    query = scoped_households(user)
+    if filters.township or filters.village:
+        query = query.where(
+            Household.village_id.in_(village_filter(user, filters.township, filters.village))
+        )
+    return query.order_by(Household.code)
+
+
+def _batches(query) -> Iterator:
+    """Yield the rows of a select in id-ordered batches (memory stays flat)."""
+    offset = 0
+    while True:
+        rows = db.session.scalars(query.limit(BATCH).offset(offset)).all()
+        if not rows:
+            return
+        yield from rows
+        offset += BATCH
+
+
+def _region_names(village_ids: set[int], cache: dict) -> None:
+    """Add the (township, village) names of these villages to the cache."""
+    missing = village_ids - cache.keys()
+    if missing:
+        cache.update(names(missing))
+
+
+def _household_rows(user: User, filters: ExportFilters) -> Iterator[list]:
+    """Yield one row per household."""
+    cache: dict = {}
+    query = _households(user, filters).options(selectinload(Household.members))
+    for h in _batches(query):
+        _region_names({h.village_id}, cache)
+        township, village = cache.get(h.village_id, ("", ""))
+        head = next((m for m in h.members if m.relation == "self"), None)
+        yield [
+            h.code, township, village, h.area_type, h.address, mask_phone(h.phone), h.status,
+            h.benefit_class, h.hardship_cause, h.staff_relative, h.disputed,
+            sum(1 for m in h.members if m.co_resident and not m.died_on), head_name(h),
+            mask_id_number(head.id_number) if head else None, h.next_review_on, h.version,
+        ]
+
+
+def _member_rows(user: User, filters: ExportFilters) -> Iterator[list]:
+    """Yield one row per member of the households in scope."""
+    cache: dict = {}
+    in_scope = _households(user, filters).with_only_columns(Household.id).order_by(None)
+    query = (
+        select(Member, Household.code, Household.village_id)
+        .join(Household, Household.id == Member.household_id)
+        .where(Member.household_id.in_(in_scope))
+        .order_by(Household.code, Member.position, Member.id)
+    )
+    offset = 0
+    while True:
+        rows = db.session.execute(query.limit(BATCH).offset(offset)).all()
+        if not rows:
+            return
+        _region_names({village_id for _, _, village_id in rows}, cache)
+        for m, code, village_id in rows:
+            township, village = cache.get(village_id, ("", ""))
+            yield [
+                code, township, village, m.name, mask_id_number(m.id_number), m.relation, m.sex,
+                m.birth_date, m.health, m.disability_grade, m.work_ability, m.occupation,
+                m.co_resident, m.died_on,
+            ]
+        offset += BATCH
+
+
+def _submissions(user: User, filters: ExportFilters):
+    """Return the select of (Submission, Household code, village id, flags) in scope."""
+    in_scope = _households(user, filters).with_only_columns(Household.id).order_by(None)
+    query = (
+        select(Submission, Household.code, Household.village_id, ReviewFlags)
+        .join(Household, Household.id == Submission.household_id)
+        .outerjoin(ReviewFlags, ReviewFlags.submission_id == Submission.id)
+        .where(Submission.household_id.in_(in_scope))
+        .order_by(Submission.completed_at, Submission.id)
+    )
+    if filters.date_from:
+        query = query.where(Submission.completed_at >= _day_start(filters.date_from))
+    if filters.date_to:
+        query = query.where(Submission.completed_at < _day_start(filters.date_to, end=True))
+    if filters.review_state in REVIEW_STATES:
+        query = query.where(Submission.review_state == filters.review_state)
+    return query
+
+
+def _submission_rows(user: User, filters: ExportFilters, *, assessments: bool) -> Iterator[list]:
+    """Yield one row per submission (or per assessed submission)."""
+    refresh_flags()
+    query = _submissions(user, filters)
+    if assessments:
+        query = query.where(Submission.assessment.is_not(None))
+    cache: dict = {}
+    people: dict[int, str] = {}
+    offset = 0
+    while True:
+        rows = db.session.execute(query.limit(BATCH).offset(offset)).all()
+        if not rows:
+            return
+        _region_names({village_id for _, _, village_id, _ in rows}, cache)
+        wanted = {i for s, *_ in rows for i in s.investigator_ids or [] if isinstance(i, int)}
+        wanted -= people.keys()
+        if wanted:
+            people.update(
+                (u.id, u.display_name or u.username)
+                for u in db.session.scalars(select(User).where(User.id.in_(wanted)))
+            )
+        for s, code, village_id, flags in rows:
+            township, village = cache.get(village_id, ("", ""))
+            if assessments:
+                a = s.assessment or {}
+                failed = [c.get("id") for c in a.get("checks") or []
+                          if isinstance(c, dict) and c.get("passed") is False]
+                yield [
+                    code, township, village, s.instance_id, _local(s.completed_at),
+                    s.review_state, a.get("policy_id"), a.get("area_type"), a.get("unit"),
+                    a.get("household_income"), a.get("counted_members"),
+                    a.get("per_capita_income"), a.get("standard"), a.get("eligible"),
+                    a.get("near_poverty"), a.get("benefit"), a.get("benefit_class"),
+                    a.get("next_review_on"), a.get("county_review"), " ".join(map(str, failed)),
+                ]
+            else:
+                yield [
+                    s.instance_id, code, township, village,
+                    "、".join(people.get(i, str(i)) for i in s.investigator_ids or []),
+                    _local(s.started_at), _local(s.completed_at), _local(s.received_at),
+                    s.review_state, s.review_comment, s.merge_state, s.status,
+                    flags.failed_checks if flags else None,
+                    flags.county_review if flags else None,
+                    flags.missing_media if flags else None,
+                    flags.open_conflicts if flags else None,
+                ]
+        offset += BATCH
+
+
+def _audited(user: User, name: str, rows: Iterable[list], filters: dict,
+             ip: str | None) -> Iterator[list]:
+    """Pass the rows through, and write the audit entry with the count once all are out.
+
+    A download cut short is audited too, with the rows that went out (`finally`).
+    """
+    count = 0
+    try:
+        for row in rows:
+            count += 1
+            yield row
+    finally:
+        audit.record(f"export.{name}", actor=user, object_type="export", object_id=name,
+                     ip=ip, detail={"filters": filters, "rows": count})
+        db.session.commit()
+
+
+def table(user: User, dataset: str, filters: ExportFilters, *, ip: str | None = None) -> Table:
+    """Return one dataset of the user's region as a Table (rows made as they are written)."""
+    if dataset == "households":
+        rows = _household_rows(user, filters)
+    elif dataset == "members":
+        rows = _member_rows(user, filters)
+    elif dataset in ("submissions", "assessments"):
+        rows = _submission_rows(user, filters, assessments=dataset == "assessments")
+    else:
+        raise ValueError(f"unknown dataset {dataset}")
+    return Table(dataset, COLUMNS[dataset], _audited(user, dataset, rows, filters.as_dict(), ip))
+
+
+# --- the public posting list (公示) ------------------------------------------------------------
+
+
+@dataclass
+class PublicityRow:
+    """One line of the posting: what may be shown in public, and no more."""
+
+    seq: int
+    township: str
+    village: str
+    head_name: str
+    head_id_number: str | None
+    persons: int
+    benefit: float | None
+    benefit_class: str | None
+
+    def as_list(self) -> list:
+        """Return the row in COLUMNS["publicity"] order."""
+        return [self.seq, self.township, self.village, self.head_name, self.head_id_number,
+                self.persons, self.benefit, self.benefit_class]
+
+
+def publicity(user: User, filters: ExportFilters, *, ip: str | None = None) -> list[PublicityRow]:
+    """Return the households to post: those whose latest approved survey found them eligible.
+
+    Name of the head, the number of persons and the monthly amount; the ID number masked like
+    ``35**************23`` (domain.md, Privacy). Audited.
+    """
+    in_scope = _households(user, filters).with_only_columns(Household.id).order_by(None)
+    latest = (
+        select(func.max(Submission.id))
+        .where(
+            Submission.household_id.in_(in_scope),
+            Submission.review_state == "approved",
+            Submission.assessment.is_not(None),
+        )
+        .group_by(Submission.household_id)
+    )
+    submissions = db.session.scalars(select(Submission).where(Submission.id.in_(latest))).all()
+    eligible = {
+        s.household_id: s.assessment for s in submissions if (s.assessment or {}).get("eligible")
+    }
+    households = db.session.scalars(
+        select(Household)
+        .where(Household.id.in_(list(eligible)))
+        .order_by(Household.code)
+        .options(selectinload(Household.members))
+    ).all()
+    cache: dict = {}
+    _region_names({h.village_id for h in households}, cache)
+    rows = []
+    for seq, h in enumerate(households, start=1):
+        a = eligible[h.id]
+        head = next((m for m in h.members if m.relation == "self"), None)
+        persons = a.get("counted_members")
+        if not isinstance(persons, int):
+            persons = sum(1 for m in h.members if m.co_resident and not m.died_on)
+        township, village = cache.get(h.village_id, ("", ""))
+        rows.append(
+            PublicityRow(
+                seq=seq, township=township, village=village, head_name=head_name(h),
+                head_id_number=mask_id_number(head.id_number) if head else None,
+                persons=persons, benefit=a.get("benefit"),
+                benefit_class=a.get("benefit_class") or h.benefit_class,
+            )
+        )
+    audit.record("export.publicity", actor=user, object_type="export", object_id="publicity",
+                 ip=ip, detail={"filters": filters.as_dict(), "rows": len(rows)})
+    db.session.commit()
+    return rows
+
+
+# --- writing files ----------------------------------------------------------------------------
+
+
+def plain(value) -> object:
+    """Return a cell value that a spreadsheet shows as it is (never runs it as a formula)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def csv_chunks(header: list[str], rows: Iterable[list]) -> Iterator[str]:
+    """Yield a CSV file in pieces: UTF-8 with BOM (Excel in China opens it right), CRLF."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow(header)
+    for index, row in enumerate(rows, start=1):
+        writer.writerow(["" if v is None else plain(v) for v in row])
+        if index % 200 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def xlsx_bytes(sheet_name: str, header: list[str], rows: Iterable[list]) -> bytes:
+    """Return an XLSX workbook of one sheet (write-only mode: rows stream to the file)."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=sheet_name[:31])
+    sheet.append(header)
+    for row in rows:
+        cells = []
+        for value in row:
+            value = plain(value)
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # openpyxl would make "=..." a formula
+            cells.append(cell)
+        sheet.append(cells)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,149 @@
+"""Exports (CSV, XLSX) and the public posting list: scoped, masked, audited, inert."""
+
+import csv
+import io
+import re
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import AuditEntry, Member
+from tests.conftest import TOWNSHIP_1, TOWNSHIP_2
+from tests.console_data import assessment, set_assessment
+
+pytest_plugins = ["tests.console_helpers"]
+
+ID_NUMBER = re.compile(r"\b\d{17}[\dX]\b")
+
+
+def read_csv(response) -> list[dict]:
+    """Parse a CSV download (UTF-8 with BOM)."""
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    text = response.get_data().decode("utf-8")
+    assert text.startswith("\ufeff")
+    return list(csv.DictReader(io.StringIO(text[1:])))
+
+
+def read_xlsx(response) -> list[list]:
+    """Parse an XLSX download into rows of values."""
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+@pytest.mark.parametrize("dataset", ["households", "members", "submissions", "assessments"])
+def test_every_dataset_downloads_as_csv_and_xlsx_without_full_id_numbers(
+    console, scenario, demo, dataset
+):
+    """Both formats, same rows, and no 18-character ID number anywhere."""
+    household = demo.households_in(TOWNSHIP_1)[0]
+    instance = scenario.record_edit("inv1", household, {"address": "导出测试"})
+    set_assessment(instance, assessment(failed=1))
+    client = console.as_user("sup1")
+    rows = read_csv(client.get(f"/console/exports/{dataset}.csv"))
+    sheet = read_xlsx(client.get(f"/console/exports/{dataset}.xlsx"))
+    assert rows and len(sheet) == len(rows) + 1
+    assert not ID_NUMBER.search(client.get(f"/console/exports/{dataset}.csv").get_data(
+        as_text=True))
+    for row in sheet:
+        assert not any(isinstance(v, str) and ID_NUMBER.fullmatch(v) for v in row)
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == f"export.{dataset}"))
+
+
+def test_members_export_masks_id_numbers_like_the_rule(console, demo):
+    """First two and last two characters kept: 23**************15."""
+    rows = read_csv(console.as_user("sup1").get("/console/exports/members.csv"))
+    member = db.session.scalar(select(Member).where(Member.id_number.is_not(None)))
+    masked = member.id_number[:2] + "*" * 14 + member.id_number[-2:]
+    assert masked in {row["身份证号"] for row in rows}
+
+
+def test_exports_hold_only_the_users_region(console, sup2, demo):
+    """sup2's downloads hold township 2 only, even when asking for township 1."""
+    client = console.as_user("sup2")
+    township_1 = {h.code for h in demo.households_in(TOWNSHIP_1)}
+    township_2 = {h.code for h in demo.households_in(TOWNSHIP_2)}
+    codes = {row["户编号"] for row in read_csv(client.get("/console/exports/households.csv"))}
+    assert codes == township_2
+    asked = read_csv(client.get(f"/console/exports/households.csv?township={TOWNSHIP_1}"))
+    assert asked == []
+    members = read_csv(client.get("/console/exports/members.csv"))
+    assert {row["户编号"] for row in members} <= township_2
+    assert not township_1 & {row["户编号"] for row in members}
+
+
+def test_export_filters_by_village(console, demo):
+    """A village filter keeps that village's households only."""
+    household = demo.households_in(TOWNSHIP_1)[0]
+    village = household.village
+    rows = read_csv(console.as_user("sup1").get(
+        f"/console/exports/households.csv?village={village.code}"))
+    assert rows and {row["村(社区)"] for row in rows} == {village.name}
+
+
+def test_cells_that_look_like_formulas_stay_text(console, scenario, demo):
+    """An address '=HYPERLINK(...)' is exported as text in both formats."""
+    household = demo.households_in(TOWNSHIP_1)[0]
+    scenario.record_edit("inv1", household, {"address": '=HYPERLINK("http://x","点我")'})
+    client = console.as_user("sup1")
+    rows = read_csv(client.get(f"/console/exports/households.csv?village={household.village.code}"))
+    address = next(r["住址"] for r in rows if r["户编号"] == household.code)
+    assert address.startswith("'=")
+    sheet = load_workbook(io.BytesIO(client.get(
+        f"/console/exports/households.xlsx?village={household.village.code}").get_data())).active
+    cells = [c for row in sheet.iter_rows() for c in row if isinstance(c.value, str)
+             and "HYPERLINK" in c.value]
+    assert cells and all(c.data_type == "s" for c in cells)
+
+
+def test_publicity_list_posts_approved_eligible_households_with_masked_ids(
+    console, scenario, demo
+):
+    """Name, persons, amount; the ID like 23**************15; nothing else personal."""
+    households = demo.households_in(TOWNSHIP_1)[:3]
+    client = console.as_user("sup1")
+    for index, household in enumerate(households):
+        instance = scenario.record_edit("inv1", household, {"phone": f"1390000000{index}"})
+        result = assessment()
+        result["eligible"] = index != 2  # the third is not eligible
+        result["benefit"] = 500.0 + index
+        set_assessment(instance, result)
+        client.post(f"/console/submissions/{instance}/review", {"state": "approved"})
+    page = client.text(f"/console/publicity?township={TOWNSHIP_1}")
+    for household in households[:2]:
+        head = next(m for m in household.members if m.relation == "self")
+        assert head.name in page
+        assert head.id_number not in page
+        assert f"{head.id_number[:2]}{'*' * 14}{head.id_number[-2:]}" in page
+    third = next(m for m in households[2].members if m.relation == "self")
+    assert third.id_number[:2] + "*" * 14 + third.id_number[-2:] not in page
+    assert "500.00" in page and "501.00" in page
+    for household in households:
+        assert household.address not in page and (household.phone or "x") not in page
+    rows = read_csv(client.get(f"/console/publicity?township={TOWNSHIP_1}&format=csv"))
+    assert len(rows) == 2
+    assert all(re.fullmatch(r"\d{2}\*{14}[\dX]{2}", row["户主身份证号"]) for row in rows)
+    sheet = read_xlsx(client.get(f"/console/publicity?township={TOWNSHIP_1}&format=xlsx"))
+    assert len(sheet) == 3
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "export.publicity"))
+
+
+def test_publicity_of_another_township_is_empty(console, sup2, scenario, demo):
+    """sup2 asking for township 1's posting gets an empty list."""
+    household = demo.households_in(TOWNSHIP_1)[0]
+    instance = scenario.record_edit("inv1", household, {"phone": "13900000009"})
+    set_assessment(instance, assessment())
+    console.as_user("sup1").post(f"/console/submissions/{instance}/review", {"state": "approved"})
+    page = console.as_user("sup2").text(f"/console/publicity?township={TOWNSHIP_1}")
+    assert "没有符合条件的户" in page
+    head = next(m for m in household.members if m.relation == "self")
+    assert head.name not in page
+
+
+def test_unknown_dataset_or_format_is_404(console):
+    """Only the four datasets in two formats."""
+    client = console.as_user("sup1")
+    assert client.get("/console/exports/users.csv").status_code == 404
+    assert client.get("/console/exports/households.pdf").status_code == 404

@@ -136,10 +136,44 @@ def app_config():
     return {}
 
 
+@pytest.fixture(scope="session")
+def s3_server():
+    """An S3-compatible server (moto) on the loopback interface, shared by the session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
 @pytest.fixture
-def app(databases, tmp_path, app_config):
+def media_storage():
+    """Where the `app` fixture keeps photos: "local"; a module parametrizes it to add "s3"."""
+    return "local"
+
+
+@pytest.fixture
+def storage_config(request, media_storage, monkeypatch):
+    """The configuration of `media_storage`: for "s3", a new bucket on the moto server."""
+    if media_storage == "local":
+        return {}
+    import boto3
+
+    endpoint = request.getfixturevalue("s3_server")
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                        ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(name, value)
+    bucket = f"ruhu-test-{os.getpid()}-{next(_counter)}"
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+    return {"STORAGE_BACKEND": "s3", "S3_BUCKET": bucket, "S3_ENDPOINT_URL": endpoint}
+
+
+@pytest.fixture
+def app(databases, tmp_path, app_config, storage_config):
     """A fresh app whose database holds the demo county (24 households, 5 accounts)."""
-    app, url = _make_app(databases, tmp_path, "demo", app_config)
+    app, url = _make_app(databases, tmp_path, "demo", {**storage_config, **app_config})
     with app.app_context():
         yield app
         db.session.remove()

@@ -2,7 +2,8 @@
 
 An upload is addressed by (instance_id, sha256) and must be listed by that submission.
 Bytes arrive whole or in chunks (``Content-Range: bytes <first>-<last>/<total>``) and are
-appended to a part file; ``HEAD`` tells the phone where to continue. A front server
+added to the upload's parts (services/storage.py: a file, or objects in the shared bucket);
+``HEAD`` tells the phone where to continue. A front server
 (waitress, nginx) buffers a request body before the app sees it, so a link dropping
 mid-request loses only that request: phones send chunks (e.g. 512 KB) so that at most one
 chunk is sent again.
@@ -16,8 +17,8 @@ The original bytes are stored unchanged (they are the evidence), once per conten
 
 import hashlib
 import io
-import os
 import re
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -215,28 +216,30 @@ def _parse_range(header: str | None, size: int) -> tuple[int, int | None]:
     return first, last - first + 1
 
 
-def _append(fh: BinaryIO, stream: BinaryIO, first: int, room: int) -> int:
-    """Write the request body at `first`; return the byte count (reads at most room + 1)."""
-    fh.seek(first)
-    fh.truncate(first)
+def _spool(stream: BinaryIO, room: int) -> tuple[BinaryIO, int]:
+    """Read a request body (at most room + 1 bytes) into a spool; return it and its length.
+
+    The body is read before the upload's lock is taken, so a slow link never holds the lock,
+    and checked before anything is written, so a bad chunk never damages what arrived.
+    """
+    spool = tempfile.SpooledTemporaryFile(max_size=CHUNK * 4)
     written = 0
     while written <= room:
         chunk = stream.read(min(CHUNK, room + 1 - written))
         if not chunk:
             break
-        fh.write(chunk)
+        spool.write(chunk)
         written += len(chunk)
-    fh.flush()
-    os.fsync(fh.fileno())
-    return written
+    spool.seek(0)
+    return spool, written
 
 
-def _digest(fh: BinaryIO) -> str:
-    """Return the SHA-256 of a whole open file."""
-    fh.seek(0)
+def _file_digest(path: Path) -> str:
+    """Return the SHA-256 of a whole file."""
     digest = hashlib.sha256()
-    while chunk := fh.read(CHUNK):
-        digest.update(chunk)
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -253,42 +256,49 @@ def receive_chunk(user: User, instance_id: str, sha256: str, stream: BinaryIO, *
         db.session.commit()
         return _state(item, item.size, submission), 200
     first, expected = _parse_range(content_range, item.size)
-    parts = upload_parts()
-    with parts.locked(instance_id, sha256) as fh:
-        offset = fh.seek(0, os.SEEK_END)
-        if first > offset:
-            raise Conflict("上传位置不连续 / upload must continue from Upload-Offset",
-                           code="media.offset_mismatch", errors={"offset": [str(offset)]},
-                           headers={"Upload-Offset": str(offset)})
-        written = _append(fh, stream, first, item.size - first)
-        problem = None
+    # The read transaction ends before the body is read and the lock is waited for.
+    db.session.commit()
+    body, written = _spool(stream, item.size - first)
+    with body:
         if written == 0:
-            problem = ServiceError("没有收到数据 / empty body", code="media.empty")
-        elif first + written > item.size:
-            problem = Invalid("数据多于清单大小 / more bytes than the listed size",
-                              code="media.size_mismatch", errors={"size": [str(item.size)]})
-        elif expected is not None and written != expected:
-            problem = ServiceError("数据长度与 Content-Range 不符 / body length differs from "
-                                   "Content-Range", code="media.bad_range")
-        if problem is not None:
-            fh.truncate(first)
-            raise problem
-        offset = first + written
-        if offset < item.size:
-            db.session.commit()
-            return _state(item, offset, submission), 202
-        if _digest(fh) != sha256:
-            fh.truncate(0)
+            raise ServiceError("没有收到数据 / empty body", code="media.empty")
+        if first + written > item.size:
+            raise Invalid("数据多于清单大小 / more bytes than the listed size",
+                          code="media.size_mismatch", errors={"size": [str(item.size)]})
+        if expected is not None and written != expected:
+            raise ServiceError("数据长度与 Content-Range 不符 / body length differs from "
+                               "Content-Range", code="media.bad_range")
+        parts = upload_parts()
+        with parts.locked(instance_id, sha256) as upload:
+            # Another request (a retry on another host) may have completed it meanwhile.
+            db.session.expire_all()
+            submission, item = _slot(user, instance_id, sha256)
+            if item.received_at is not None:
+                db.session.commit()
+                return _state(item, item.size, submission), 200
+            offset = upload.offset()
+            if first > offset:
+                raise Conflict("上传位置不连续 / upload must continue from Upload-Offset",
+                               code="media.offset_mismatch", errors={"offset": [str(offset)]},
+                               headers={"Upload-Offset": str(offset)})
+            upload.write(first, body, written)
+            offset = first + written
+            if offset < item.size:
+                return _state(item, offset, submission), 202
+            with upload.whole() as path:
+                if _file_digest(path) != sha256:
+                    parts.discard(instance_id, sha256)
+                    raise ServiceError("校验和不符，请重新上传 / SHA-256 mismatch, upload again",
+                                       code="media.hash_mismatch")
+                try:
+                    _store(path, sha256)
+                except ServiceError:
+                    parts.discard(instance_id, sha256)
+                    raise
+            # Still under the upload's lock (then the household's): a request waiting for
+            # it finds the photo received, never a half-discarded upload.
+            submission = _mark_received(user, instance_id, sha256, ip)
             parts.discard(instance_id, sha256)
-            raise ServiceError("校验和不符，请重新上传 / SHA-256 mismatch, upload again",
-                               code="media.hash_mismatch")
-        try:
-            _store(parts.path(instance_id, sha256), sha256)
-        except ServiceError:
-            parts.discard(instance_id, sha256)
-            raise
-    submission = _mark_received(user, instance_id, sha256, ip)
-    parts.discard(instance_id, sha256)
     item = next(m for m in submission.media if m.sha256 == sha256)
     return _state(item, item.size, submission), 201
 

@@ -8,6 +8,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 from . import (  # noqa: E402,F401
     audit_crosscheck,
     audit_ledger,
+    audit_reviews,
     auth,
     conflicts,
     forms,

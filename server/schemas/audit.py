@@ -328,9 +328,9 @@ class AssignSchema(Schema):
     """Assign (or, with investigator_id null, unassign) households' reviews."""
 
     household_ids = fields.List(
-        fields.Integer(), required=True, validate=validate.Length(min=1, max=500)
+        fields.Integer(validate=DB_INT), required=True, validate=validate.Length(min=1, max=500)
     )
-    investigator_id = fields.Integer(required=True, allow_none=True)
+    investigator_id = fields.Integer(required=True, allow_none=True, validate=DB_INT)
 
 
 # ---- payment rolls ---------------------------------------------------------------------------

@@ -1,0 +1,173 @@
+"""The review calendar: the policy's intervals, overdue first, region scope, assignments."""
+
+import uuid
+from datetime import date, datetime, timedelta
+
+from server.domain.policy import add_months
+from server.extensions import db
+from server.models import Submission
+
+from .audit_helpers import covered, township_supervisor
+from .conftest import TOWNSHIP_1, TOWNSHIP_2
+
+REVIEWS = "/api/v1/audit/reviews"
+TODAY = date.today()
+REVIEWED = add_months(TODAY, -7)  # seven months ago
+
+
+def prepare(household, *, able: bool = False, relative: bool = False, reviewed=REVIEWED):
+    """Make a household's facts plain: no recorded date, last reviewed on a given day."""
+    household.next_review_on = None
+    household.staff_relative = relative
+    household.created_at = datetime.combine(reviewed, datetime.min.time())
+    for member in household.members:
+        member.work_ability = "none"
+    if able:
+        household.members[0].work_ability = "full"
+
+
+def surveyed(household, answers: dict, on: date, user) -> None:
+    """Record a survey of the household that reached the record on a given day."""
+    db.session.add(
+        Submission(
+            instance_id=str(uuid.uuid4()),
+            body_hash="0" * 64,
+            form_id="dibao_household_survey",
+            form_version="2026.1",
+            household_id=household.id,
+            submitted_by=user.id,
+            merge_state="merged",
+            status="complete",
+            answers=answers,
+            completed_at=datetime.combine(on, datetime.min.time()),
+            assessment={"assessed_for": on.isoformat()},
+        )
+    )
+
+
+def due_list(api, user="sup1", **query):
+    """Return the calendar's households keyed by id, and in order."""
+    params = "&".join(f"{k}={v}" for k, v in query.items())
+    response = api.as_user(user).get(f"{REVIEWS}?{params}")
+    assert response.status_code == 200, response.get_json()
+    households = response.get_json()["households"]
+    return {h["household_id"]: h for h in households}, households
+
+
+def test_the_review_calendar_follows_the_policys_intervals(api, demo):
+    """12 months; 6 with a member able to work, a separately registered relative, or
+    unstable income (Keshan 四(五)); overdue ones first."""
+    yearly, able, relative, unstable = covered(demo.households_in(TOWNSHIP_1))[:4]
+    prepare(yearly)
+    prepare(able, able=True)
+    prepare(relative, relative=True)
+    prepare(unstable)
+    surveyed(unstable, {"income_unstable": True}, add_months(TODAY, -8), demo.user("inv1"))
+    db.session.commit()
+
+    by_id, ordered = due_list(api, within_days=200)
+    assert by_id[yearly.id]["due_on"] == add_months(REVIEWED, 12).isoformat()
+    assert (by_id[yearly.id]["interval_months"], by_id[yearly.id]["reasons"]) == (12, [])
+    assert by_id[yearly.id]["overdue"] is False and by_id[yearly.id]["basis"] == "computed"
+    assert by_id[able.id]["due_on"] == add_months(REVIEWED, 6).isoformat()
+    assert (by_id[able.id]["interval_months"], by_id[able.id]["reasons"]) == (6, ["able_to_work"])
+    assert by_id[able.id]["overdue"] is True and by_id[able.id]["days_overdue"] > 0
+    assert by_id[relative.id]["reasons"] == ["separately_registered"]
+    assert by_id[relative.id]["due_on"] == add_months(REVIEWED, 6).isoformat()
+    assert by_id[unstable.id]["reasons"] == ["unstable_income"]
+    assert by_id[unstable.id]["last_reviewed_on"] == add_months(TODAY, -8).isoformat()
+    assert by_id[unstable.id]["due_on"] == add_months(add_months(TODAY, -8), 6).isoformat()
+
+    # Overdue first, then by due date.
+    dues = [h["due_on"] for h in ordered]
+    assert dues == sorted(dues)
+    flags = [h["overdue"] for h in ordered]
+    assert flags == sorted(flags, reverse=True)
+    # The 30-day default leaves out the household due in five months.
+    by_id, _ = due_list(api)
+    assert yearly.id not in by_id and able.id in by_id
+
+
+def test_an_earlier_recorded_date_counts(api, demo):
+    """A review date recorded on the household (the last assessment's) wins when earlier."""
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    prepare(household)
+    household.next_review_on = TODAY - timedelta(days=3)
+    db.session.commit()
+    by_id, _ = due_list(api)
+    assert by_id[household.id]["basis"] == "recorded"
+    assert by_id[household.id]["due_on"] == household.next_review_on.isoformat()
+    assert by_id[household.id]["days_overdue"] == 3
+
+
+def test_the_calendar_is_filtered_by_region_and_scope(api, demo):
+    """By township and village; investigators see only their own region."""
+    one = covered(demo.households_in(TOWNSHIP_1))
+    two = covered(demo.households_in(TOWNSHIP_2))
+    for household in one + two:
+        prepare(household, able=True)
+    db.session.commit()
+    all_ids = set(due_list(api)[0])
+    assert {h.id for h in one + two} <= all_ids
+    township_two = set(due_list(api, township_code=TOWNSHIP_2)[0])
+    assert township_two == {h.id for h in two}
+    village = two[0].village.code
+    assert set(due_list(api, village_code=village)[0]) == {
+        h.id for h in two if h.village.code == village
+    }
+    assert set(due_list(api, user="inv3")[0]) == {h.id for h in two}
+
+
+def test_reviews_are_assigned_to_investigators_of_the_region(api, demo):
+    """An assignment shows in the calendar and on the investigator's phone; scope holds."""
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    prepare(household, able=True)
+    db.session.commit()
+    inv1 = api.as_user("inv1")
+    cursor = inv1.get("/api/v1/households?limit=500").get_json()["cursor"]
+    investigator = demo.user("inv1")
+    sup1 = api.as_user("sup1")
+    assign = "/api/v1/audit/reviews/assignments"
+
+    response = sup1.post(
+        assign, json={"household_ids": [household.id], "investigator_id": investigator.id}
+    )
+    assert response.status_code == 200 and response.get_json() == {"changed": 1}
+    entry = due_list(api)[0][household.id]
+    assert (entry["assigned_to"], entry["assigned_name"]) == (investigator.id, "王调查")
+    assert set(due_list(api, user="inv1", assigned_to=investigator.id)[0]) == {household.id}
+    page = inv1.get(f"/api/v1/households?since={cursor}&limit=500").get_json()
+    assert [(h["id"], h["revisit"]["assigned_to"]) for h in page["households"]] == [
+        (household.id, investigator.id)
+    ]
+
+    # Not to an investigator of another township, not by one, not across townships.
+    away = sup1.post(
+        assign, json={"household_ids": [household.id], "investigator_id": demo.user("inv3").id}
+    )
+    assert away.status_code == 422
+    assert (
+        inv1.post(
+            assign, json={"household_ids": [household.id], "investigator_id": investigator.id}
+        ).status_code
+        == 403
+    )
+    township_supervisor("sup2", TOWNSHIP_2, demo.password)
+    across = api.as_user("sup2").post(
+        assign, json={"household_ids": [household.id], "investigator_id": None}
+    )
+    assert across.status_code == 403
+    assert (
+        sup1.post(
+            assign, json={"household_ids": [household.id], "investigator_id": 999999}
+        ).status_code
+        == 404
+    )
+
+    # Unassigning takes the marker off the phone.
+    cursor = page["cursor"]
+    assert sup1.post(
+        assign, json={"household_ids": [household.id], "investigator_id": None}
+    ).get_json() == {"changed": 1}
+    page = inv1.get(f"/api/v1/households?since={cursor}&limit=500").get_json()
+    assert [(h["id"], h["revisit"]) for h in page["households"]] == [(household.id, None)]

@@ -235,3 +235,34 @@ def _compare(row: RollRow, roll: dict, facts: HouseholdFacts) -> Mismatch | None
     if abs(row.amount - Decimal(str(facts.benefit))) >= TOLERANCE:
         return make("amount_mismatch", difference=_money(row.amount - Decimal(str(facts.benefit))))
     return None
+
+
+def describe(mismatch: Mismatch) -> str:
+    """Return a mismatch as a sentence for the ledger (names, no ID numbers)."""
+    facts = mismatch.facts
+    roll, expected = facts.get("roll", {}), facts.get("expected", {})
+    where = f"花名册第{mismatch.row_number}行" if mismatch.row_number else "花名册"
+    code = mismatch.household_code
+    if mismatch.kind == "duplicate_household":
+        return f"{where}户{code}重复发放(第{facts.get('first_row')}行已列)"
+    if mismatch.kind == "unknown_household":
+        if facts.get("reason") == "other_township":
+            return f"{where}户{code}不属于本乡镇,仍在本乡镇花名册发放{roll.get('amount')}元"
+        return f"{where}户编号{code}不在低保档案中,发放{roll.get('amount')}元"
+    if mismatch.kind == "not_eligible":
+        if facts.get("reason") == "status":
+            return f"户{code}档案状态为{expected.get('status')},不在保,仍发放{roll.get('amount')}元"
+        return f"户{code}按现档案核算已不符合低保条件,仍发放{roll.get('amount')}元"
+    if mismatch.kind == "deceased_person":
+        names = "、".join(d.get("name") or "?" for d in facts.get("deceased", []))
+        return (
+            f"户{code}有死亡人员({names}),花名册仍按{roll.get('persons')}人发放"
+            f"{roll.get('amount')}元;在世应保{expected.get('persons')}人"
+        )
+    if mismatch.kind == "persons_mismatch":
+        return f"户{code}花名册{roll.get('persons')}人,档案应保{expected.get('persons')}人"
+    if mismatch.kind == "amount_mismatch":
+        return f"户{code}花名册发放{roll.get('amount')}元,按政策核算应发{expected.get('amount')}元"
+    if mismatch.kind == "benefit_unknown":
+        return f"户{code}无法按政策核算应发金额(档案信息不全),花名册发放{roll.get('amount')}元"
+    return f"在保户{code}未列入花名册,应发{expected.get('amount')}元"

@@ -185,9 +185,7 @@ class LedgerEntrySchema(Schema):
     found_by = fields.Integer(dump_only=True, allow_none=True)
     due_on = fields.Date(dump_only=True)
     state = fields.String(dump_only=True)
-    overdue = fields.Function(
-        lambda e: is_overdue(e.state, e.due_on, date.today()), dump_only=True
-    )
+    overdue = fields.Function(lambda e: is_overdue(e.state, e.due_on, date.today()), dump_only=True)
     resolution = fields.String(dump_only=True, allow_none=True)
     amount_to_recover = fields.Float(dump_only=True, allow_none=True)
     created_at = UtcDateTime(dump_only=True)
@@ -376,6 +374,17 @@ class PaymentRollSchema(Schema):
     mismatches = fields.List(fields.Nested(MismatchSchema), dump_only=True)
 
 
+class RollToLedgerSchema(Schema):
+    """Which mismatches become ledger entries (null or absent: all of them)."""
+
+    mismatch_ids = fields.List(
+        fields.Integer(validate=DB_INT),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=5000),
+    )
+
+
 list_import_form_schema = ListImportFormSchema()
 list_import_schema = ListImportSchema()
 crosscheck_list_schema = CrosscheckListSchema()
@@ -397,3 +406,5 @@ assign_schema = AssignSchema()
 roll_import_form_schema = RollImportFormSchema()
 payment_roll_schema = PaymentRollSchema()
 payment_rolls_schema = PaymentRollSchema(many=True, exclude=("mismatches",))
+roll_to_ledger_schema = RollToLedgerSchema()
+ledger_entries_schema = LedgerEntrySchema(many=True)

@@ -1,0 +1,154 @@
+"""Payment rolls (发放花名册): import a township's roll, its mismatches, ledger entries."""
+
+from flask import g, request
+
+from ..schemas.audit import (
+    ledger_entries_schema,
+    payment_roll_schema,
+    payment_rolls_schema,
+    roll_import_form_schema,
+    roll_to_ledger_schema,
+)
+from ..services import payment_roll
+from . import bp
+from .audit_files import uploaded_file
+from .auth_context import client_ip, require_user
+
+
+@bp.post("/audit/payment-rolls")
+@require_user("supervisor", "admin")
+def import_payment_roll():
+    """Import a township's payment roll for a month and reconcile it with the record.
+    ---
+    post:
+      tags: [audit]
+      summary: Import a payment roll (county supervisors and admins)
+      security: [{bearer: []}]
+      requestBody:
+        required: true
+        content:
+          multipart/form-data:
+            schema:
+              type: object
+              required: [file, township_code, period]
+              properties:
+                file: {type: string, format: binary}
+                township_code: {type: string}
+                period: {type: string, pattern: "^[0-9]{4}-(0[1-9]|1[0-2])$"}
+      responses:
+        201:
+          content:
+            application/json:
+              schema: PaymentRollSchema
+        403:
+          content:
+            application/json:
+              schema: ErrorSchema
+        422:
+          content:
+            application/json:
+              schema: ErrorSchema
+    """
+    form = roll_import_form_schema.load(request.form.to_dict())
+    with uploaded_file() as (path, name):
+        roll = payment_roll.import_roll(
+            path,
+            form["township_code"],
+            form["period"],
+            actor=g.user,
+            filename=name,
+            ip=client_ip(),
+        )
+    return payment_roll_schema.dump(roll), 201
+
+
+@bp.get("/audit/payment-rolls")
+@require_user("supervisor", "admin")
+def list_payment_rolls():
+    """Return the imported rolls, newest first.
+    ---
+    get:
+      tags: [audit]
+      summary: Imported payment rolls (county supervisors and admins)
+      security: [{bearer: []}]
+      responses:
+        200:
+          content:
+            application/json:
+              schema:
+                type: array
+                items: PaymentRollSchema
+        403:
+          content:
+            application/json:
+              schema: ErrorSchema
+    """
+    return payment_rolls_schema.dump(payment_roll.rolls(g.user, ip=client_ip()))
+
+
+@bp.get("/audit/payment-rolls/<int:roll_id>")
+@require_user("supervisor", "admin")
+def get_payment_roll(roll_id: int):
+    """Return one roll with every mismatch.
+    ---
+    get:
+      tags: [audit]
+      summary: One payment roll and its mismatches
+      security: [{bearer: []}]
+      parameters:
+        - {in: path, name: roll_id, required: true, schema: {type: integer, minimum: 1, maximum: 2147483647}}
+      responses:
+        200:
+          content:
+            application/json:
+              schema: PaymentRollSchema
+        403:
+          content:
+            application/json:
+              schema: ErrorSchema
+        404:
+          content:
+            application/json:
+              schema: ErrorSchema
+    """
+    return payment_roll_schema.dump(payment_roll.get_roll(g.user, roll_id, ip=client_ip()))
+
+
+@bp.post("/audit/payment-rolls/<int:roll_id>/ledger")
+@require_user("supervisor", "admin")
+def payment_roll_to_ledger(roll_id: int):
+    """Make ledger entries of a roll's mismatches (all of them when no ids are given).
+    ---
+    post:
+      tags: [audit]
+      summary: Ledger entries from roll mismatches
+      security: [{bearer: []}]
+      parameters:
+        - {in: path, name: roll_id, required: true, schema: {type: integer, minimum: 1, maximum: 2147483647}}
+      requestBody:
+        content:
+          application/json:
+            schema: RollToLedgerSchema
+      responses:
+        200:
+          content:
+            application/json:
+              schema:
+                type: array
+                items: LedgerEntrySchema
+        403:
+          content:
+            application/json:
+              schema: ErrorSchema
+        404:
+          content:
+            application/json:
+              schema: ErrorSchema
+        422:
+          content:
+            application/json:
+              schema: ErrorSchema
+    """
+    data = roll_to_ledger_schema.load(request.get_json(silent=True) or {})
+    entries = payment_roll.to_ledger(g.user, roll_id, data["mismatch_ids"], ip=client_ip())
+    return ledger_entries_schema.dump(entries)

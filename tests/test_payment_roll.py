@@ -1,0 +1,280 @@
+"""Payment-roll reconciliation: a township's roll against covered persons and the policy's
+computed benefit; mismatches listed, turned into ledger entries; county-only."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from server.domain import audit_roll
+from server.domain.audit_roll import HouseholdFacts, RollRow
+from server.extensions import db
+from server.models import AuditEntry, LedgerEntry, PaymentRoll
+from server.services import payment_roll
+
+from .audit_helpers import csv_bytes, living_member, township_supervisor, upload
+from .conftest import TOWNSHIP_1, TOWNSHIP_2
+
+ROLLS = "/api/v1/audit/payment-rolls"
+HEADER = ["户编号", "户主姓名", "身份证号", "保障人数", "保障金额"]
+PERIOD = "2026-05"
+
+
+def clean_township(demo, code: str) -> list[tuple]:
+    """Leave covered only the households the policy finds eligible; return their roll lines.
+
+    Each line is (household, payee, persons, amount) as a correct roll would pay it.
+    """
+    lines = []
+    for household in demo.households_in(code):
+        if household.status != "covered":
+            continue
+        money = payment_roll.computed_benefit(household, None, date(2026, 5, 1))
+        if not money["eligible"] or not money["benefit"]:
+            household.status = "suspended"
+            continue
+        living = [m for m in household.members if m.co_resident and not m.died_on]
+        lines.append((household, living[0], len(living), money["benefit"]))
+    db.session.commit()
+    return lines
+
+
+def roll_csv(lines) -> bytes:
+    """Return a roll file of the given lines."""
+    return csv_bytes(
+        HEADER,
+        [
+            [h.code, payee.name, payee.id_number, persons, amount]
+            for h, payee, persons, amount in lines
+        ],
+    )
+
+
+def import_roll(api, content: bytes, township=TOWNSHIP_1, user="sup1"):
+    """Upload a roll and return the response."""
+    return upload(
+        api.as_user(user), ROLLS, content, "roll.csv", township_code=township, period=PERIOD
+    )
+
+
+def test_a_roll_with_a_wrong_amount_and_a_deceased_person_yields_exactly_those_two(api, demo):
+    """Every other household checks out; the two differences are listed and become entries."""
+    lines = clean_township(demo, TOWNSHIP_1)
+    assert len(lines) >= 3
+    wrong, widowed = lines[0][0], next(h for h, _, persons, _ in lines[1:] if persons >= 2)
+    # A death list names a member of the second household: the record still counts them.
+    dead = living_member(widowed)
+    deaths = csv_bytes(
+        ["身份证号", "姓名", "死亡日期"], [[dead.id_number, dead.name, "2026-03-01"]]
+    )
+    assert (
+        upload(
+            api.as_user("sup1"), "/api/v1/audit/crosscheck/lists", deaths, "d.csv", kind="deaths"
+        ).status_code
+        == 201
+    )
+    lines = [
+        (h, payee, persons, amount + 50 if h is wrong else amount)
+        for h, payee, persons, amount in lines
+    ]
+
+    response = import_roll(api, roll_csv(lines))
+    assert response.status_code == 201, response.get_json()
+    roll = response.get_json()
+    assert roll["row_count"] == len(lines) and roll["mismatch_count"] == 2
+    kinds = sorted((m["household_id"], m["kind"]) for m in roll["mismatches"])
+    assert kinds == sorted([(wrong.id, "amount_mismatch"), (widowed.id, "deceased_person")])
+    amount = next(m for m in roll["mismatches"] if m["kind"] == "amount_mismatch")
+    assert amount["facts"]["difference"] == 50.0 and amount["category"] == "miscalculation"
+    death = next(m for m in roll["mismatches"] if m["kind"] == "deceased_person")
+    assert [d["member_id"] for d in death["facts"]["deceased"]] == [dead.id]
+    assert death["facts"]["deceased"][0]["source"] == "crosscheck"
+    assert death["facts"]["expected"]["persons"] == death["facts"]["roll"]["persons"] - 1
+
+    entries = api.as_user("sup1").post(f"{ROLLS}/{roll['id']}/ledger", json={}).get_json()
+    assert sorted(
+        (e["household_id"], e["category"], tuple(e["actions"])) for e in entries
+    ) == sorted(
+        [
+            (wrong.id, "miscalculation", ("reduce", "recover")),
+            (widowed.id, "deceased_receiving", ("reduce", "recover")),
+        ]
+    )
+    assert all(e["source"] == "payment_roll" and e["township_code"] == TOWNSHIP_1 for e in entries)
+    assert "死亡人员" in next(e for e in entries if e["household_id"] == widowed.id)["description"]
+    # Asking again makes no second entries.
+    again = api.as_user("sup1").post(f"{ROLLS}/{roll['id']}/ledger", json={}).get_json()
+    assert sorted(e["id"] for e in again) == sorted(e["id"] for e in entries)
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.source == "payment_roll")
+        )
+        == 2
+    )
+
+
+def test_every_other_kind_of_mismatch(api, demo):
+    """Unknown household, another township's, a repeated row, a suspended household, a dead
+    payee, wrong persons, and a covered household left off the roll."""
+    lines = clean_township(demo, TOWNSHIP_1)
+    other = clean_township(demo, TOWNSHIP_2)[0]
+    suspended, fewer, missing = lines[0][0], lines[2][0], lines[3][0]
+    dead_payee, payee, persons, amount = lines[1]
+    suspended.status = "suspended"
+    payee.died_on = date(2026, 2, 1)
+    db.session.commit()
+    rows = [
+        [suspended.code, lines[0][1].name, "", lines[0][2], lines[0][3]],  # row 2
+        [dead_payee.code, payee.name, payee.id_number, persons, amount],  # row 3
+        [fewer.code, "", "", lines[2][2] + 1, lines[2][3]],  # row 4
+        ["NO-SUCH-CODE", "张三", "", 1, 300],  # row 5
+        [other[0].code, "", "", other[2], other[3]],  # row 6
+        [fewer.code, "", "", lines[2][2] + 1, lines[2][3]],  # row 7 repeats row 4
+    ]
+    rows += [[h.code, "", "", p, a] for h, _, p, a in lines[4:]]
+    roll = import_roll(api, csv_bytes(HEADER, rows)).get_json()
+    found = {(m["row_number"], m["household_code"], m["kind"]) for m in roll["mismatches"]}
+    assert found == {
+        (2, suspended.code, "not_eligible"),
+        (3, dead_payee.code, "deceased_person"),
+        (4, fewer.code, "persons_mismatch"),
+        (5, "NO-SUCH-CODE", "unknown_household"),
+        (6, other[0].code, "unknown_household"),
+        (7, fewer.code, "duplicate_household"),
+        (None, missing.code, "missing_from_roll"),
+    }
+    by_row = {m["row_number"]: m for m in roll["mismatches"]}
+    assert by_row[3]["facts"]["payee_deceased"] is True
+    assert by_row[6]["facts"]["reason"] == "other_township"
+    # Money paid to a household nobody knows is still the township's problem.
+    entries = (
+        api.as_user("sup1")
+        .post(f"{ROLLS}/{roll['id']}/ledger", json={"mismatch_ids": [by_row[5]["id"]]})
+        .get_json()
+    )
+    assert [(e["household_id"], e["township_code"], e["actions"]) for e in entries] == [
+        (None, TOWNSHIP_1, ["stop"])
+    ]
+    assert (
+        api.as_user("sup1")
+        .post(f"{ROLLS}/{roll['id']}/ledger", json={"mismatch_ids": [999999]})
+        .status_code
+        == 404
+    )
+
+
+def test_a_bad_row_aborts_the_roll_with_its_row_number(api, demo):
+    """Every bad row named; no roll stored."""
+    content = csv_bytes(
+        HEADER,
+        [
+            ["2302291000010001", "王某", "", "2", "567"],
+            ["2302291000010003", "李某", "230229197001011234", "3", "100"],  # row 3: check digit
+            ["", "赵某", "", "0", "abc"],  # row 4: code, persons, amount
+        ],
+    )
+    response = import_roll(api, content)
+    assert response.status_code == 422
+    rows = response.get_json()["errors"]["rows"]
+    assert any(r.startswith("row 3:") and "ID number" in r for r in rows)
+    assert any(r.startswith("row 4:") and "household_code is empty" in r for r in rows)
+    assert any(r.startswith("row 4:") and "persons" in r for r in rows)
+    assert any(r.startswith("row 4:") and "amount" in r for r in rows)
+    assert db.session.scalar(select(func.count()).select_from(PaymentRoll)) == 0
+
+
+@pytest.mark.parametrize(
+    "form,field",
+    [({"township_code": "230229100001"}, "township_code"), ({"period": "2026-13"}, "period")],
+)
+def test_the_township_and_month_are_checked(api, demo, form, field):
+    """A roll belongs to a township (not a village) and a real month."""
+    data = {"township_code": TOWNSHIP_1, "period": PERIOD, **form}
+    response = upload(
+        api.as_user("sup1"), ROLLS, csv_bytes(HEADER, [["x", "", "", 1, 1]]), "roll.csv", **data
+    )
+    assert response.status_code == 422 and field in response.get_json()["errors"]
+
+
+def test_rolls_are_county_only_and_audited(api, demo):
+    """Township supervisors and investigators neither import nor read rolls."""
+    township_supervisor("sup2", TOWNSHIP_2, demo.password)
+    content = roll_csv(clean_township(demo, TOWNSHIP_2))
+    assert import_roll(api, content, TOWNSHIP_2, user="sup2").status_code == 403
+    assert import_roll(api, content, TOWNSHIP_2, user="inv3").status_code == 403
+    roll = import_roll(api, content, TOWNSHIP_2).get_json()
+    assert roll["mismatch_count"] == 0
+    assert api.as_user("sup2").get(ROLLS).status_code == 403
+    assert api.as_user("sup2").get(f"{ROLLS}/{roll['id']}").status_code == 403
+    assert [r["id"] for r in api.as_user("admin").get(ROLLS).get_json()] == [roll["id"]]
+    actions = db.session.scalars(
+        select(AuditEntry.action).where(AuditEntry.action.like("payment_roll.%"))
+    ).all()
+    assert actions == ["payment_roll.import", "payment_roll.list"]
+
+
+# ---- the pure comparison -------------------------------------------------------------------
+
+
+def facts(code: str, **fields) -> HouseholdFacts:
+    """Return a covered, eligible household of two paid 500 a month."""
+    base = {
+        "household_id": int(code[-1]),
+        "code": code,
+        "in_township": True,
+        "status": "covered",
+        "eligible": True,
+        "benefit": 500.0,
+        "counted_persons": 2,
+    }
+    return HouseholdFacts(**{**base, **fields})
+
+
+def line(code: str, number: int = 2, persons: int = 2, amount: str = "500", id_number=None):
+    """Return a roll row."""
+    return RollRow(number, code, "", id_number, persons, Decimal(amount))
+
+
+def test_reconcile_reports_one_mismatch_per_household_by_precedence():
+    """A dead member explains a surplus person: one deceased mismatch, not three."""
+    dead = {
+        "member_id": "m",
+        "name": "王某",
+        "id_number": "X",
+        "died_on": None,
+        "source": "crosscheck",
+    }
+    households = {
+        "H1": facts("H1"),
+        "H2": facts("H2", counted_persons=1, benefit=250.0, deceased=[dead]),
+        "H3": facts("H3", benefit=None),
+        "H4": facts("H4", eligible=False),
+    }
+    mismatches = audit_roll.reconcile(
+        [line("H1", 2, amount="500.004"), line("H2", 3), line("H3", 4), line("H4", 5)],
+        households,
+        ["H1", "H2", "H3", "H4"],
+    )
+    assert [(m.household_code, m.kind) for m in mismatches] == [
+        ("H2", "deceased_person"),
+        ("H3", "benefit_unknown"),
+        ("H4", "not_eligible"),
+    ]
+    assert mismatches[0].facts["roll"] == {"persons": 2, "amount": 500.0, "name": ""}
+    assert mismatches[2].facts["reason"] == "assessment"
+    assert mismatches[0].actions == ["reduce", "recover"]
+
+
+def test_reconcile_reads_rows_with_chinese_headers_and_checks_cells():
+    """Roll rows: persons a whole number ≥ 1, amounts ≥ 0, ID numbers verified when given."""
+    row, problems = audit_roll.parse_roll_row(
+        2, {"household_code": "H1", "persons": "2", "amount": "1,234.5"}, today=date(2026, 5, 1)
+    )
+    assert problems == [] and row.amount == Decimal("1234.50")
+    _, problems = audit_roll.parse_roll_row(
+        3, {"household_code": "H1", "persons": "0", "amount": "-1"}, today=date(2026, 5, 1)
+    )
+    assert any("persons" in p for p in problems) and any("amount" in p for p in problems)

@@ -24,6 +24,8 @@ SCREENS = (
     "signin",
     "overview",
     "review",
+    "progress",
+    "sampling",
     "conflicts",
     "households",
     "records",

@@ -3,7 +3,7 @@
 from flask import g, render_template, request
 
 from ..models.household import HOUSEHOLD_STATUSES
-from ..services import household_directory
+from ..services import household_directory, sampling
 from ..services.pagination import clamp
 from ..services.region_tree import scope_tree
 from . import bp
@@ -56,4 +56,8 @@ def households():
 def household(household_id: int):
     """Show one household: record, members, visits and photos, versions, QR code."""
     file = household_directory.household_file(g.user, household_id, ip=client_ip())
-    return render_template("console/household.html", **file)
+    return render_template(
+        "console/household.html",
+        assignment_reasons=sampling.reasons_for(file["household"]),
+        **file,
+    )

@@ -1,0 +1,341 @@
+"""Sampling draws (抽查): whole villages at random, at least the policy's share of each
+township, plus the households that must always be visited; and the assignments this puts
+on investigators' phones.
+
+A draw is reproducible: for each township, ``random.Random(f"{seed}:{township code}")``
+samples k of the township's village codes sorted, with k = ceil(share × villages). The seed,
+the candidates and the result are recorded (SamplingRun.params), so `redraw` recomputes it
+and anyone can check that nobody chose the villages by hand (Xinmi 2015, 五(一): not less
+than 30% of villages, whole villages, every household of a sampled village; relatives of
+staff and committee members, disputed and reported cases always visited).
+"""
+
+import math
+import random
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Household, Region, SampleHousehold, SampleVillage, SamplingRun, User
+from ..models.sampling import SAMPLE_REASONS
+from . import audit, policies
+from .errors import Invalid, NotFound
+from .scope import scoped_households, village_ids
+
+ALGORITHM = "python-random.sample/v1: Random(f'{seed}:{township_code}').sample(sorted codes, k)"
+MAX_SEED_LENGTH = 64
+
+
+@dataclass
+class TownshipPlan:
+    """One township's part of a draw."""
+
+    township: Region
+    policy_id: str | None
+    policy_share: float
+    candidates: list[str] = field(default_factory=list)
+    drawn: list[str] = field(default_factory=list)
+
+
+def villages_to_draw(count: int, share: float) -> int:
+    """Return how many whole villages a share of `count` needs (rounded up, at least one)."""
+    if count == 0:
+        return 0
+    return min(count, max(1, math.ceil(count * share - 1e-9)))
+
+
+def draw_villages(seed: str, township_code: str, candidates: list[str], k: int) -> list[str]:
+    """Return the k village codes the seed draws from a township's candidates (sorted)."""
+    rng = random.Random(f"{seed}:{township_code}")
+    return sorted(rng.sample(sorted(candidates), k))
+
+
+def _townships(user: User, region_code: str) -> list[Region]:
+    """Return the townships of a region in the user's scope (the region itself if a township)."""
+    region = db.session.scalar(select(Region).where(Region.code == region_code))
+    if region is None or region.level == "village":
+        raise NotFound("地区不存在 / no such township or county")
+    visible = select(Region.parent_id).where(Region.id.in_(village_ids(user)))
+    townships = db.session.scalars(
+        select(Region)
+        .where(Region.level == "township", Region.id.in_(visible),
+               Region.path.startswith(region.path))
+        .order_by(Region.code)
+    ).all()
+    if not townships:
+        raise NotFound("地区不存在或不在您的范围内 / no such region in your scope")
+    return list(townships)
+
+
+def plan(user: User, region_code: str, *, on: date | None = None) -> list[TownshipPlan]:
+    """Return each township of the region with its policy's share and candidate villages."""
+    on = on or date.today()
+    plans = []
+    for township in _townships(user, region_code):
+        policy = policies.policy_for(township.code, on)
+        codes = db.session.scalars(
+            select(Region.code)
+            .where(Region.parent_id == township.id, Region.id.in_(village_ids(user)))
+            .order_by(Region.code)
+        ).all()
+        plans.append(
+            TownshipPlan(
+                township=township,
+                policy_id=policy.id if policy else None,
+                policy_share=policy.sampling_village_share if policy else 1.0,
+                candidates=list(codes),
+            )
+        )
+    return plans
+
+
+def draw(
+    user: User,
+    region_code: str,
+    *,
+    seed: str | None = None,
+    share: float | None = None,
+    reported: list[str] | None = None,
+    note: str = "",
+    ip: str | None = None,
+) -> SamplingRun:
+    """Draw and record a sample over a township or the whole county in scope. Commits.
+
+    `share` may raise the policy's share, never lower it. `reported` lists the codes of
+    households reported (举报) that must be visited whatever the draw.
+    """
+    plans = plan(user, region_code)
+    seed = (seed or "").strip() or secrets.token_hex(8)
+    if len(seed) > MAX_SEED_LENGTH:
+        raise Invalid("种子太长 / seed too long", errors={"seed": [f"at most {MAX_SEED_LENGTH}"]})
+    floor = max(p.policy_share for p in plans)
+    if share is None:
+        share = floor
+    if not 0 < share <= 1:
+        raise Invalid("比例须在0到1之间 / share must be in (0, 1]", errors={"share": ["(0, 1]"]})
+    if share + 1e-9 < floor:
+        raise Invalid(
+            f"不得低于政策规定的 {floor:.0%} / at least the policy's {floor:.0%}",
+            code="sampling.share_below_policy",
+            errors={"share": [f">= {floor}"]},
+        )
+    reported_households = _reported(user, reported or [], {p.township.id for p in plans})
+    region = db.session.scalar(select(Region).where(Region.code == region_code))
+    run = SamplingRun(
+        region_id=region.id,
+        policy_id=",".join(sorted({p.policy_id for p in plans if p.policy_id})) or None,
+        village_share=share,
+        seed=seed,
+        note=note.strip()[:2000] or None,
+        drawn_by=user.id,
+    )
+    params = {"algorithm": ALGORITHM, "townships": {}, "reported": []}
+    for township_plan in plans:
+        k = villages_to_draw(len(township_plan.candidates), share)
+        township_plan.drawn = draw_villages(seed, township_plan.township.code,
+                                            township_plan.candidates, k)
+        params["townships"][township_plan.township.code] = {
+            "candidates": township_plan.candidates,
+            "k": k,
+            "drawn": township_plan.drawn,
+            "policy_id": township_plan.policy_id,
+            "policy_share": township_plan.policy_share,
+        }
+        villages = db.session.scalars(
+            select(Region).where(Region.code.in_(township_plan.drawn))
+        ).all()
+        run.villages.extend(
+            SampleVillage(township_id=township_plan.township.id, village_id=v.id)
+            for v in villages
+        )
+    township_ids = {p.township.id for p in plans}
+    always = _always_visit(user, township_ids, plans)
+    for household, reason in [*always, *((h, "reported") for h in reported_households)]:
+        run.households.append(
+            SampleHousehold(
+                township_id=household.village.parent_id, household_id=household.id,
+                reason=reason,
+            )
+        )
+    params["reported"] = sorted(h.code for h in reported_households)
+    run.params = params
+    db.session.add(run)
+    db.session.flush()
+    audit.record(
+        "sampling.draw",
+        actor=user,
+        object_type="sampling_run",
+        object_id=run.id,
+        ip=ip,
+        detail={"region": region_code, "seed": seed, "share": share,
+                "villages": sum(len(t["drawn"]) for t in params["townships"].values()),
+                "households": len(run.households)},
+    )
+    db.session.commit()
+    return run
+
+
+def _reported(user: User, codes: list[str], township_ids: set[int]) -> list[Household]:
+    """Return the households of the reported codes; every code must be in the drawn region."""
+    wanted = sorted({c.strip() for c in codes if c and c.strip()})
+    if not wanted:
+        return []
+    found = db.session.scalars(
+        scoped_households(user).where(Household.code.in_(wanted))
+    ).all()
+    found = [h for h in found if h.village.parent_id in township_ids]
+    missing = sorted(set(wanted) - {h.code for h in found})
+    if missing:
+        raise Invalid(
+            "以下户编号不存在或不在抽查范围内 / unknown household codes: " + ", ".join(missing),
+            errors={"reported": missing},
+        )
+    return found
+
+
+def _always_visit(user: User, township_ids: set[int], plans: list[TownshipPlan]):
+    """Return (household, reason) for the households the policy says are always visited."""
+    reasons = set()
+    for township_plan in plans:
+        policy = policies.policy_for(township_plan.township.code, date.today())
+        reasons |= set(policy.sampling_always_visit) if policy else {"staff_relative", "disputed"}
+    in_townships = select(Region.id).where(Region.parent_id.in_(township_ids))
+    found = []
+    for reason, column in (("staff_relative", Household.staff_relative),
+                           ("disputed", Household.disputed)):
+        if reason not in reasons:
+            continue
+        found.extend(
+            (h, reason)
+            for h in db.session.scalars(
+                scoped_households(user)
+                .where(column.is_(True), Household.village_id.in_(in_townships))
+                .order_by(Household.code)
+            )
+        )
+    return found
+
+
+def redraw(run: SamplingRun) -> dict[str, list[str]]:
+    """Recompute a recorded draw from its seed and candidates: {township code: villages}."""
+    return {
+        code: draw_villages(run.seed, code, part["candidates"], part["k"])
+        for code, part in (run.params or {}).get("townships", {}).items()
+    }
+
+
+def verify(run: SamplingRun) -> bool:
+    """Tell whether the recorded villages are exactly what the seed draws."""
+    recorded = {code: part["drawn"] for code, part in run.params.get("townships", {}).items()}
+    return recorded == redraw(run)
+
+
+def runs(user: User, limit: int = 20) -> list[SamplingRun]:
+    """Return the recent draws touching the user's scope, newest first."""
+    visible_townships = select(Region.parent_id).where(Region.id.in_(village_ids(user)))
+    touching = select(SampleVillage.run_id).where(SampleVillage.township_id.in_(
+        visible_townships))
+    return list(
+        db.session.scalars(
+            select(SamplingRun)
+            .where(SamplingRun.id.in_(touching))
+            .order_by(SamplingRun.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def get_run(user: User, run_id: int) -> SamplingRun:
+    """Return a draw that touches the user's scope."""
+    run = db.session.get(SamplingRun, run_id)
+    if run is None or run.id not in {r.id for r in runs(user, limit=1000)}:
+        raise NotFound("抽查记录不存在 / no such draw")
+    return run
+
+
+# --- the draw in force and the assignments it makes ----------------------------------------
+
+
+def _active_runs():
+    """Return a select of (township_id, run_id) of the newest draw per township."""
+    return select(SampleVillage.township_id, func.max(SampleVillage.run_id).label("run_id")) \
+        .group_by(SampleVillage.township_id)
+
+
+def active_villages(user: User) -> dict[int, int]:
+    """Return {village_id: run_id} of the villages sampled by the draws in force, in scope."""
+    active = _active_runs().subquery()
+    rows = db.session.execute(
+        select(SampleVillage.village_id, SampleVillage.run_id)
+        .join(active, (active.c.township_id == SampleVillage.township_id)
+              & (active.c.run_id == SampleVillage.run_id))
+        .where(SampleVillage.village_id.in_(village_ids(user)))
+    ).all()
+    return {village_id: run_id for village_id, run_id in rows}
+
+
+def assignments(user: User) -> list[dict]:
+    """Return the households the draws in force ask to visit, in the user's scope.
+
+    ``[{"household_id", "household_code", "village_id", "reasons": [...], "sample_id"}]``:
+    every household of a sampled village (reason ``sampled_village``) and every household
+    the policy always visits (``staff_relative``, ``disputed``, ``reported``).
+    """
+    villages = active_villages(user)
+    found: dict[int, dict] = {}
+    if villages:
+        for household_id, code, village_id in db.session.execute(
+            scoped_households(user)
+            .where(Household.village_id.in_(list(villages)), Household.status != "closed")
+            .with_only_columns(Household.id, Household.code, Household.village_id)
+            .order_by(Household.code)
+        ):
+            found[household_id] = {
+                "household_id": household_id, "household_code": code, "village_id": village_id,
+                "reasons": ["sampled_village"], "sample_id": villages[village_id],
+            }
+    active = _active_runs().subquery()
+    rows = db.session.execute(
+        select(SampleHousehold, Household.code, Household.village_id)
+        .join(active, (active.c.township_id == SampleHousehold.township_id)
+              & (active.c.run_id == SampleHousehold.run_id))
+        .join(Household, Household.id == SampleHousehold.household_id)
+        .where(Household.id.in_(scoped_households(user).with_only_columns(Household.id)))
+        .order_by(Household.code)
+    ).all()
+    for row, code, village_id in rows:
+        entry = found.setdefault(row.household_id, {
+            "household_id": row.household_id, "household_code": code, "village_id": village_id,
+            "reasons": [], "sample_id": row.run_id,
+        })
+        if row.reason not in entry["reasons"]:
+            entry["reasons"].append(row.reason)
+    return sorted(found.values(), key=lambda e: e["household_code"])
+
+
+def reasons_for(household: Household) -> list[str]:
+    """Return why the draws in force ask to visit this household (empty: not asked)."""
+    active = _active_runs().subquery()
+    reasons = []
+    drawn = db.session.scalar(
+        select(SampleVillage.id)
+        .join(active, (active.c.township_id == SampleVillage.township_id)
+              & (active.c.run_id == SampleVillage.run_id))
+        .where(SampleVillage.village_id == household.village_id)
+        .limit(1)
+    )
+    if drawn is not None:
+        reasons.append("sampled_village")
+    for reason in db.session.scalars(
+        select(SampleHousehold.reason)
+        .join(active, (active.c.township_id == SampleHousehold.township_id)
+              & (active.c.run_id == SampleHousehold.run_id))
+        .where(SampleHousehold.household_id == household.id)
+    ):
+        if reason not in reasons:
+            reasons.append(reason)
+    return [r for r in SAMPLE_REASONS if r in reasons]
+

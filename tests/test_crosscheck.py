@@ -355,3 +355,11 @@ def test_a_closed_weak_match_reopens_when_a_list_names_the_person_by_id(api, dem
     assert flag.strength == "strong" and count(CrosscheckFlag) == 1
     assert flag.ledger_entry.state == "open" and count(LedgerEntry) == 2
     assert count(LedgerTransition) == 3  # two creations and the close
+
+
+def test_death_lists_answer_the_survey_checks_question(api, demo):
+    """The survey's deceased check can ask which ID numbers a death list named."""
+    dead, alive = [living_member(h) for h in covered(demo.households_in(TOWNSHIP_1))[:2]]
+    import_deaths(api, death_list(dead))
+    found = crosscheck.reported_deceased_id_numbers([dead.id_number.lower(), alive.id_number, ""])
+    assert found == {dead.id_number}

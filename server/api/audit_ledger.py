@@ -5,6 +5,7 @@ from datetime import date
 from flask import g, request
 
 from ..schemas.audit import (
+    from_check_schema,
     ledger_create_schema,
     ledger_entry_schema,
     ledger_page_schema,
@@ -89,6 +90,48 @@ def create_ledger_entry():
     return ledger_entry_schema.dump(entry), 201
 
 
+@bp.post("/audit/ledger/from-check")
+@require_user("supervisor", "admin")
+def create_ledger_entry_from_check():
+    """Enter a survey's failed check in the ledger (deceased member, disqualifier, wrong
+    conclusion): one entry per survey and check.
+    ---
+    post:
+      tags: [audit]
+      summary: Ledger entry from an automatic check
+      security: [{bearer: []}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: FromCheckSchema
+      responses:
+        201:
+          content:
+            application/json:
+              schema: LedgerEntrySchema
+        403:
+          content:
+            application/json:
+              schema: ErrorSchema
+        404:
+          content:
+            application/json:
+              schema: ErrorSchema
+        409:
+          content:
+            application/json:
+              schema: ErrorSchema
+        422:
+          content:
+            application/json:
+              schema: ErrorSchema
+    """
+    data = from_check_schema.load(request.get_json(silent=True) or {})
+    entry = ledger.create_from_check(g.user, data["instance_id"], data["check_id"], ip=client_ip())
+    return ledger_entry_schema.dump(entry), 201
+
+
 @bp.get("/audit/ledger/progress")
 @require_user("supervisor", "admin")
 def ledger_progress():
@@ -138,11 +181,15 @@ def export_ledger():
     filters = {k: v for k, v in query.items() if v is not None}
     data = ledger.export_xlsx(g.user, filters, ip=client_ip())
     name = f"ledger-{date.today().isoformat()}.xlsx"
-    return data, 200, {
-        "Content-Type": XLSX,
-        "Content-Disposition": f'attachment; filename="{name}"',
-        "Cache-Control": "no-store",
-    }
+    return (
+        data,
+        200,
+        {
+            "Content-Type": XLSX,
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @bp.get("/audit/ledger/<int:entry_id>")

@@ -5,6 +5,8 @@ cross-check flag, ledger entry and roll mismatch names one of them by its stable
 The ids are codes on the wire and in the database: rename a label, never an id.
 """
 
+import re
+
 # (id, Keshan's number, zh label, en label), in the plan's order.
 _CATEGORIES = (
     ("income_above_standard", 1, "家庭成员收入超出保障标准", "household income above the standard"),
@@ -63,3 +65,40 @@ def category_label(category: str) -> dict:
     """Return the {"zh", "en"} label of a category id (the id itself when unknown)."""
     entry = CATEGORIES.get(category)
     return dict(entry["label"]) if entry else {"zh": category, "en": category}
+
+
+# ---- problems found by the automatic checks of a survey (domain/checks.py) ----------------
+
+# Checks that always point to one category, and what their entry requires.
+CHECK_CATEGORIES = {
+    "deceased_member": ("deceased_receiving", ("reduce", "recover")),
+    "conclusion": ("miscalculation", ("resurvey",)),
+}
+# A disqualifier's rule cites the plan's item, e.g. "克山政办发〔2022〕12号 二(二)五": the
+# number after 二(二) is the category's.
+_PLAN_ITEM = re.compile(r"二[(（]二[)）]\s*([一二三四五六七八九十]+)")
+_NUMERALS = {c: i for i, c in enumerate("一二三四五六七八九十", start=1)}
+_BY_NUMBER = {entry["number"]: cid for cid, entry in CATEGORIES.items()}
+
+
+def _numeral(text: str) -> int | None:
+    """Return the value of a Chinese numeral from 一 to 十."""
+    return _NUMERALS.get(text) if len(text) == 1 else None
+
+
+def category_of_check(check: dict) -> tuple[str, tuple[str, ...]] | None:
+    """Return (category, actions) for a failed check that is an audit problem, else None.
+
+    Signature, photo and ID-format checks are survey quality, not 清查 problems: None.
+    """
+    if check.get("passed", True):
+        return None
+    check_id = str(check.get("id") or "")
+    if check_id in CHECK_CATEGORIES:
+        return CHECK_CATEGORIES[check_id]
+    if check_id.startswith("disqualifier."):
+        found = _PLAN_ITEM.search(str(check.get("rule") or ""))
+        number = _numeral(found.group(1)) if found else None
+        if number in _BY_NUMBER:
+            return _BY_NUMBER[number], ("stop",)
+    return None

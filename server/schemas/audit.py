@@ -233,6 +233,13 @@ class LedgerCreateSchema(Schema):
     amount_to_recover = fields.Float(load_default=None, allow_none=True, validate=MONEY)
 
 
+class FromCheckSchema(Schema):
+    """A failed check of a survey to enter in the ledger."""
+
+    instance_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    check_id = fields.String(required=True, validate=validate.Length(min=1, max=80))
+
+
 class LedgerUpdateSchema(Schema):
     """What may change on an open entry."""
 
@@ -408,3 +415,4 @@ payment_roll_schema = PaymentRollSchema()
 payment_rolls_schema = PaymentRollSchema(many=True, exclude=("mismatches",))
 roll_to_ledger_schema = RollToLedgerSchema()
 ledger_entries_schema = LedgerEntrySchema(many=True)
+from_check_schema = FromCheckSchema()

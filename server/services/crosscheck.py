@@ -444,3 +444,19 @@ def flagged_households(user: User, *, ip: str | None = None) -> list[dict]:
     return [
         {"household": h, "flags": counts[h.id][0], "strong": counts[h.id][1]} for h in households
     ]
+
+
+def reported_deceased_id_numbers(id_numbers: list[str]) -> set[str]:
+    """Return which of these ID numbers an imported death list names (for the survey checks'
+    AssessmentContext.deceased_id_numbers). Only rows that matched someone are stored, so a
+    person registered after a list was imported is found once the list is imported again."""
+    numbers = {n.strip().upper() for n in id_numbers if n}
+    if not numbers:
+        return set()
+    return set(
+        db.session.scalars(
+            select(CrosscheckRow.id_number)
+            .join(CrosscheckList, CrosscheckList.id == CrosscheckRow.list_id)
+            .where(CrosscheckList.kind == "deaths", CrosscheckRow.id_number.in_(numbers))
+        )
+    )

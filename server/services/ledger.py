@@ -18,7 +18,13 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..domain import audit_ledger
-from ..domain.audit_categories import ACTION_IDS, ACTIONS, CATEGORY_IDS, category_label
+from ..domain.audit_categories import (
+    ACTION_IDS,
+    ACTIONS,
+    CATEGORY_IDS,
+    category_label,
+    category_of_check,
+)
 from ..extensions import db
 from ..models import (
     CrosscheckFlag,
@@ -197,9 +203,7 @@ def create(user: User, data: dict, *, ip: str | None = None) -> LedgerEntry:
     if errors:
         raise Invalid("整改条目有误 / invalid ledger entry", errors=errors)
     household = (
-        db.session.get(Household, data["household_id"])
-        if data["household_id"] <= MAX_ID
-        else None
+        db.session.get(Household, data["household_id"]) if data["household_id"] <= MAX_ID else None
     )
     if household is None:
         raise NotFound("户不存在 / no such household")
@@ -230,6 +234,91 @@ def create(user: User, data: dict, *, ip: str | None = None) -> LedgerEntry:
     )
     if audit_ledger.needs_revisit(entry.state, entry.actions):
         mark_changed([entry.household_id])
+    db.session.commit()
+    return entry
+
+
+# Households whose failed checks are audit problems: those already receiving benefits (a
+# new applicant who fails a check is refused, not rectified).
+AUDITED_STATUSES = ("covered", "suspended")
+
+
+def open_from_checks(
+    submission: Submission, *, actor: User | None = None, check_ids: list[str] | None = None
+) -> list[LedgerEntry]:
+    """Open an entry for each failed check of a survey that is an audit problem; the caller
+    commits (and the sync service may call this after a merge).
+
+    Only checks of covered (or suspended) households count; one entry per (survey, check).
+    """
+    household = (
+        db.session.get(Household, submission.household_id) if submission.household_id else None
+    )
+    if household is None or household.status not in AUDITED_STATUSES:
+        return []
+    entries = []
+    for check in (submission.assessment or {}).get("checks") or []:
+        if check_ids is not None and check.get("id") not in check_ids:
+            continue
+        found = category_of_check(check)
+        if found is None:
+            continue
+        category, actions = found
+        reason = check.get("reason") or {}
+        entries.append(
+            open_entry(
+                household=household,
+                category=category,
+                source="check",
+                source_ref=f"check:{submission.instance_id}:{check.get('id')}"[:120],
+                actions=list(actions),
+                description=f"{reason.get('zh', '')}({check.get('rule', '')})",
+                found_by=actor,
+                found_on=(submission.received_at or utcnow()).date(),
+            )
+        )
+    if any(audit_ledger.needs_revisit(e.state, e.actions) for e in entries):
+        mark_changed([household.id])
+    return entries
+
+
+def create_from_check(
+    user: User, instance_id: str, check_id: str, *, ip: str | None = None
+) -> LedgerEntry:
+    """Make a ledger entry of one failed check of a survey in the user's scope. Commits."""
+    require_supervisor(user)
+    submission = db.session.scalar(select(Submission).where(Submission.instance_id == instance_id))
+    if submission is None or submission.household_id is None:
+        raise NotFound("调查不存在 / no such survey")
+    household = db.session.get(Household, submission.household_id)
+    if not covers_village(user, household.village_id):
+        raise Forbidden(
+            "此户不在您的负责范围内 / household outside your region", code="scope.forbidden"
+        )
+    check = next(
+        (c for c in (submission.assessment or {}).get("checks") or [] if c.get("id") == check_id),
+        None,
+    )
+    if check is None:
+        raise NotFound("此调查没有该核查项 / no such check on this survey")
+    if category_of_check(check) is None:
+        raise Conflict(
+            "该核查项不是清查问题 / this check is not an audit problem", code="ledger.not_a_problem"
+        )
+    if household.status not in AUDITED_STATUSES:
+        raise Conflict(
+            "只有在保户的问题进入整改台账 / only covered households have ledger entries",
+            code="ledger.not_covered",
+        )
+    [entry] = open_from_checks(submission, actor=user, check_ids=[check_id])
+    audit.record(
+        "ledger.create",
+        actor=user,
+        object_type="ledger_entry",
+        object_id=entry.id,
+        ip=ip,
+        detail={"category": entry.category, "household_id": household.id, "check": check_id},
+    )
     db.session.commit()
     return entry
 

@@ -6,6 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from .cli_audit import audit_group
 from .cli_forms import forms_group
 from .services.errors import ServiceError
 
@@ -23,6 +24,7 @@ def init_app(app: Flask) -> None:
     ):
         app.cli.add_command(command)
     app.cli.add_command(forms_group)
+    app.cli.add_command(audit_group)
 
 
 def _fail(error: ServiceError) -> None:

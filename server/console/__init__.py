@@ -11,13 +11,7 @@ from importlib import import_module
 
 from flask import Blueprint, Flask
 
-bp = Blueprint(
-    "console",
-    __name__,
-    url_prefix="/console",
-    template_folder="templates",
-    static_folder="static",
-)
+bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
 
 # Screen modules, in navigation order.
 SCREENS = (

@@ -11,7 +11,17 @@ from functools import wraps
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import current_app, g, redirect, render_template, request, session, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -118,18 +128,46 @@ def http_error(error: HTTPException):
     return _error_page(error.code or 500, error.description or error.name)
 
 
-_asset_hashes: dict[str, tuple[int, str]] = {}
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml",
+                ".png": "image/png"}
+# filename → (mtime, bytes, digest). Served from memory: the files are small, and a response
+# body of bytes (not an open file) is what flask-compress handles without leaking the file.
+_assets: dict[str, tuple[int, bytes, str]] = {}
+
+
+def _asset(filename: str) -> tuple[int, bytes, str] | None:
+    """Return a static file's (mtime, bytes, short SHA-256), re-read when it changes."""
+    path = (STATIC_DIR / filename).resolve()
+    if path.parent != STATIC_DIR or path.suffix not in STATIC_TYPES or not path.is_file():
+        return None
+    mtime = path.stat().st_mtime_ns
+    cached = _assets.get(filename)
+    if cached is None or cached[0] != mtime:
+        body = path.read_bytes()
+        cached = _assets[filename] = (mtime, body, hashlib.sha256(body).hexdigest()[:10])
+    return cached
 
 
 def asset_url(filename: str) -> str:
     """Return the URL of a console static file with a content hash, so caches stay correct."""
-    path = Path(bp.static_folder) / filename
-    mtime = path.stat().st_mtime_ns if path.exists() else 0
-    cached = _asset_hashes.get(filename)
-    if cached is None or cached[0] != mtime:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10] if mtime else "0"
-        cached = _asset_hashes[filename] = (mtime, digest)
-    return url_for("console.static", filename=filename, v=cached[1])
+    found = _asset(filename)
+    return url_for("console.static", filename=filename, v=found[2] if found else "0")
+
+
+@bp.get("/static/<filename>")
+def static(filename: str):
+    """Serve a console stylesheet or script; a versioned URL may be cached for a year."""
+    found = _asset(filename)
+    if found is None:
+        abort(404)
+    response = Response(found[1], mimetype=STATIC_TYPES[Path(filename).suffix])
+    response.set_etag(found[2])
+    response.headers["Cache-Control"] = (
+        "public, max-age=31536000, immutable" if request.args.get("v") == found[2]
+        else "no-cache"
+    )
+    return response.make_conditional(request)
 
 
 @bp.context_processor

@@ -51,6 +51,12 @@ def when(value, with_seconds: bool = False) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
 
 
+def clock(value) -> str:
+    """Format the local time of day of a stored time: ``14:30``."""
+    moment = local_time(value)
+    return EMPTY if moment is None else moment.strftime("%H:%M")
+
+
 def day(value) -> str:
     """Format a date (or ISO date text) as ``2026-05-22``."""
     if value is None or value == "":
@@ -135,6 +141,7 @@ def init_app(app: Flask) -> None:
     """Register the filters with Jinja."""
     app.jinja_env.filters.update(
         when=when,
+        clock=clock,
         day=day,
         enum=enum,
         field_value=field_value,

@@ -15,8 +15,8 @@ from ..schemas.audit import (
     queue_schema,
 )
 from ..services import crosscheck
+from ..services.audit_files import saved_upload
 from . import bp
-from .audit_files import uploaded_file
 from .auth_context import client_ip, require_user
 
 
@@ -87,7 +87,7 @@ def import_crosscheck_list():
               schema: ErrorSchema
     """
     form = list_import_form_schema.load(request.form.to_dict())
-    with uploaded_file() as (path, name):
+    with saved_upload(request.files.get("file")) as (path, name):
         summary = crosscheck.import_list(
             path,
             form["kind"],

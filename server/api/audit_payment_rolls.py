@@ -10,8 +10,8 @@ from ..schemas.audit import (
     roll_to_ledger_schema,
 )
 from ..services import payment_roll
+from ..services.audit_files import saved_upload
 from . import bp
-from .audit_files import uploaded_file
 from .auth_context import client_ip, require_user
 
 
@@ -50,7 +50,7 @@ def import_payment_roll():
               schema: ErrorSchema
     """
     form = roll_import_form_schema.load(request.form.to_dict())
-    with uploaded_file() as (path, name):
+    with saved_upload(request.files.get("file")) as (path, name):
         roll = payment_roll.import_roll(
             path,
             form["township_code"],

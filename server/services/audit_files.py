@@ -10,6 +10,9 @@ unless RUHU_AUDIT_KEEP_UPLOADS is set (个人信息保护法: keep only what the
 import hashlib
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import current_app
@@ -17,7 +20,7 @@ from flask import current_app
 from ..domain.audit_lists import Column, header_map
 from ..extensions import db
 from ..models import Region, User
-from .errors import Forbidden
+from .errors import Forbidden, Invalid
 from .import_households import cell_text, read_rows, refuse_missing_columns, require_rows
 
 
@@ -55,6 +58,32 @@ def read_table(path: Path, columns: tuple[Column, ...]) -> list[tuple[int, dict[
         (number, {canonical: cell_text(row, header) for header, canonical in mapping.items()})
         for number, row in enumerate(rows, start=2)
     ]
+
+
+SUFFIXES = (".csv", ".xlsx", ".xlsm")
+
+
+@contextmanager
+def saved_upload(upload) -> Iterator[tuple[Path, str]]:
+    """Save an uploaded file (werkzeug FileStorage) to a private temporary file for the
+    import; yield (path, original name) and delete it afterwards, whatever happens."""
+    if upload is None or not upload.filename:
+        raise Invalid("缺少文件 / missing file", errors={"file": ["required (multipart)"]})
+    name = os.path.basename(upload.filename.replace("\\", "/"))
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise Invalid(
+            f"不支持的文件类型 / unsupported file type: {suffix or '(none)'} (use .csv or .xlsx)",
+            errors={"file": ["csv or xlsx"]},
+        )
+    # mkstemp creates the file readable by this user only.
+    handle, temp = tempfile.mkstemp(prefix="ruhu-audit-", suffix=suffix)
+    try:
+        with os.fdopen(handle, "wb") as fh:
+            upload.save(fh)
+        yield Path(temp), name
+    finally:
+        Path(temp).unlink(missing_ok=True)
 
 
 def file_digest(path: Path) -> str:

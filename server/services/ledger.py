@@ -9,6 +9,7 @@ its household for a re-visit in the app's download instead (`revisits`).
 """
 
 import io
+import math
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -177,10 +178,12 @@ def _validate_fields(data: dict) -> dict[str, list[str]]:
     Money arrives as a number and is kept to the fen as a Decimal.
     """
     errors: dict[str, list[str]] = {}
-    if isinstance(data.get("amount_to_recover"), float | int):
-        data["amount_to_recover"] = Decimal(str(data["amount_to_recover"])).quantize(
-            Decimal("0.01")
-        )
+    amount = data.get("amount_to_recover")
+    if isinstance(amount, float | int) and not math.isfinite(amount):
+        errors["amount_to_recover"] = ["must be a number"]
+        data.pop("amount_to_recover")
+    elif isinstance(amount, float | int):
+        data["amount_to_recover"] = Decimal(str(amount)).quantize(Decimal("0.01"))
     if "category" in data and data["category"] not in CATEGORY_IDS:
         errors["category"] = [f"one of {', '.join(CATEGORY_IDS)}"]
     if "actions" in data:
@@ -195,16 +198,24 @@ def _validate_fields(data: dict) -> dict[str, list[str]]:
 def create(user: User, data: dict, *, ip: str | None = None) -> LedgerEntry:
     """Add an entry a supervisor found by hand on a household in their scope. Commits.
 
-    data: {"household_id", "category", "actions", "description", "member_id"?, "due_on"?,
-    "amount_to_recover"?}.
+    data: {"household_id" (or "household_code"), "category", "actions", "description",
+    "member_id"?, "due_on"?, "amount_to_recover"?}.
     """
     require_supervisor(user)
     errors = _validate_fields(data)
     if errors:
         raise Invalid("整改条目有误 / invalid ledger entry", errors=errors)
-    household = (
-        db.session.get(Household, data["household_id"]) if data["household_id"] <= MAX_ID else None
-    )
+    if data.get("household_code"):
+        # The console names households by code, as their door labels do.
+        household = db.session.scalar(
+            scoped_households(user).where(Household.code == data["household_code"].strip())
+        )
+    else:
+        household = (
+            db.session.get(Household, data["household_id"])
+            if data["household_id"] <= MAX_ID
+            else None
+        )
     if household is None:
         raise NotFound("户不存在 / no such household")
     if not covers_village(user, household.village_id):

@@ -30,7 +30,7 @@ from ..models.clock import utcnow
 from . import audit, ledger, policies
 from .errors import Forbidden, Invalid, NotFound
 from .household_record import to_record
-from .scope import covers_village, scoped_households
+from .scope import covers_village, region_ids_under, scoped_households
 
 REVIEWED_STATUSES = ("covered",)
 MAX_WINDOW_DAYS = 400
@@ -274,3 +274,17 @@ def assign(
     ledger.mark_changed(changed)
     db.session.commit()
     return len(changed)
+
+
+def investigators_in_scope(user: User) -> list[User]:
+    """Return the active investigators working inside the user's region, by name."""
+    region = db.session.get(Region, user.region_id)
+    return db.session.scalars(
+        select(User)
+        .where(
+            User.role == "investigator",
+            User.active.is_(True),
+            User.region_id.in_(region_ids_under(region)),
+        )
+        .order_by(User.display_name, User.username)
+    ).all()

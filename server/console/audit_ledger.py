@@ -1,0 +1,217 @@
+"""整改台账: the rectification ledger — entries overdue first, progress, one entry's history
+with its state changes (销号 with evidence), and problems added by hand."""
+
+from datetime import date
+
+from flask import flash, g, redirect, render_template, request, url_for
+
+from ..domain import audit_ledger
+from ..domain.audit_categories import ACTIONS, CATEGORIES
+from ..services import ledger
+from ..services.errors import ServiceError
+from ..services.pagination import Page, clamp
+from ..services.region_tree import scope_tree
+from . import bp
+from .access import client_ip
+from .i18n import add_messages, translate
+from .nav import NavItem, register
+
+register(NavItem("console.ledger_page", "nav.ledger", also=("console.ledger_entry_page",)))
+
+add_messages(
+    {
+        "nav.ledger": ("整改台账", "Ledger"),
+        "ledger.title": ("整改台账", "Rectification ledger"),
+        "ledger.progress": ("整改进度", "Progress"),
+        "ledger.export": ("导出 Excel", "Export XLSX"),
+        "ledger.state": ("状态", "State"),
+        "ledger.state.open": ("待整改", "open"),
+        "ledger.state.in_progress": ("整改中", "in progress"),
+        "ledger.state.rectified": ("已整改待核实", "rectified, to verify"),
+        "ledger.state.closed": ("已销号", "closed"),
+        "ledger.state.overdue": ("已逾期", "overdue"),
+        "ledger.state.active": ("未销号", "not closed"),
+        "ledger.overdue": ("逾期", "overdue"),
+        "ledger.source": ("发现方式", "Found by"),
+        "ledger.source.check": ("自动核查", "automatic check"),
+        "ledger.source.crosscheck": ("信息比对", "cross-check list"),
+        "ledger.source.payment_roll": ("花名册核对", "payment roll"),
+        "ledger.source.manual": ("人工发现", "by hand"),
+        "ledger.found_on": ("发现日期", "Found"),
+        "ledger.due_on": ("整改期限", "Deadline"),
+        "ledger.actions": ("整改措施", "Required action"),
+        "ledger.description": ("问题描述", "Problem"),
+        "ledger.amount": ("追回金额(元)", "To recover (yuan)"),
+        "ledger.total": ("合计", "Total"),
+        "ledger.closed_share": ("销号率", "Closed"),
+        "ledger.entry_title": ("整改条目 {id}", "Ledger entry {id}"),
+        "ledger.history": ("处理记录", "History"),
+        "ledger.move": ("变更状态", "Change state"),
+        "ledger.to_state": ("改为", "Move to"),
+        "ledger.comment": ("说明", "Comment"),
+        "ledger.resolution": ("销号结论", "Closed as"),
+        "ledger.resolution.rectified": ("整改到位", "rectified"),
+        "ledger.resolution.unfounded": ("核实无问题", "unfounded"),
+        "ledger.evidence": ("核实佐证", "Verifying evidence"),
+        "ledger.evidence_help": (
+            "销号须至少一项佐证:审核说明、新的入户调查编号或本户证明材料照片的 SHA-256。",
+            "Closing needs at least one: a supervisor's note, a new survey's instance id, or "
+            "the SHA-256 of a document photo of this household.",
+        ),
+        "ledger.evidence.note": ("审核说明", "Supervisor's note"),
+        "ledger.evidence.survey": ("入户调查编号", "Survey instance id"),
+        "ledger.evidence.document": ("证明材料照片 SHA-256", "Document photo SHA-256"),
+        "ledger.moved": ("状态已变更。", "State changed."),
+        "ledger.edit": ("修改要求", "Change requirements"),
+        "ledger.saved": ("已保存。", "Saved."),
+        "ledger.add": ("登记问题", "Add a problem"),
+        "ledger.added": ("已登记整改条目 {id}。", "Ledger entry {id} added."),
+        "ledger.household_code": ("户编号", "Household code"),
+        "ledger.none": ("没有整改条目。", "No ledger entry."),
+        "ledger.actor": ("操作人", "By"),
+        "ledger.at": ("时间", "When"),
+    }
+)
+
+PER_PAGE = 50
+
+
+def _filters() -> dict:
+    """Return the ledger filters of the query string that name known values."""
+    args = request.args
+    states = (*audit_ledger.STATES, "overdue", "active")
+    filters = {
+        "state": args.get("state") if args.get("state") in states else None,
+        "category": args.get("category") if args.get("category") in CATEGORIES else None,
+        "source": args.get("source") if args.get("source") in audit_ledger.SOURCES else None,
+        "township_code": args.get("township") or None,
+    }
+    return {k: v for k, v in filters.items() if v is not None}
+
+
+def flash_refusal(error: ServiceError) -> None:
+    """Flash a refused use case with its details."""
+    details = [
+        str(m)
+        for messages in error.errors.values()
+        for m in (messages if isinstance(messages, list) else [messages])
+    ]
+    flash(" ".join([error.message, *details]), "error")
+
+
+@bp.get("/ledger")
+def ledger_page():
+    """List the entries in scope, overdue first, with the progress table."""
+    page_number, _ = clamp(request.args.get("page"), PER_PAGE)
+    filters = _filters()
+    result = ledger.list_entries(
+        g.user, filters, limit=PER_PAGE, offset=(page_number - 1) * PER_PAGE, ip=client_ip()
+    )
+    page = Page(
+        items=result["entries"], total=result["total"], page=page_number, per_page=PER_PAGE
+    )
+    return render_template(
+        "console/ledger.html",
+        page=page,
+        today=result["today"],
+        filters=filters,
+        progress=ledger.progress(g.user),
+        tree=scope_tree(g.user),
+        categories=CATEGORIES,
+        actions=ACTIONS,
+        states=audit_ledger.STATES,
+        sources=audit_ledger.SOURCES,
+        is_overdue=ledger.is_overdue,
+    )
+
+
+@bp.post("/ledger")
+def ledger_add():
+    """Add a problem found by hand on a household named by its code."""
+    form = request.form
+    try:
+        entry = ledger.create(
+            g.user,
+            {
+                "household_code": form.get("household_code", ""),
+                "category": form.get("category", ""),
+                "actions": form.getlist("actions"),
+                "description": form.get("description", "")[:2000],
+                "due_on": date.fromisoformat(form["due_on"]) if form.get("due_on") else None,
+            },
+            ip=client_ip(),
+        )
+    except ValueError:
+        flash(translate("ledger.due_on") + ": YYYY-MM-DD", "error")
+        return redirect(url_for("console.ledger_page"))
+    except ServiceError as error:
+        flash_refusal(error)
+        return redirect(url_for("console.ledger_page"))
+    flash(translate("ledger.added", id=entry.id), "success")
+    return redirect(url_for("console.ledger_entry_page", entry_id=entry.id))
+
+
+@bp.get("/ledger/<int:entry_id>")
+def ledger_entry_page(entry_id: int):
+    """Show one entry: what it requires, its history, and the forms to move or edit it."""
+    entry = ledger.get(g.user, entry_id, ip=client_ip())
+    return render_template(
+        "console/ledger_entry.html",
+        entry=entry,
+        overdue=ledger.is_overdue(entry),
+        next_states=audit_ledger.TRANSITIONS[entry.state],
+        categories=CATEGORIES,
+        actions=ACTIONS,
+    )
+
+
+@bp.post("/ledger/<int:entry_id>/transition")
+def ledger_transition(entry_id: int):
+    """Move an entry; closing takes the evidence given in the form."""
+    form = request.form
+    evidence = []
+    if form.get("note", "").strip():
+        evidence.append({"kind": "note", "text": form["note"].strip()[:2000]})
+    if form.get("instance_id", "").strip():
+        evidence.append({"kind": "survey", "instance_id": form["instance_id"].strip()[:36]})
+    if form.get("sha256", "").strip():
+        evidence.append({"kind": "document", "sha256": form["sha256"].strip().lower()[:64]})
+    try:
+        ledger.transition(
+            g.user,
+            entry_id,
+            to_state=form.get("to_state", ""),
+            comment=form.get("comment", "")[:2000],
+            evidence=evidence,
+            resolution=form.get("resolution") or None,
+            ip=client_ip(),
+        )
+    except ServiceError as error:
+        flash_refusal(error)
+    else:
+        flash(translate("ledger.moved"), "success")
+    return redirect(url_for("console.ledger_entry_page", entry_id=entry_id))
+
+
+@bp.post("/ledger/<int:entry_id>/edit")
+def ledger_edit(entry_id: int):
+    """Change what an entry requires: category, actions, deadline, description, amount."""
+    form = request.form
+    data = {
+        "category": form.get("category", ""),
+        "actions": form.getlist("actions"),
+        "description": form.get("description", "")[:2000],
+    }
+    try:
+        if form.get("due_on"):
+            data["due_on"] = date.fromisoformat(form["due_on"])
+        if form.get("amount_to_recover"):
+            data["amount_to_recover"] = float(form["amount_to_recover"])
+        ledger.update(g.user, entry_id, data, ip=client_ip())
+    except ValueError:
+        flash(translate("ledger.edit") + ": ?", "error")
+    except ServiceError as error:
+        flash_refusal(error)
+    else:
+        flash(translate("ledger.saved"), "success")
+    return redirect(url_for("console.ledger_entry_page", entry_id=entry_id))

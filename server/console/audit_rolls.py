@@ -1,0 +1,108 @@
+"""花名册核对: import a township's payment roll, see every mismatch, enter them in the ledger
+(county supervisors and admins only: a roll lists a whole township's people)."""
+
+from flask import flash, g, redirect, render_template, request, url_for
+
+from ..domain.audit_roll import Mismatch, describe
+from ..services import payment_roll
+from ..services.audit_files import require_county_auditor, saved_upload
+from ..services.errors import ServiceError
+from ..services.region_tree import scope_tree
+from . import bp
+from .access import client_ip
+from .audit_ledger import flash_refusal
+from .i18n import add_messages, translate
+from .nav import NavItem, register
+
+register(NavItem("console.rolls_page", "nav.rolls", also=("console.roll_page",)))
+
+add_messages(
+    {
+        "nav.rolls": ("花名册核对", "Payment rolls"),
+        "rolls.title": ("发放花名册核对", "Payment-roll reconciliation"),
+        "rolls.note": (
+            "每户一行:户编号、户主姓名、身份证号(可空)、保障人数、月保障金额。与在保人口和按政策核算的金额比对。",
+            "One row per household: code, payee, ID number (optional), persons, monthly "
+            "amount. Compared with the covered persons and the benefit the policy computes.",
+        ),
+        "rolls.import": ("导入花名册", "Import a roll"),
+        "rolls.period": ("发放月份", "Month"),
+        "rolls.imported": ("花名册已导入:{n} 处差异。", "Roll imported: {n} mismatches."),
+        "rolls.rows": ("户数", "Rows"),
+        "rolls.amount": ("金额合计", "Total"),
+        "rolls.mismatches": ("差异", "Mismatches"),
+        "rolls.roll_title": ("花名册 {period} · {township}", "Roll {period} · {township}"),
+        "rolls.kind": ("差异类型", "Kind"),
+        "rolls.what": ("说明", "What"),
+        "rolls.to_ledger": ("登记到整改台账", "Enter in the ledger"),
+        "rolls.entered": ("已登记 {n} 个整改条目。", "{n} ledger entries made."),
+        "rolls.none": ("没有差异,花名册与档案一致。", "No mismatch: the roll agrees with the record."),
+        "rolls.kind.duplicate_household": ("重复发放", "paid twice"),
+        "rolls.kind.unknown_household": ("档案外人员", "not a covered household here"),
+        "rolls.kind.not_eligible": ("已不符合条件", "no longer eligible"),
+        "rolls.kind.deceased_person": ("死亡人员仍发放", "deceased person paid"),
+        "rolls.kind.persons_mismatch": ("人数不符", "wrong persons"),
+        "rolls.kind.amount_mismatch": ("金额不符", "wrong amount"),
+        "rolls.kind.benefit_unknown": ("无法核算", "benefit unknown"),
+        "rolls.kind.missing_from_roll": ("在保未发放", "covered, not on the roll"),
+    }
+)
+
+
+@bp.get("/rolls")
+def rolls_page():
+    """List the imported rolls and the import form (county only)."""
+    return render_template(
+        "console/rolls.html",
+        rolls=payment_roll.rolls(g.user, ip=client_ip()),
+        tree=scope_tree(g.user),
+    )
+
+
+@bp.post("/rolls")
+def rolls_import():
+    """Import an uploaded roll and show its mismatches, or every bad row."""
+    require_county_auditor(g.user)
+    try:
+        with saved_upload(request.files.get("file")) as (path, name):
+            roll = payment_roll.import_roll(
+                path,
+                request.form.get("township", ""),
+                request.form.get("period", ""),
+                actor=g.user,
+                filename=name,
+                ip=client_ip(),
+            )
+    except ServiceError as error:
+        rows = error.errors.get("rows") or []
+        flash(" ".join([error.message, *[str(r) for r in rows[:50]]]), "error")
+        return redirect(url_for("console.rolls_page"))
+    flash(translate("rolls.imported", n=roll.mismatch_count), "success")
+    return redirect(url_for("console.roll_page", roll_id=roll.id))
+
+
+@bp.get("/rolls/<int:roll_id>")
+def roll_page(roll_id: int):
+    """Show one roll's mismatches, each described, with its ledger entry if made."""
+    roll = payment_roll.get_roll(g.user, roll_id, ip=client_ip())
+    described = [
+        (
+            m,
+            describe(Mismatch(m.kind, m.household_code, m.household_id, m.row_number, m.facts)),
+        )
+        for m in roll.mismatches
+    ]
+    return render_template("console/roll.html", roll=roll, mismatches=described)
+
+
+@bp.post("/rolls/<int:roll_id>/ledger")
+def roll_to_ledger(roll_id: int):
+    """Enter the chosen mismatches (or all) in the ledger."""
+    chosen = [int(i) for i in request.form.getlist("mismatch") if i.isdigit()]
+    try:
+        entries = payment_roll.to_ledger(g.user, roll_id, chosen or None, ip=client_ip())
+    except ServiceError as error:
+        flash_refusal(error)
+    else:
+        flash(translate("rolls.entered", n=len(entries)), "success")
+    return redirect(url_for("console.roll_page", roll_id=roll_id))

@@ -1,0 +1,177 @@
+"""The audit's console screens: cross-check flags and lists, the ledger, the review calendar
+and payment rolls — a few clicks each, within the signed-in supervisor's scope."""
+
+import io
+import re
+
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import CrosscheckFlag, LedgerEntry, ReviewAssignment
+
+from .audit_helpers import covered, csv_bytes, living_member, stranger
+from .conftest import TOWNSHIP_1, TOWNSHIP_2
+
+pytest_plugins = ["tests.console_helpers"]
+
+
+def death_file(*members) -> tuple:
+    """Return a death list as a multipart file tuple."""
+    rows = [[m.id_number, m.name, "2026-02-11"] for m in members] + [stranger(1)]
+    return (io.BytesIO(csv_bytes(["身份证号", "姓名", "死亡日期"], rows)), "deaths.csv")
+
+
+def test_a_county_supervisor_imports_a_list_and_works_the_flag_to_closure(console, demo):
+    """Upload → flag in the queue → ledger entry → in progress → rectified → 销号 with a note."""
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    member = living_member(household)
+    sup1 = console.as_user("sup1")
+    page = sup1.text("/console/audit")
+    assert "比对名单(县级)" in page and 'enctype="multipart/form-data"' in page
+
+    response = sup1.post(
+        "/console/audit/lists",
+        data={"kind": "deaths", "source": "殡仪馆", "file": death_file(member)},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    html = response.get_data(as_text=True)
+    assert "已导入 2 行,命中 1 行,新增疑点 1 个。" in html
+    assert household.code in html and "强匹配" in html and member.name in html
+    flag = db.session.scalar(select(CrosscheckFlag))
+    entry_url = f"/console/ledger/{flag.ledger_entry_id}"
+    assert f'href="{entry_url}"' in html
+
+    entry_page = sup1.text(entry_url)
+    assert "已死亡人员领取低保金" in entry_page and "待整改" in entry_page
+    for state in ("in_progress", "rectified"):
+        sup1.post(f"{entry_url}/transition", data={"to_state": state, "comment": "处理中"})
+    refused = sup1.post(
+        f"{entry_url}/transition", data={"to_state": "closed"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "销号须有核实佐证" in refused
+    closed = sup1.post(
+        f"{entry_url}/transition",
+        data={"to_state": "closed", "note": "经核实已停发该成员保障金"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "状态已变更。" in closed and "已销号" in closed and "经核实已停发该成员保障金" in closed
+    assert db.session.get(LedgerEntry, flag.ledger_entry_id).state == "closed"
+    # The list itself, with its one stored row.
+    list_page = sup1.text(f"/console/audit/lists/{flag.first_list_id}")
+    assert member.id_number in list_page and "deaths.csv" in list_page
+
+
+def test_a_bad_list_shows_its_row_numbers(console, demo):
+    """A refused import says which rows are wrong, on the page."""
+    content = csv_bytes(["身份证号", "姓名", "死亡日期"], [["123", "张三", "2026-02-11"]])
+    html = (
+        console.as_user("sup1")
+        .post(
+            "/console/audit/lists",
+            data={"kind": "deaths", "file": (io.BytesIO(content), "d.csv")},
+            content_type="multipart/form-data",
+            follow_redirects=True,
+        )
+        .get_data(as_text=True)
+    )
+    assert "row 2:" in html and "nothing imported" in html
+
+
+def test_a_township_supervisor_sees_their_flags_but_no_lists_or_rolls(console, demo, sup2, api):
+    """No upload form, no list pages, no rolls; flags of their township only."""
+    one = living_member(covered(demo.households_in(TOWNSHIP_1))[0])
+    two = living_member(covered(demo.households_in(TOWNSHIP_2))[0])
+    file, name = death_file(one, two)
+    assert (
+        api.as_user("sup1")
+        .post(
+            "/api/v1/audit/crosscheck/lists",
+            data={"kind": "deaths", "file": (file, name)},
+            content_type="multipart/form-data",
+        )
+        .status_code
+        == 201
+    )
+    page = console.as_user("sup2").text("/console/audit")
+    assert two.name in page and one.name not in page
+    assert "比对名单(县级)" not in page
+    list_id = db.session.scalar(select(CrosscheckFlag.first_list_id))
+    console.as_user("sup2").text(f"/console/audit/lists/{list_id}", status=403)
+    console.as_user("sup2").text("/console/rolls", status=403)
+    ledger_page = console.as_user("sup2").text("/console/ledger")
+    assert two.name in ledger_page and one.name not in ledger_page
+    other = db.session.scalar(select(LedgerEntry).where(LedgerEntry.member_id == one.id))
+    console.as_user("sup2").text(f"/console/ledger/{other.id}", status=404)
+
+
+def test_a_problem_is_added_by_hand_and_overdue_ones_stand_out(console, demo):
+    """The add form takes the household code; a past deadline shows as overdue."""
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    sup1 = console.as_user("sup1")
+    html = sup1.post(
+        "/console/ledger",
+        data={
+            "household_code": household.code,
+            "category": "favour_case",
+            "actions": ["resurvey", "stop"],
+            "description": "村干部亲属未备案",
+            "due_on": "2020-01-01",
+        },
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "已登记整改条目" in html and "逾期" in html
+    listing = sup1.text("/console/ledger?state=overdue")
+    assert household.code in listing and "村干部亲属未备案" in listing
+    assert re.search(r"按人保.*人情保", listing)  # the progress table names the category
+    unknown = sup1.post(
+        "/console/ledger",
+        data={"household_code": "NOPE", "category": "favour_case", "actions": ["stop"]},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "no such household" in unknown
+
+
+def test_the_review_calendar_page_assigns_households(console, demo):
+    """Overdue households are listed; ticking one and choosing an investigator assigns it."""
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    household.next_review_on = household.created_at.date().replace(year=2020)
+    db.session.commit()
+    sup1 = console.as_user("sup1")
+    page = sup1.text("/console/reviews")
+    assert household.code in page and "逾期" in page
+    inv1 = demo.user("inv1")
+    html = sup1.post(
+        "/console/reviews/assign",
+        data={"household": [str(household.id)], "investigator": str(inv1.id)},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "已更新 1 户的分配。" in html and "王调查" in html
+    assert db.session.scalar(select(ReviewAssignment.investigator_id)) == inv1.id
+    away = sup1.post(
+        "/console/reviews/assign",
+        data={"household": [str(household.id)], "investigator": str(demo.user("inv3").id)},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "outside the investigator" in away
+
+
+def test_a_roll_is_imported_and_its_mismatches_entered(console, demo):
+    """Upload a roll, see each mismatch described, enter one in the ledger."""
+    sup1 = console.as_user("sup1")
+    content = csv_bytes(["户编号", "保障人数", "保障金额"], [["NO-SUCH", 1, 300]])
+    html = sup1.post(
+        "/console/rolls",
+        data={"township": TOWNSHIP_1, "period": "2026-05", "file": (io.BytesIO(content), "r.csv")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "花名册已导入" in html and "户编号NO-SUCH不在低保档案中" in html
+    mismatch = re.search(r'name="mismatch" value="(\d+)"', html).group(1)
+    roll_url = re.search(r'action="(/console/rolls/\d+)/ledger"', html).group(1)
+    done = sup1.post(
+        f"{roll_url}/ledger", data={"mismatch": [mismatch]}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "已登记 1 个整改条目。" in done
+    entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.source == "payment_roll"))
+    assert entry.household_id is None and entry.township.code == TOWNSHIP_1

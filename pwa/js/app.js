@@ -62,7 +62,8 @@ async function route() {
   const signedIn = Boolean(session.user());
   let module = null;
   let params = [];
-  if (!signedIn) {
+  // A revoked or expired token keeps the data: the investigator signs in again from #/login.
+  if (!signedIn || (location.hash === "#/login" && session.needsSignIn())) {
     module = login;
   } else {
     for (const [pattern, candidate] of ROUTES) {

@@ -254,3 +254,15 @@ export function describePath(form, path, answers = {}) {
   }
   return path;
 }
+
+/** Return the label of a record value from the form's choices for that bound field. */
+export function recordValueLabel(form, collection, field, value) {
+  if (value === null || value === undefined || !form) return value ?? "";
+  for (const question of flatten(sections(form))) {
+    if (question.type !== "repeat" || question.bind !== collection) continue;
+    const child = [...flatten(question.children)].find((c) => c.bind === field);
+    const choice = (child?.choices || []).find((c) => c.value === value);
+    if (choice) return label(choice.label);
+  }
+  return value;
+}

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,9 +72,9 @@ class LiveServer:
         return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 
-@pytest.fixture
-def live_server(databases, tmp_path):
-    """Serve a fresh demo county over HTTP on 127.0.0.1 for one test."""
+@contextmanager
+def serve(databases, tmp_path, **config):
+    """Run a Ruhu server on a fresh copy of the demo county until the block ends."""
     url = databases.fresh("demo")
     app = create_app(
         {
@@ -83,19 +84,34 @@ def live_server(databases, tmp_path):
             "DATA_DIR": str(tmp_path / "data"),
             "MEDIA_DIR": str(tmp_path / "data" / "media"),
             "LOGIN_MAX_FAILURES": 100,
+            **config,
         }
     )
     migrate.upgrade(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    live = LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}", _server=server)
-    yield live
-    server.shutdown()
-    thread.join(timeout=10)
-    with app.app_context():
-        db.engine.dispose()
-    databases.drop(url)
+    try:
+        yield LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}", _server=server)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
+        databases.drop(url)
+
+
+@pytest.fixture
+def live_server_config():
+    """Extra server configuration for `live_server` (override in a test module)."""
+    return {}
+
+
+@pytest.fixture
+def live_server(databases, tmp_path, live_server_config):
+    """Serve a fresh demo county over HTTP on 127.0.0.1 for one test."""
+    with serve(databases, tmp_path, **live_server_config) as live:
+        yield live
 
 
 @pytest.fixture

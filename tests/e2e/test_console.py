@@ -48,18 +48,33 @@ def county(live_server):
             scenario.photo("appliances", near=target),
             scenario.photo("documents", near=target),
         ]
-        flagged = scenario.record_edit("inv1", target, {"address": "城东社区3组12号"},
-                                       investigators=team, photos=photos)
+        flagged = scenario.record_edit(
+            "inv1", target, {"address": "城东社区3组12号"}, investigators=team, photos=photos
+        )
         set_assessment(flagged, assessment(failed=2, reason="照片拍摄时间不在入户时段"))
         disputed = households[4]
         base = disputed.version
-        scenario.record_edit("inv1", disputed, {"address": "甲：城西社区5组1号"},
-                             base_version=base, photos=[scenario.photo(near=disputed)])
-        scenario.record_edit("inv2", disputed, {"address": "乙：城西社区5组7号"},
-                             base_version=base, investigators=[demo.user("inv2").id],
-                             photos=[scenario.photo("housing_exterior", near=disputed)])
-        return {"clean": clean, "flagged": flagged, "disputed": disputed.id,
-                "target_code": target.code}
+        scenario.record_edit(
+            "inv1",
+            disputed,
+            {"address": "甲：城西社区5组1号"},
+            base_version=base,
+            photos=[scenario.photo(near=disputed)],
+        )
+        scenario.record_edit(
+            "inv2",
+            disputed,
+            {"address": "乙：城西社区5组7号"},
+            base_version=base,
+            investigators=[demo.user("inv2").id],
+            photos=[scenario.photo("housing_exterior", near=disputed)],
+        )
+        return {
+            "clean": clean,
+            "flagged": flagged,
+            "disputed": disputed.id,
+            "target_code": target.code,
+        }
 
     return live_server.query(build)
 
@@ -93,8 +108,11 @@ def shot(page, artifacts, name: str, *, full_page: bool = True) -> None:
 
 def review_state(live_server, instance_id: str) -> str:
     """Return a submission's review state from the database."""
-    return live_server.query(lambda: db.session.scalar(
-        select(Submission.review_state).where(Submission.instance_id == instance_id)))
+    return live_server.query(
+        lambda: db.session.scalar(
+            select(Submission.review_state).where(Submission.instance_id == instance_id)
+        )
+    )
 
 
 def test_review_flow(page, live_server, county, artifacts):
@@ -147,15 +165,15 @@ def test_photo_gallery(page, live_server, county, artifacts):
     thumbs = gallery.locator("img")
     assert thumbs.count() == 4
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.gallery img')].every(i => i.naturalWidth > 0)")
+        "() => [...document.querySelectorAll('.gallery img')].every(i => i.naturalWidth > 0)"
+    )
     captions = gallery.inner_text()
     assert "拍摄时间" in captions and "距住所" in captions and "住房外观" in captions
 
     thumbs.first.click()
     viewer = page.locator("[data-viewer]")
     viewer.wait_for(state="visible")
-    page.wait_for_function(
-        "() => document.querySelector('[data-viewer-image]').naturalWidth > 0")
+    page.wait_for_function("() => document.querySelector('[data-viewer-image]').naturalWidth > 0")
     assert page.locator("[data-viewer-caption]").inner_text().startswith("1 / 4")
     shot(page, artifacts, "gallery-viewer", full_page=False)
     page.click("[data-viewer-zoom='1']")
@@ -200,8 +218,9 @@ def test_conflict_resolution(page, live_server, county, artifacts):
 
 def test_console_on_a_tablet(browser, live_server, county, artifacts):
     """On an 820 px tablet the main pages fit the width; the decision is one tap away."""
-    context = browser.new_context(base_url=live_server.url, viewport=TABLET, locale="zh-CN",
-                                  has_touch=True, is_mobile=False)
+    context = browser.new_context(
+        base_url=live_server.url, viewport=TABLET, locale="zh-CN", has_touch=True, is_mobile=False
+    )
     page = context.new_page()
     errors = watch_errors(page)
     sign_in(page)

@@ -88,4 +88,5 @@ def test_an_enrolment_qr_signs_the_phone_in_without_a_password(page, live_server
     page.wait_for_selector("#household-list li a", timeout=20000)
     assert "enrol" not in page.url
     page.goto("/#/me")
+    page.wait_for_selector("#sign-out")
     assert "inv2" in page.inner_text("main")

@@ -1,5 +1,7 @@
 // One household: its record on the phone, its surveys here, and "start / continue survey".
 import * as db from "../db.js";
+import * as formdef from "../formdef.js";
+import * as forms from "../forms.js";
 import * as households from "../households.js";
 import * as surveys from "../surveys.js";
 import { formatTime, t } from "../i18n.js";
@@ -23,6 +25,7 @@ export async function render(view, [id], ctx) {
   const drafts = (await db.byIndex("drafts", "household_id", household.id))
     .sort((a, b) => b.updated_at.localeCompare(a.updated_at));
   const queued = (await db.getAll("outbox")).filter((i) => i.payload.household_id === household.id);
+  const form = await forms.surveyForm();
 
   const start = h("button", {
     type: "button", class: "primary block", id: "start-survey",
@@ -60,6 +63,10 @@ export async function render(view, [id], ctx) {
     h("h2", {}, t("hh.members_title")),
     (household.members || []).map((member) => h("div", { class: "card" },
       h("strong", {}, member.name), " ",
-      h("span", { class: "small" }, [member.relation, member.sex, member.birth_date, member.occupation].filter(Boolean).join(" · ")))),
+      h("span", { class: "small" }, [
+        formdef.recordValueLabel(form, "members", "relation", member.relation),
+        formdef.recordValueLabel(form, "members", "sex", member.sex),
+        member.birth_date, member.occupation,
+      ].filter(Boolean).join(" · ")))),
   );
 }

@@ -8,6 +8,7 @@ import { h, replace, toast } from "../ui.js";
 
 export const tab = "households";
 const SHOWN = 100;
+const REFRESH_AFTER_MS = 4 * 60 * 60 * 1000;
 let lastQuery = "";
 
 function tags(household, userId, drafts) {
@@ -93,6 +94,8 @@ export async function render(view, _params, ctx) {
     h("div", { class: "search" }, search),
     downloadButton, progress, meta, results);
   show();
-  // First sign-in on this phone: fetch the households straight away.
-  if (!list.length && navigator.onLine && !syncedAt) downloadButton.click();
+  // First sign-in on this phone, or a copy older than a few hours: refresh it now (the
+  // list stays usable meanwhile).
+  const stale = !syncedAt || Date.now() - Date.parse(syncedAt) > REFRESH_AFTER_MS;
+  if (navigator.onLine && stale && !households.isDownloading()) downloadButton.click();
 }

@@ -50,7 +50,10 @@ export async function render(view, _params, ctx) {
     }
   };
 
-  const username = h("input", { id: "username", name: "username", autocomplete: "username", autocapitalize: "none", required: true });
+  const username = h("input", {
+    id: "username", name: "username", autocomplete: "username", autocapitalize: "none", required: true,
+    value: session.user()?.username ?? "", // signing in again after a revoked token
+  });
   const password = h("input", { id: "password", name: "password", type: "password", autocomplete: "current-password", required: true });
   const submit = h("button", { type: "submit", class: "primary block" }, t("login.submit"));
   const status = h("p", { class: "info", hidden: true });

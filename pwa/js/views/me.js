@@ -8,6 +8,13 @@ import { h, replace } from "../ui.js";
 
 export const tab = "me";
 
+/** The version of the shell the service worker holds (from its cache's name). */
+async function shellVersion() {
+  if (!("caches" in self)) return "—";
+  const name = (await caches.keys()).find((key) => key.startsWith("ruhu-shell-"));
+  return name ? name.slice("ruhu-shell-".length, "ruhu-shell-".length + 8) : "—";
+}
+
 export async function render(view, _params, ctx) {
   ctx.setTitle(t("me.title"));
   const user = session.user();
@@ -28,7 +35,8 @@ export async function render(view, _params, ctx) {
     h("div", { class: "card" },
       h("h3", {}, t("me.forms")),
       formList.length ? h("ul", {}, formList.map((f) => h("li", {}, `${label(f.title)} ${f.version}`))) : h("p", { class: "small" }, t("survey.no_form")),
-      h("p", { class: "small" }, `${t("me.device")}: ${session.device().slice(0, 8)}`)),
+      h("p", { class: "small" }, `${t("me.device")}: ${session.device().slice(0, 8)}`),
+      h("p", { class: "small" }, `${t("me.version")}: ${await shellVersion()}`)),
     h("button", {
       type: "button", class: "danger block", id: "sign-out",
       onclick: async () => {

@@ -163,7 +163,8 @@ export async function render(view, _params, ctx) {
   }, "⇩ ", t("sync.export"));
 
   replace(view,
-    session.needsSignIn() ? h("p", { class: "message" }, t("sync.signin_again")) : null,
+    session.needsSignIn() ? h("p", { class: "message" }, t("sync.signin_again"), " ",
+      h("a", { href: "#/login" }, t("login.submit"))) : null,
     syncButton,
     h("h2", {}, t("sync.outbox")), queue,
     h("h2", {}, t("sync.sent_title")), sent,

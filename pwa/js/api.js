@@ -104,6 +104,11 @@ export function householdsPage(since, limit = 100) {
   return request("GET", `/households?${query}`, { timeout: 60000 });
 }
 
+/** Return the sampling assignments in my scope: {assignments: [{household_id, reasons}]}. */
+export function assignments() {
+  return request("GET", "/assignments");
+}
+
 /** Find a household by the token (or URL) its door label's QR code carries. */
 export function lookupHousehold(qr) {
   return request("GET", `/households/lookup?${new URLSearchParams({ qr })}`);

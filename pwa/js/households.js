@@ -91,10 +91,36 @@ export function reviewDue(household, today = new Date()) {
   return due.getTime() - today.getTime() <= REVIEW_SOON_DAYS * 86400000;
 }
 
-/** Tell whether the household is assigned to this user (when the server says so). */
-export function assignedTo(household, userId) {
-  if (Array.isArray(household.assigned_user_ids)) return household.assigned_user_ids.includes(userId);
-  return Boolean(household.assigned);
+/** Download the sampling assignments of my scope (the whole list, after each download). */
+export async function refreshAssignments() {
+  const answer = await api.assignments();
+  const byHousehold = {};
+  for (const entry of answer.assignments || []) byHousehold[entry.household_id] = entry.reasons || [];
+  await db.setSetting("assignments", byHousehold);
+  return byHousehold;
+}
+
+/** Return {household_id: [reason]} of the sampling assignments on the phone. */
+export async function assignments() {
+  return (await db.getSetting("assignments")) || {};
+}
+
+/**
+ * Tell whether the household is assigned: drawn for this visit round (`assignments`), or its
+ * periodic review assigned to this user (the audit's re-visit marker).
+ */
+export function assignedTo(household, userId, assigned = {}) {
+  return household.id in assigned || household.revisit?.assigned_to === userId || Boolean(household.assigned);
+}
+
+/**
+ * Return the audit's reasons to re-visit the household, less those older than our own
+ * newest survey of it (the server clears them when that survey arrives, but a survey that
+ * changed nothing does not re-send the household).
+ */
+export function revisitReasons(household, lastSurveyAt = null) {
+  const reasons = household.revisit?.reasons || [];
+  return lastSurveyAt ? reasons.filter((r) => !r.since || r.since > lastSurveyAt) : reasons;
 }
 
 /** Find the household whose label QR token (or label URL, or code) is given. */

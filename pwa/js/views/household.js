@@ -4,7 +4,7 @@ import * as formdef from "../formdef.js";
 import * as forms from "../forms.js";
 import * as households from "../households.js";
 import * as surveys from "../surveys.js";
-import { formatTime, t } from "../i18n.js";
+import { formatTime, label, t } from "../i18n.js";
 import { h, replace, toast } from "../ui.js";
 
 export const tab = "households";
@@ -26,6 +26,10 @@ export async function render(view, [id], ctx) {
     .sort((a, b) => b.updated_at.localeCompare(a.updated_at));
   const queued = (await db.getAll("outbox")).filter((i) => i.payload.household_id === household.id);
   const form = await forms.surveyForm();
+  const sent = (await db.getAll("sent")).filter((r) => r.household_id === household.id);
+  const lastSurveyAt = [...sent.map((r) => r.sent_at), ...queued.map((i) => i.queued_at)].sort().pop() || null;
+  const reasons = households.revisitReasons(household, lastSurveyAt);
+  const assignment = (await households.assignments())[household.id];
 
   const start = h("button", {
     type: "button", class: "primary block", id: "start-survey",
@@ -56,6 +60,13 @@ export async function render(view, [id], ctx) {
         [t("hh.version"), household.version],
         [t("assess.review"), household.next_review_on],
       ])),
+    reasons.length ? h("div", { class: "card", id: "revisit" },
+      h("h3", { class: "bad" }, t("hh.revisit")),
+      h("ul", {}, reasons.map((r) => h("li", {},
+        label(r.label), r.strength === "weak" ? ` (${t("hh.verify_person")})` : "",
+        r.due_on ? h("span", { class: "small" }, ` · ${t("hh.due_on", { date: r.due_on })}`) : null)))) : null,
+    assignment ? h("p", { class: "info" }, t("hh.assigned"), "：",
+      assignment.map((reason) => (t(`assign.${reason}`) === `assign.${reason}` ? reason : t(`assign.${reason}`))).join("、")) : null,
     drafts.map((draft) => h("a", { class: "button primary block", href: `#/survey/${draft.instance_id}` },
       t("hh.continue"), " · ", formatTime(draft.updated_at))),
     drafts.length ? null : start,

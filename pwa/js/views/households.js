@@ -11,18 +11,19 @@ const SHOWN = 100;
 const REFRESH_AFTER_MS = 4 * 60 * 60 * 1000;
 let lastQuery = "";
 
-function tags(household, userId, drafts) {
+function tags(household, userId, drafts, assigned) {
   const list = [];
-  if (households.assignedTo(household, userId)) list.push(h("span", { class: "tag assigned" }, t("hh.assigned")));
+  if (households.assignedTo(household, userId, assigned)) list.push(h("span", { class: "tag assigned" }, t("hh.assigned")));
+  if (households.revisitReasons(household).length) list.push(h("span", { class: "tag bad" }, t("hh.revisit")));
   if (households.reviewDue(household)) list.push(h("span", { class: "tag due" }, t("hh.due")));
   if (drafts.has(household.id)) list.push(h("span", { class: "tag" }, t("hh.draft")));
   return list;
 }
 
-function row(household, userId, drafts) {
+function row(household, userId, drafts, assigned) {
   const name = households.headName(household) || household.code;
   return h("li", {}, h("a", { href: `#/household/${household.id}` },
-    h("div", { class: "hh-name" }, name, tags(household, userId, drafts)),
+    h("div", { class: "hh-name" }, name, tags(household, userId, drafts, assigned)),
     h("div", { class: "hh-meta" },
       `${household.code} · ${household.village_name || ""} · ${t("hh.members", { n: (household.members || []).length })}`),
   ));
@@ -34,6 +35,7 @@ export async function render(view, _params, ctx) {
   let list = await households.all();
   const drafts = new Set((await db.getAll("drafts")).map((d) => d.household_id));
   const syncedAt = await db.getSetting("households_synced_at");
+  let assigned = await households.assignments();
 
   const progress = h("div", { class: "progress", hidden: true },
     h("progress", { max: 1 }), h("p", { class: "small", role: "status" }));
@@ -47,7 +49,7 @@ export async function render(view, _params, ctx) {
   function show() {
     lastQuery = search.value;
     const matches = households.search(list, search.value);
-    const nodes = matches.slice(0, SHOWN).map((hh) => row(hh, userId, drafts));
+    const nodes = matches.slice(0, SHOWN).map((hh) => row(hh, userId, drafts, assigned));
     replace(results, nodes.length ? nodes : h("li", { class: "empty" }, list.length ? t("hh.none_found") : t("hh.never")));
     meta.textContent = list.length
       ? `${t("hh.count", { shown: matches.length, total: list.length })}${syncedAt ? " · " + t("hh.last_sync", { time: formatTime(syncedAt) }) : ""}`
@@ -80,6 +82,8 @@ export async function render(view, _params, ctx) {
         await Promise.all([
           forms.refresh().catch((error) => toast(error.status === 0 ? t("error.network") : error.message)),
           session.refreshTeam().catch((error) => console.warn("team not downloaded", error)),
+          households.refreshAssignments().then((map) => { assigned = map; show(); })
+            .catch((error) => console.warn("assignments not downloaded", error)),
         ]);
       } catch (error) {
         progress.hidden = true;

@@ -50,7 +50,8 @@ def test_the_same_answer_changed_by_two_teams_is_a_conflict_for_the_second(
     text = sent_b.locator(".conflicts").inner_text()
     assert "发现 1 处冲突" in text, text
     assert "家庭住址" in text and "乙队" in text and "甲队" in text, text
-    sent_b.scroll_into_view_if_needed()
+    # The list is redrawn whenever the outbox changes: scroll by selector, not by element.
+    page_b.evaluate("document.querySelector('#sent').scrollIntoView()")
     page_b.screenshot(path=str(artifacts / "zh-sync-conflict.png"))
 
     def recorded():

@@ -147,3 +147,13 @@ def test_unknown_dataset_or_format_is_404(console):
     client = console.as_user("sup1")
     assert client.get("/console/exports/users.csv").status_code == 404
     assert client.get("/console/exports/households.pdf").status_code == 404
+
+
+def test_assessments_export_holds_assessed_submissions_only(console, scenario, demo):
+    """A submission without an assessment (a record edit) is not an assessment row."""
+    households = demo.households_in(TOWNSHIP_1)
+    assessed = scenario.record_edit("inv1", households[0], {"phone": "13900000011"})
+    scenario.record_edit("inv1", households[1], {"phone": "13900000012"})
+    set_assessment(assessed, assessment())
+    rows = read_csv(console.as_user("sup1").get("/console/exports/assessments.csv"))
+    assert [row["问卷编号"] for row in rows] == [assessed]

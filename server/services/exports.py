@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from ..domain.masking import mask_id_number, mask_phone
 from ..extensions import db
-from ..models import Household, Member, ReviewFlags, Submission, User
+from ..models import Household, ReviewFlags, Submission, User
 from ..models.submission import REVIEW_STATES
 from . import audit
 from .household_directory import head_name
@@ -113,15 +113,20 @@ def _households(user: User, filters: ExportFilters):
     return query.order_by(Household.code)
 
 
-def _batches(query) -> Iterator:
-    """Yield the rows of a select in id-ordered batches (memory stays flat)."""
-    offset = 0
+def _household_batches(user: User, filters: ExportFilters) -> Iterator[list[Household]]:
+    """Yield the households in scope in batches by code, members loaded (keyset paging: each
+    batch is one indexed query, however deep into the county). Batches are let go of after
+    use, so memory stays flat."""
+    last = ""
+    query = _households(user, filters).options(selectinload(Household.members))
     while True:
-        rows = db.session.scalars(query.limit(BATCH).offset(offset)).all()
-        if not rows:
+        batch = db.session.scalars(query.where(Household.code > last).limit(BATCH)).all()
+        if not batch:
             return
-        yield from rows
-        offset += BATCH
+        yield batch
+        last = batch[-1].code
+        for household in batch:
+            db.session.expunge(household)
 
 
 def _region_names(village_ids: set[int], cache: dict) -> None:
@@ -134,54 +139,53 @@ def _region_names(village_ids: set[int], cache: dict) -> None:
 def _household_rows(user: User, filters: ExportFilters) -> Iterator[list]:
     """Yield one row per household."""
     cache: dict = {}
-    query = _households(user, filters).options(selectinload(Household.members))
-    for h in _batches(query):
-        _region_names({h.village_id}, cache)
-        township, village = cache.get(h.village_id, ("", ""))
-        head = next((m for m in h.members if m.relation == "self"), None)
-        yield [
-            h.code, township, village, h.area_type, h.address, mask_phone(h.phone), h.status,
-            h.benefit_class, h.hardship_cause, h.staff_relative, h.disputed,
-            sum(1 for m in h.members if m.co_resident and not m.died_on), head_name(h),
-            mask_id_number(head.id_number) if head else None, h.next_review_on, h.version,
-        ]
+    for batch in _household_batches(user, filters):
+        _region_names({h.village_id for h in batch}, cache)
+        for h in batch:
+            township, village = cache.get(h.village_id, ("", ""))
+            head = next((m for m in h.members if m.relation == "self"), None)
+            yield [
+                h.code, township, village, h.area_type, h.address, mask_phone(h.phone),
+                h.status, h.benefit_class, h.hardship_cause, h.staff_relative, h.disputed,
+                sum(1 for m in h.members if m.co_resident and not m.died_on), head_name(h),
+                mask_id_number(head.id_number) if head else None, h.next_review_on, h.version,
+            ]
 
 
 def _member_rows(user: User, filters: ExportFilters) -> Iterator[list]:
     """Yield one row per member of the households in scope."""
     cache: dict = {}
-    in_scope = _households(user, filters).with_only_columns(Household.id).order_by(None)
-    query = (
-        select(Member, Household.code, Household.village_id)
-        .join(Household, Household.id == Member.household_id)
-        .where(Member.household_id.in_(in_scope))
-        .order_by(Household.code, Member.position, Member.id)
-    )
-    offset = 0
-    while True:
-        rows = db.session.execute(query.limit(BATCH).offset(offset)).all()
-        if not rows:
-            return
-        _region_names({village_id for _, _, village_id in rows}, cache)
-        for m, code, village_id in rows:
-            township, village = cache.get(village_id, ("", ""))
-            yield [
-                code, township, village, m.name, mask_id_number(m.id_number), m.relation, m.sex,
-                m.birth_date, m.health, m.disability_grade, m.work_ability, m.occupation,
-                m.co_resident, m.died_on,
-            ]
-        offset += BATCH
+    for batch in _household_batches(user, filters):
+        _region_names({h.village_id for h in batch}, cache)
+        for h in batch:
+            township, village = cache.get(h.village_id, ("", ""))
+            for m in h.members:
+                yield [
+                    h.code, township, village, m.name, mask_id_number(m.id_number), m.relation,
+                    m.sex, m.birth_date, m.health, m.disability_grade, m.work_ability,
+                    m.occupation, m.co_resident, m.died_on,
+                ]
 
 
-def _submissions(user: User, filters: ExportFilters):
-    """Return the select of (Submission, Household code, village id, flags) in scope."""
+SUBMISSION_COLUMNS = (
+    Submission.id, Submission.instance_id, Submission.investigator_ids, Submission.started_at,
+    Submission.completed_at, Submission.received_at, Submission.review_state,
+    Submission.review_comment, Submission.merge_state, Submission.status,
+    Household.code, Household.village_id, ReviewFlags.failed_checks, ReviewFlags.county_review,
+    ReviewFlags.missing_media, ReviewFlags.open_conflicts,
+)
+
+
+def _submissions(user: User, filters: ExportFilters, *, assessments: bool):
+    """Return the select of the submission columns an export needs, in scope, by id."""
     in_scope = _households(user, filters).with_only_columns(Household.id).order_by(None)
+    columns = (*SUBMISSION_COLUMNS, Submission.assessment) if assessments else SUBMISSION_COLUMNS
     query = (
-        select(Submission, Household.code, Household.village_id, ReviewFlags)
+        select(*columns)
         .join(Household, Household.id == Submission.household_id)
         .outerjoin(ReviewFlags, ReviewFlags.submission_id == Submission.id)
         .where(Submission.household_id.in_(in_scope))
-        .order_by(Submission.completed_at, Submission.id)
+        .order_by(Submission.id)
     )
     if filters.date_from:
         query = query.where(Submission.completed_at >= _day_start(filters.date_from))
@@ -193,35 +197,37 @@ def _submissions(user: User, filters: ExportFilters):
 
 
 def _submission_rows(user: User, filters: ExportFilters, *, assessments: bool) -> Iterator[list]:
-    """Yield one row per submission (or per assessed submission)."""
+    """Yield one row per submission (or per assessed submission), in order of receipt."""
     refresh_flags()
-    query = _submissions(user, filters)
-    if assessments:
-        query = query.where(Submission.assessment.is_not(None))
+    query = _submissions(user, filters, assessments=assessments)
     cache: dict = {}
     people: dict[int, str] = {}
-    offset = 0
+    last = 0
     while True:
-        rows = db.session.execute(query.limit(BATCH).offset(offset)).all()
+        rows = db.session.execute(query.where(Submission.id > last).limit(BATCH)).all()
         if not rows:
             return
-        _region_names({village_id for _, _, village_id, _ in rows}, cache)
-        wanted = {i for s, *_ in rows for i in s.investigator_ids or [] if isinstance(i, int)}
+        last = rows[-1].id
+        _region_names({row.village_id for row in rows}, cache)
+        wanted = {i for row in rows for i in row.investigator_ids or [] if isinstance(i, int)}
         wanted -= people.keys()
         if wanted:
             people.update(
                 (u.id, u.display_name or u.username)
                 for u in db.session.scalars(select(User).where(User.id.in_(wanted)))
             )
-        for s, code, village_id, flags in rows:
-            township, village = cache.get(village_id, ("", ""))
+        for row in rows:
+            township, village = cache.get(row.village_id, ("", ""))
             if assessments:
-                a = s.assessment or {}
+                # Checked here, not in SQL: a JSON column may hold JSON null, not SQL NULL.
+                if not row.assessment:
+                    continue
+                a = row.assessment
                 failed = [c.get("id") for c in a.get("checks") or []
                           if isinstance(c, dict) and c.get("passed") is False]
                 yield [
-                    code, township, village, s.instance_id, _local(s.completed_at),
-                    s.review_state, a.get("policy_id"), a.get("area_type"), a.get("unit"),
+                    row.code, township, village, row.instance_id, _local(row.completed_at),
+                    row.review_state, a.get("policy_id"), a.get("area_type"), a.get("unit"),
                     a.get("household_income"), a.get("counted_members"),
                     a.get("per_capita_income"), a.get("standard"), a.get("eligible"),
                     a.get("near_poverty"), a.get("benefit"), a.get("benefit_class"),
@@ -229,16 +235,12 @@ def _submission_rows(user: User, filters: ExportFilters, *, assessments: bool) -
                 ]
             else:
                 yield [
-                    s.instance_id, code, township, village,
-                    "、".join(people.get(i, str(i)) for i in s.investigator_ids or []),
-                    _local(s.started_at), _local(s.completed_at), _local(s.received_at),
-                    s.review_state, s.review_comment, s.merge_state, s.status,
-                    flags.failed_checks if flags else None,
-                    flags.county_review if flags else None,
-                    flags.missing_media if flags else None,
-                    flags.open_conflicts if flags else None,
+                    row.instance_id, row.code, township, village,
+                    "、".join(people.get(i, str(i)) for i in row.investigator_ids or []),
+                    _local(row.started_at), _local(row.completed_at), _local(row.received_at),
+                    row.review_state, row.review_comment, row.merge_state, row.status,
+                    row.failed_checks, row.county_review, row.missing_media, row.open_conflicts,
                 ]
-        offset += BATCH
 
 
 def _audited(user: User, name: str, rows: Iterable[list], filters: dict,

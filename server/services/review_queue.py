@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -22,6 +22,7 @@ from ..models import (
     ReviewFlags,
     Submission,
     SubmissionInvestigator,
+    SubmissionMedia,
     User,
 )
 from ..models.submission import REVIEW_STATES
@@ -79,84 +80,107 @@ class Queue:
 # --- the summary kept for filtering ----------------------------------------------------------
 
 
-def summarise(submission: Submission, open_conflicts: int) -> dict:
+def summarise(
+    assessment: dict | None,
+    *,
+    review_state: str,
+    merge_state: str,
+    status: str,
+    missing_media: int,
+    open_conflicts: int,
+) -> dict:
     """Return the queue's flags of one submission (plain values, no database)."""
-    assessment = submission.assessment or {}
+    assessment = assessment or {}
     failed = sum(
         1 for check in assessment.get("checks") or [] if isinstance(check, dict) and
         check.get("passed") is False
     )
     county = bool(assessment.get("county_review"))
-    missing = sum(1 for item in submission.media if item.received_at is None)
     clean = (
-        submission.review_state == "received"
-        and submission.merge_state == "merged"
-        and submission.status == "complete"
+        review_state == "received"
+        and merge_state == "merged"
+        and status == "complete"
         and failed == 0
         and not county
-        and missing == 0
+        and missing_media == 0
         and open_conflicts == 0
     )
     return {
         "failed_checks": failed,
         "county_review": county,
-        "missing_media": missing,
+        "missing_media": missing_media,
         "open_conflicts": open_conflicts,
         "clean": clean,
     }
+
+
+def _count_by_submission(query) -> dict[int, int]:
+    """Run a (submission_id, count) GROUP BY over some submissions."""
+    return dict(db.session.execute(query.group_by(query.selected_columns[0])).all())
 
 
 def refresh_flags() -> int:
     """Summarise every submission whose outcome changed since the last refresh. Commits.
 
     `outcome_seq` is taken from the commit-ordered change counter, so "greater than the
-    newest summarised" finds every change exactly once, through an index.
+    newest summarised" finds every change exactly once, through an index. Rows are read and
+    written in bulk (no ORM objects): the first view of a big county summarises them all.
     """
     done = 0
     while True:
         watermark = db.session.scalar(select(func.max(ReviewFlags.outcome_seq)))
-        batch = db.session.scalars(
-            select(Submission)
+        batch = db.session.execute(
+            select(
+                Submission.id, Submission.outcome_seq, Submission.assessment,
+                Submission.review_state, Submission.merge_state, Submission.status,
+                Submission.submitted_by, Submission.investigator_ids,
+            )
             .where(Submission.outcome_seq > (watermark if watermark is not None else -1))
             .order_by(Submission.outcome_seq)
             .limit(REFRESH_BATCH)
-            .options(selectinload(Submission.media))
         ).all()
         if not batch:
             return done
-        ids = [s.id for s in batch]
-        open_counts = dict(
-            db.session.execute(
-                select(Conflict.submission_id, func.count())
-                .where(Conflict.submission_id.in_(ids), Conflict.status == "open")
-                .group_by(Conflict.submission_id)
-            ).all()
+        ids = [row.id for row in batch]
+        missing = _count_by_submission(
+            select(SubmissionMedia.submission_id, func.count()).where(
+                SubmissionMedia.submission_id.in_(ids), SubmissionMedia.received_at.is_(None)
+            ),
         )
-        known = set(
-            db.session.scalars(
-                select(SubmissionInvestigator.submission_id).where(
-                    SubmissionInvestigator.submission_id.in_(ids)
-                )
-            )
+        open_counts = _count_by_submission(
+            select(Conflict.submission_id, func.count()).where(
+                Conflict.submission_id.in_(ids), Conflict.status == "open"
+            ),
         )
-        for submission in batch:
-            values = summarise(submission, open_counts.get(submission.id, 0))
-            flags = db.session.get(ReviewFlags, submission.id)
-            if flags is None:
-                flags = ReviewFlags(submission_id=submission.id)
-                db.session.add(flags)
-            flags.outcome_seq = submission.outcome_seq
-            for key, value in values.items():
-                setattr(flags, key, value)
-            if submission.id not in known:
-                people = {submission.submitted_by} | {
-                    i for i in submission.investigator_ids or [] if isinstance(i, int)
-                }
-                db.session.add_all(
-                    SubmissionInvestigator(submission_id=submission.id, user_id=user_id)
-                    for user_id in people
-                )
+        existing = set(db.session.scalars(
+            select(ReviewFlags.submission_id).where(ReviewFlags.submission_id.in_(ids))))
+        known = set(db.session.scalars(
+            select(SubmissionInvestigator.submission_id).where(
+                SubmissionInvestigator.submission_id.in_(ids))))
+        inserts, updates, people = [], [], []
+        for row in batch:
+            values = {
+                "submission_id": row.id,
+                "outcome_seq": row.outcome_seq,
+                **summarise(
+                    row.assessment, review_state=row.review_state,
+                    merge_state=row.merge_state, status=row.status,
+                    missing_media=missing.get(row.id, 0),
+                    open_conflicts=open_counts.get(row.id, 0),
+                ),
+            }
+            (updates if row.id in existing else inserts).append(values)
+            if row.id not in known:
+                named = {row.submitted_by} | {
+                    i for i in row.investigator_ids or [] if isinstance(i, int)}
+                people.extend({"submission_id": row.id, "user_id": i} for i in named)
         try:
+            if inserts:
+                db.session.execute(insert(ReviewFlags), inserts)
+            if updates:
+                db.session.execute(update(ReviewFlags), updates)
+            if people:
+                db.session.execute(insert(SubmissionInvestigator), people)
             db.session.commit()
         except IntegrityError:
             # Another request summarised the same submissions at the same moment.

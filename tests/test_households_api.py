@@ -41,6 +41,17 @@ def test_investigator_downloads_exactly_their_township(api, demo):
     assert sample["township_name"] == "克山镇"
 
 
+def test_pages_say_how_many_households_remain(api, demo):
+    """Each page but the last tells how many households the next pages hold (progress bar)."""
+    inv1 = api.as_user("inv1")
+    total = len(demo.households_in(TOWNSHIP_1))
+    first = inv1.get("/api/v1/households?limit=5").get_json()
+    assert first["more"] is True and first["remaining"] == total - 5
+    second = inv1.get(f"/api/v1/households?limit=500&since={first['cursor']}").get_json()
+    assert second["more"] is False and second["remaining"] == 0
+    assert len(second["households"]) == total - 5
+
+
 def test_supervisor_sees_the_whole_county(api, demo):
     """The county supervisor's scope covers both townships."""
     households, _, _ = download_all(api.as_user("sup1"))

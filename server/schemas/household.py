@@ -83,7 +83,9 @@ class HouseholdSchema(Schema):
     next_review_on = fields.Date(dump_only=True, allow_none=True)
     # The audit's re-visit marker (docs/architecture.md, "Audit"): null, or
     # {"reasons": [...], "assigned_to": user id | null}; set by services.ledger.annotate.
-    revisit = fields.Function(lambda h: getattr(h, "revisit", None), dump_only=True, allow_none=True)
+    revisit = fields.Function(
+        lambda h: getattr(h, "revisit", None), dump_only=True, allow_none=True
+    )
     updated_at = UtcDateTime(dump_only=True)
     members = fields.List(fields.Nested(MemberSchema), dump_only=True)
     supporters = fields.List(fields.Nested(SupporterSchema), dump_only=True)
@@ -104,6 +106,9 @@ class HouseholdDeltaSchema(Schema):
     tombstones = fields.List(fields.Nested(TombstoneSchema), dump_only=True)
     cursor = fields.String(dump_only=True, metadata={"description": "pass as ?since= next time"})
     more = fields.Boolean(dump_only=True, metadata={"description": "another page is waiting"})
+    remaining = fields.Integer(
+        dump_only=True, metadata={"description": "households the next pages will bring"}
+    )
     reset = fields.Boolean(dump_only=True, metadata={"description": "drop local copies first"})
 
 

@@ -57,8 +57,15 @@ def delta(user: User, *, since: str | None, limit: int, ip: str | None = None) -
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]
+    remaining = 0
     if more:
         upper = rows[-1].change_seq
+        # For the phone's progress bar: what the next pages will bring.
+        remaining = db.session.scalar(
+            select(func.count()).select_from(
+                scoped_households(user).where(Household.change_seq > upper).subquery()
+            )
+        )
     else:
         upper = db.session.scalar(select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0
     in_scope = village_ids(user)
@@ -92,6 +99,7 @@ def delta(user: User, *, since: str | None, limit: int, ip: str | None = None) -
         "tombstones": [{"id": hid} for hid in tombstones],
         "cursor": f"{user.scope_epoch}.{upper}",
         "more": more,
+        "remaining": remaining,
         "reset": reset,
     }
 

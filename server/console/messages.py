@@ -67,6 +67,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "overview.title": ("概览", "Overview"),
     "overview.scope": ("负责范围", "Your region"),
     "overview.households": ("户数", "Households"),
+    "overview.to_review": ("待审核问卷", "Surveys to review"),
+    "overview.start": ("开始审核", "Start reviewing"),
 }
 
 # The master record: sections, fields and the values of closed sets

@@ -280,3 +280,18 @@ def test_bad_entries_are_refused(api, demo, fields, status):
     household = covered(demo.households_in(TOWNSHIP_1))[0]
     body = {"household_id": household.id, "category": "favour_case", "actions": ["stop"], **fields}
     assert api.as_user("sup1").post(LEDGER, json=body).status_code == status
+
+
+def test_nul_characters_are_refused_on_the_api_and_dropped_elsewhere(api, demo):
+    """PostgreSQL cannot store NUL: the API says 422, services drop it (console, CLI)."""
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    sup1 = api.as_user("sup1")
+    assert sup1.get(f"{LEDGER}?township_code=%00").status_code == 422
+    body = {"household_id": household.id, "category": "favour_case", "actions": ["stop"]}
+    assert sup1.post(LEDGER, json={**body, "description": "a\x00b"}).status_code == 422
+    from server.services import ledger
+
+    entry = ledger.create(demo.user("sup1"), {**body, "description": "村\x00委"})
+    assert entry.description == "村委"
+    page = ledger.list_entries(demo.user("sup1"), {"township_code": "\x00230229100"})
+    assert [e.id for e in page["entries"]] == [entry.id]

@@ -63,7 +63,7 @@ def evidence_problems(evidence: object) -> list[str]:
             problems.append(f"evidence[{index}]: a survey names its instance_id")
         elif kind == "document" and not _SHA256.match(str(item.get("sha256") or "")):
             problems.append(f"evidence[{index}]: a document names its photo's sha256")
-        elif kind == "note" and not str(item.get("text") or "").strip():
+        elif kind == "note" and not str(item.get("text") or "").replace("\x00", "").strip():
             problems.append(f"evidence[{index}]: a note has text")
     return problems
 
@@ -76,7 +76,8 @@ def clean_evidence(evidence: list[dict]) -> list[dict]:
         kept = {"kind": item["kind"]}
         for key in keys[item["kind"]]:
             if item.get(key) not in (None, ""):
-                kept[key] = str(item[key]).strip()
+                # NUL characters cannot be stored (PostgreSQL) and mean nothing in a note.
+                kept[key] = str(item[key]).replace("\x00", "").strip()
         cleaned.append(kept)
     return cleaned
 

@@ -10,6 +10,9 @@ from ..domain.audit_lists import LIST_KIND_IDS
 from .common import UtcDateTime
 
 DB_INT = validate.Range(1, 2**31 - 1)  # ids are 32-bit integer columns
+# Text without NUL characters (PostgreSQL cannot store them), and region codes (digits).
+NO_NUL = validate.Regexp(r"^[^\x00]*$", error="must not contain NUL characters")
+CODE = validate.Regexp(r"^[0-9]{1,32}$", error="a region code (digits)")
 # Yuan, up to what a Numeric(12, 2) column holds with room to spare.
 MONEY = validate.Range(0, 1_000_000_000)
 
@@ -29,7 +32,7 @@ class ListImportFormSchema(Schema):
         unknown = EXCLUDE
 
     kind = fields.String(required=True, validate=validate.OneOf(LIST_KIND_IDS))
-    source = fields.String(load_default="", validate=validate.Length(max=100))
+    source = fields.String(load_default="", validate=[validate.Length(max=100), NO_NUL])
     as_of = fields.Date(load_default=None, allow_none=True)
 
 
@@ -126,7 +129,7 @@ class FlagQuerySchema(Schema):
     category = fields.String(load_default=None, validate=validate.OneOf(CATEGORY_IDS))
     list_kind = fields.String(load_default=None, validate=validate.OneOf(LIST_KIND_IDS))
     strength = fields.String(load_default=None, validate=validate.OneOf(("strong", "weak")))
-    township_code = fields.String(load_default=None)
+    township_code = fields.String(load_default=None, validate=CODE)
     state = fields.String(load_default=None, validate=validate.OneOf(("active", "closed")))
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 2**31 - 1))
@@ -211,7 +214,7 @@ class LedgerQuerySchema(Schema):
         load_default=None,
         validate=validate.OneOf(("check", "crosscheck", "payment_roll", "manual")),
     )
-    township_code = fields.String(load_default=None)
+    township_code = fields.String(load_default=None, validate=CODE)
     household_id = fields.Integer(load_default=None, validate=DB_INT)
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 2**31 - 1))
@@ -221,14 +224,16 @@ class LedgerCreateSchema(Schema):
     """A problem a supervisor found by hand."""
 
     household_id = fields.Integer(required=True, validate=DB_INT)
-    member_id = fields.String(load_default=None, allow_none=True)
+    member_id = fields.String(
+        load_default=None, allow_none=True, validate=[validate.Length(max=36), NO_NUL]
+    )
     category = fields.String(required=True, validate=validate.OneOf(CATEGORY_IDS))
     actions = fields.List(
         fields.String(validate=validate.OneOf(ACTION_IDS)),
         required=True,
         validate=validate.Length(min=1),
     )
-    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    description = fields.String(load_default="", validate=[validate.Length(max=2000), NO_NUL])
     due_on = fields.Date(load_default=None, allow_none=True)
     amount_to_recover = fields.Float(load_default=None, allow_none=True, validate=MONEY)
 
@@ -236,8 +241,8 @@ class LedgerCreateSchema(Schema):
 class FromCheckSchema(Schema):
     """A failed check of a survey to enter in the ledger."""
 
-    instance_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
-    check_id = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    instance_id = fields.String(required=True, validate=[validate.Length(min=1, max=36), NO_NUL])
+    check_id = fields.String(required=True, validate=[validate.Length(min=1, max=80), NO_NUL])
 
 
 class LedgerUpdateSchema(Schema):
@@ -247,7 +252,7 @@ class LedgerUpdateSchema(Schema):
     actions = fields.List(
         fields.String(validate=validate.OneOf(ACTION_IDS)), validate=validate.Length(min=1)
     )
-    description = fields.String(validate=validate.Length(max=2000))
+    description = fields.String(validate=[validate.Length(max=2000), NO_NUL])
     due_on = fields.Date()
     amount_to_recover = fields.Float(allow_none=True, validate=MONEY)
 
@@ -256,17 +261,17 @@ class EvidenceSchema(Schema):
     """One piece of verifying evidence."""
 
     kind = fields.String(required=True, validate=validate.OneOf(("survey", "document", "note")))
-    instance_id = fields.String(validate=validate.Length(max=36))
-    sha256 = fields.String(validate=validate.Length(equal=64))
-    caption = fields.String(validate=validate.Length(max=200))
-    text = fields.String(validate=validate.Length(max=2000))
+    instance_id = fields.String(validate=[validate.Length(max=36), NO_NUL])
+    sha256 = fields.String(validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    caption = fields.String(validate=[validate.Length(max=200), NO_NUL])
+    text = fields.String(validate=[validate.Length(max=2000), NO_NUL])
 
 
 class TransitionRequestSchema(Schema):
     """A state change asked for."""
 
     to_state = fields.String(required=True, validate=validate.OneOf(STATES))
-    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+    comment = fields.String(load_default="", validate=[validate.Length(max=2000), NO_NUL])
     evidence = fields.List(fields.Nested(EvidenceSchema), load_default=list)
     resolution = fields.String(
         load_default=None, allow_none=True, validate=validate.OneOf(RESOLUTIONS)
@@ -295,8 +300,8 @@ class ProgressRowSchema(Schema):
 class ReviewQuerySchema(Schema):
     """Filters of the review calendar."""
 
-    township_code = fields.String(load_default=None)
-    village_code = fields.String(load_default=None)
+    township_code = fields.String(load_default=None, validate=CODE)
+    village_code = fields.String(load_default=None, validate=CODE)
     within_days = fields.Integer(load_default=30, validate=validate.Range(0, 400))
     assigned_to = fields.Integer(load_default=None, validate=DB_INT)
 
@@ -348,7 +353,7 @@ class RollImportFormSchema(Schema):
         # The multipart body also carries the file; other parts are not ours to refuse.
         unknown = EXCLUDE
 
-    township_code = fields.String(required=True)
+    township_code = fields.String(required=True, validate=CODE)
     period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
 
 

@@ -24,6 +24,11 @@ from .errors import Forbidden, Invalid
 from .import_households import cell_text, read_rows, refuse_missing_columns, require_rows
 
 
+def plain_text(value: str | None) -> str:
+    """Return text without NUL characters (PostgreSQL cannot store them), stripped."""
+    return (value or "").replace("\x00", "").strip()
+
+
 def is_county_auditor(user: User | None) -> bool:
     """Tell whether a user may see imported lists: an admin, or a county-level supervisor."""
     if user is None or user.role not in ("supervisor", "admin"):
@@ -55,7 +60,13 @@ def read_table(path: Path, columns: tuple[Column, ...]) -> list[tuple[int, dict[
     mapping, missing = header_map(columns, [h for h in rows[0] if h is not None])
     refuse_missing_columns(missing)
     return [
-        (number, {canonical: cell_text(row, header) for header, canonical in mapping.items()})
+        (
+            number,
+            {
+                canonical: plain_text(cell_text(row, header))
+                for header, canonical in mapping.items()
+            },
+        )
         for number, row in enumerate(rows, start=2)
     ]
 

@@ -36,7 +36,13 @@ from ..models import (
     User,
 )
 from . import audit, ledger
-from .audit_files import file_digest, keep_upload, read_table, require_county_auditor
+from .audit_files import (
+    file_digest,
+    keep_upload,
+    plain_text,
+    read_table,
+    require_county_auditor,
+)
 from .errors import Invalid, NotFound
 from .import_households import refuse_if_errors
 from .scope import scoped_households
@@ -141,7 +147,7 @@ def import_list(
     digest = file_digest(path)
     imported = CrosscheckList(
         kind=kind,
-        source=source[:100],
+        source=plain_text(source)[:100],
         as_of=as_of,
         filename=(filename or path.name)[:255],
         file_sha256=digest,
@@ -307,7 +313,8 @@ def flags(
         if filters.get(key) is not None:
             query = query.where(getattr(CrosscheckFlag, key) == filters[key])
     if filters.get("township_code"):
-        township = db.session.scalar(select(Region).where(Region.code == filters["township_code"]))
+        code = plain_text(filters["township_code"])
+        township = db.session.scalar(select(Region).where(Region.code == code))
         villages = select(Region.id).where(Region.parent_id == (township.id if township else -1))
         query = query.where(
             CrosscheckFlag.household_id.in_(

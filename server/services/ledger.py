@@ -41,6 +41,7 @@ from ..models import (
 )
 from ..models.clock import utcnow
 from . import audit
+from .audit_files import plain_text
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .scope import covers_village, region_ids_under, scoped_households
 from .versions import next_change_seq
@@ -139,7 +140,7 @@ def open_entry(
         category=category,
         source=source,
         source_ref=source_ref,
-        description=description,
+        description=plain_text(description),
         actions=list(actions),
         found_on=found_on,
         found_by=found_by.id if found_by else None,
@@ -155,7 +156,7 @@ def open_entry(
             from_state=None,
             to_state="open",
             actor_id=found_by.id if found_by else None,
-            comment=comment or SOURCE_LABELS[source]["zh"],
+            comment=plain_text(comment) or SOURCE_LABELS[source]["zh"],
         )
     )
     return entry
@@ -208,7 +209,7 @@ def create(user: User, data: dict, *, ip: str | None = None) -> LedgerEntry:
     if data.get("household_code"):
         # The console names households by code, as their door labels do.
         household = db.session.scalar(
-            scoped_households(user).where(Household.code == data["household_code"].strip())
+            scoped_households(user).where(Household.code == plain_text(data["household_code"]))
         )
     else:
         household = (
@@ -423,7 +424,7 @@ def transition(
             from_state=step.from_state,
             to_state=step.to_state,
             actor_id=user.id,
-            comment=comment.strip(),
+            comment=plain_text(comment),
             evidence=step.evidence,
         )
     )
@@ -450,6 +451,8 @@ def update(user: User, entry_id: int, data: dict, *, ip: str | None = None) -> L
     if entry.state == "closed":
         raise Conflict("已销号的条目不能修改 / a closed entry cannot change", code="ledger.closed")
     data = {k: v for k, v in data.items() if k in EDITABLE}
+    if "description" in data:
+        data["description"] = plain_text(data["description"])
     errors = _validate_fields(data)
     if errors:
         raise Invalid("整改条目有误 / invalid ledger entry", errors=errors)
@@ -507,7 +510,7 @@ def _filtered(user: User, filters: dict, today: date) -> Select:
     if filters.get("township_code"):
         query = query.where(
             LedgerEntry.township_id.in_(
-                select(Region.id).where(Region.code == filters["township_code"])
+                select(Region.id).where(Region.code == plain_text(filters["township_code"]))
             )
         )
     return query.order_by(case((overdue, 0), else_=1), LedgerEntry.due_on, LedgerEntry.id)

@@ -32,7 +32,13 @@ from ..models import (
     User,
 )
 from . import audit, ledger, policies
-from .audit_files import file_digest, keep_upload, read_table, require_county_auditor
+from .audit_files import (
+    file_digest,
+    keep_upload,
+    plain_text,
+    read_table,
+    require_county_auditor,
+)
 from .errors import Invalid, NotFound
 from .household_record import to_record
 from .import_households import refuse_if_errors
@@ -133,7 +139,7 @@ def parse_roll(path: Path, *, today: date) -> list[audit_roll.RollRow]:
 def _township(code: str) -> Region:
     """Return the township with this code or refuse."""
     township = db.session.scalar(
-        select(Region).where(Region.code == code, Region.level == "township")
+        select(Region).where(Region.code == plain_text(code), Region.level == "township")
     )
     if township is None:
         raise Invalid("未知乡镇 / unknown township", errors={"township_code": [code]})

@@ -28,6 +28,7 @@ from ..extensions import db
 from ..models import Household, Region, ReviewAssignment, Submission, User
 from ..models.clock import utcnow
 from . import audit, ledger, policies
+from .audit_files import plain_text
 from .errors import Forbidden, Invalid, NotFound
 from .household_record import to_record
 from .scope import covers_village, region_ids_under, scoped_households
@@ -128,6 +129,7 @@ def calendar(
     today = today or date.today()
     until = today + timedelta(days=within_days)
     query = scoped_households(user).where(Household.status.in_(REVIEWED_STATUSES))
+    village_code, township_code = plain_text(village_code), plain_text(township_code)
     if village_code:
         query = query.where(
             Household.village_id.in_(select(Region.id).where(Region.code == village_code))

@@ -118,7 +118,8 @@ def _describe(kind: audit_lists.ListKind, match: Match, source: str) -> str:
     """Return the ledger description of a new flag (no ID number: the entry is widely read)."""
     strength = "强匹配(身份证号)" if match.strength == "strong" else "弱匹配(姓名+出生日期)"
     who = "家庭成员" if match.person.kind == "member" else "赡养(抚养)义务人"
-    facts = ", ".join(f"{k}: {v}" for k, v in match.row.detail.items())
+    labels = {c.name: (c.aliases or (c.name,))[0] for c in kind.columns}
+    facts = ",".join(f"{labels.get(k, k)}:{v}" for k, v in match.row.detail.items())
     origin = f"{kind.label['zh']}" + (f"({source})" if source else "")
     return f"{origin}名单{strength}:{who}{match.person.name}。{facts}"
 

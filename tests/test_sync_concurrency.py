@@ -131,3 +131,18 @@ def test_a_chain_and_its_predecessor_racing_never_strand_the_later_link(app, api
         sources = db.session.scalars(select(HouseholdVersion.source_ref).where(
             HouseholdVersion.household_id == target.id).order_by(HouseholdVersion.version))
         assert list(sources)[-2:] == [first["instance_id"], second["instance_id"]]
+
+
+def test_a_refusal_under_the_lock_releases_it(app, api, demo, team):
+    """A 422 raised while holding the household lock never leaves it held."""
+    target = frozen(demo.households_in(TOWNSHIP_1)[0])
+    inv1 = api.as_user("inv1")
+    held = survey(target, {"address": "x"}, investigators=team,
+                  previous_instance_id=new_id())
+    held["base_version"] = target.version + 7  # held: unknown base, predecessor awaited
+    assert inv1.post(URL, json=held).status_code == 201
+    corrected = survey(target, {"address": "y"}, investigators=team,
+                       corrects_instance_id=new_id())  # refused under the lock
+    assert inv1.post(URL, json=corrected).status_code == 422
+    results = race(app, inv1.token, [survey(target, {"phone": "1"}, investigators=team)])
+    assert [status for status, _ in results] == [201]

@@ -34,7 +34,7 @@ class Conflict(db.Model):
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    submission = relationship("Submission")
+    submission = relationship("Submission", back_populates="conflicts")
 
     # The open-conflict flag of a household is "any row here with status open": indexed.
     __table_args__ = (db.Index("ix_conflict_household_status", "household_id", "status"),)

@@ -71,6 +71,9 @@ class Submission(db.Model):
     reviews: Mapped[list["SubmissionReview"]] = relationship(
         cascade="all, delete-orphan", order_by="SubmissionReview.id"
     )
+    conflicts: Mapped[list["Conflict"]] = relationship(  # noqa: F821
+        back_populates="submission", order_by="Conflict.id"
+    )
 
 
 class SubmissionMedia(db.Model):

@@ -9,16 +9,25 @@ with `begin_household_write`, so two of them never interleave (no lost update):
   last (versions.next_change_seq), so no two transactions wait on each other in a cycle.
 * SQLite: ``BEGIN IMMEDIATE`` takes the database's write lock at the start. A deferred
   transaction that reads and then writes could read a snapshot another writer already
-  replaced and then fail with SQLITE_BUSY instead of waiting.
+  replaced and then fail with SQLITE_BUSY instead of waiting. Threads of one process
+  first queue on a process-wide mutex: SQLite's busy handler waits by sleeping and
+  retrying (up to 100 ms a try), so writers polling for the lock leave it idle most of
+  the time and the unlucky ones starve; a queue hands it over at once. The mutex is
+  released when the transaction ends, however it ends (commit, rollback, close).
 """
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import selectinload
+import threading
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction, selectinload
 
 from ..extensions import db
 from ..models import Household, SyncLock
 
 NEW_HOUSEHOLD = "household:new"
+# One SQLite writer at a time per process (see the module docstring).
+_SQLITE_WRITER = threading.Lock()
+_HOLDS_WRITER = "ruhu_sqlite_writer"
 
 # The whole master record comes with the household: one query per collection.
 FULL_RECORD = (
@@ -42,9 +51,16 @@ def begin_household_write(household_id: int | None) -> Household | None:
     """
     db.session.commit()
     if is_sqlite():
+        session = db.session()
+        # The session's transaction exists before the mutex is taken, so that however the
+        # next statement ends, the end of that transaction hands the mutex on.
+        connection = session.connection()
+        if not session.info.get(_HOLDS_WRITER):
+            _SQLITE_WRITER.acquire()
+            session.info[_HOLDS_WRITER] = True
         # pysqlite (legacy transaction control) only opens a transaction before DML, so an
         # explicit BEGIN IMMEDIATE is passed through and the session's commit ends it.
-        db.session.execute(text("BEGIN IMMEDIATE"))
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
     elif household_id is None:
         db.session.execute(
             select(SyncLock.name).where(SyncLock.name == NEW_HOUSEHOLD).with_for_update()
@@ -63,3 +79,10 @@ def lock_household(household_id: int) -> Household | None:
         .options(*FULL_RECORD)
         .execution_options(populate_existing=True)
     )
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release_sqlite_writer(session: Session, transaction: SessionTransaction) -> None:
+    """Hand the SQLite writer mutex on when the session's outermost transaction ends."""
+    if transaction.parent is None and session.info.pop(_HOLDS_WRITER, False):
+        _SQLITE_WRITER.release()

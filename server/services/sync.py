@@ -21,9 +21,11 @@ second survey would overwrite it silently; using the bare base_version would mak
 phone's own first edit look like someone else's, a false conflict.
 """
 
+import functools
 import hashlib
 import json
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -75,6 +77,16 @@ def by_instance(instance_id: str | None) -> Submission | None:
     if instance_id is None:
         return None
     return db.session.scalar(select(Submission).where(Submission.instance_id == instance_id))
+
+
+def _stored(instance_id: str) -> Submission | None:
+    """Return the stored submission with this instance_id, checking cheaply first.
+
+    Nearly every instance_id a phone sends is new: one indexed lookup of a single column
+    answers that without building an ORM object.
+    """
+    found = db.session.scalar(select(Submission.id).where(Submission.instance_id == instance_id))
+    return None if found is None else by_instance(instance_id)
 
 
 def _replay(existing: Submission, body_hash: str) -> Submission:
@@ -176,6 +188,7 @@ def _column_error(column, value) -> str | None:
     return None
 
 
+@functools.cache
 def _columns(model) -> dict:
     """Return the model's columns by attribute name."""
     return {c.key: c for c in inspect(model).columns}
@@ -269,8 +282,41 @@ def _check_household(user: User, household: Household | None) -> Household:
     return household
 
 
-def _prepare(user: User, data: dict) -> dict:
-    """Validate everything that needs no lock; return the bound changes."""
+def _household_village(user: User, household_id: int) -> int:
+    """Return the village of a household the user may submit for (one query)."""
+    row = db.session.execute(
+        select(Household.village_id, Region.path)
+        .join(Region, Region.id == Household.village_id)
+        .where(Household.id == household_id)
+    ).first()
+    if row is None:
+        raise NotFound("户不存在 / no such household")
+    scope = db.session.get(Region, user.region_id)
+    if scope is None or not row.path.startswith(scope.path):
+        raise Forbidden(
+            "此户不在您的负责范围内 / household outside your region", code="scope.forbidden"
+        )
+    return row.village_id
+
+
+@dataclass
+class Prepared:
+    """A submission validated before any lock: the row to write and what was learnt."""
+
+    submission: Submission
+    form: dict
+    checked_village: int | None  # the household's village when its scope was checked
+    snapshot: dict | None  # the household at base_version (history never changes)
+    assessed: bool  # the assessment is computed on the final base already
+
+
+def _prepare(user: User, data: dict, body_hash: str) -> Prepared:
+    """Validate everything that needs no lock and build the (unsaved) submission row.
+
+    The lock serialises every write to a household (on SQLite: every write), so whatever
+    can be done before it is done here: form checks, scope, the base snapshot, and for a
+    lone submission even the assessment, whose base cannot change.
+    """
     form = load_form(data["form_id"], data["form_version"])
     _validate_answers(form, data["answers"])
     try:
@@ -283,105 +329,38 @@ def _prepare(user: User, data: dict) -> dict:
     for index, item in enumerate(data["media"]):
         if item["size"] > limit:
             errors[f"media.{index}.size"] = [f"at most {limit} bytes"]
-    known = set(db.session.scalars(select(User.id).where(User.id.in_(data["investigator_ids"]))))
-    unknown = sorted(set(data["investigator_ids"]) - known)
-    if unknown:
-        errors["investigator_ids"] = [f"unknown user ids: {unknown}"]
+    wanted = set(data["investigator_ids"])
+    known = set(db.session.scalars(select(User.id).where(User.id.in_(wanted))))
+    if wanted - known:
+        errors["investigator_ids"] = [f"unknown user ids: {sorted(wanted - known)}"]
     if errors:
         raise Invalid("输入有误 / invalid input", errors=errors)
     village_id = changes["household"].get("village_id")
-    known = None  # the items the new ones are new to (None: not known yet, a chain)
+    checked_village = None
+    lone = data["previous_instance_id"] is None
     if data["household_id"] is not None:
-        household = _check_household(user, db.session.get(Household, data["household_id"]))
-        if village_id is not None and village_id != household.village_id:
+        checked_village = _household_village(user, data["household_id"])
+        if village_id is not None and village_id != checked_village:
             _village(village_id, user, "answers.household.village_id")
-        if data["previous_instance_id"] is None:
-            known = merging.overlay(
-                _snapshot(household.id, data["base_version"]) or empty_record(),
-                to_record(household))
-    elif data["previous_instance_id"] is None:
+    elif lone:
         if village_id is None:
             raise Invalid("新申请需要填写村/社区 / a new household needs its village",
                           errors={"answers.household.village_id": ["required"]})
         _village(village_id, user, "answers.household.village_id")
-        known = empty_record()
-    missing = missing_required(changes, known) if known is not None else {}
+    missing = (
+        missing_required(changes, empty_record()) if (data["household_id"] is None and lone) else {}
+    )
     missing.update(items_elsewhere(changes, data["household_id"]))
     if missing:
-        raise Invalid("输入有误 / invalid input",
-                      errors={f"answers.{k}": v for k, v in missing.items()})
-    return changes
-
-
-def submit(user: User, data: dict, *, ip: str | None = None) -> tuple[Submission, bool]:
-    """Accept a submission once; return it and whether it was new. Commits.
-
-    `data` is the loaded SubmissionSchema. Raises Invalid (422), NotFound, Forbidden, or
-    Conflict ``submission.changed`` (same instance_id, different body).
-    """
-    body_hash = canonical_hash(data)
-    existing = by_instance(data["instance_id"])
-    if existing is not None:
-        return _replay(existing, body_hash), False
-    changes = _prepare(user, data)
-    try:
-        submission, created = _receive(user, data, changes, body_hash, ip)
-    except IntegrityError:
-        # Two copies raced through different locks; the unique instance_id let one in.
-        db.session.rollback()
-        existing = by_instance(data["instance_id"])
-        if existing is None:
-            raise
-        return _replay(existing, body_hash), False
-    if created and submission.merge_state == "held":
-        _release_if_predecessor_merged(submission.instance_id)
-    return submission, created
-
-
-def _receive(user: User, data: dict, changes: dict, body_hash: str,
-             ip: str | None) -> tuple[Submission, bool]:
-    """Store and merge (or hold) the submission under the household lock; commit."""
-    household_id = data["household_id"]
-    previous = None
-    if household_id is None and data["previous_instance_id"] is not None:
-        # A later link of a new household's chain: it lands where its predecessor landed.
-        previous = by_instance(data["previous_instance_id"])
-        if previous is not None and previous.household_id is not None:
-            household_id = previous.household_id
-    household = begin_household_write(household_id)
-    existing = by_instance(data["instance_id"])
-    if existing is not None:
-        return _replay(existing, body_hash), False
-    if household_id is not None:
-        _check_household(user, household)
-    previous = by_instance(data["previous_instance_id"])
-    if household is None and previous is not None and previous.household_id is not None:
-        # The predecessor merged between the first look and the lock.
-        household = lock_household(previous.household_id)
-    corrected = by_instance(data["corrects_instance_id"])
-    if data["corrects_instance_id"] and (
-        corrected is None
-        or (data["household_id"] is not None and corrected.household_id != data["household_id"])
-    ):
-        raise Invalid("被更正的问卷不存在 / the corrected submission is unknown",
-                      code="submission.unknown_correction",
-                      errors={"corrects_instance_id": ["no such submission for this household"]})
-    waiting = previous is None or previous.merge_state == "held"
-    if data["previous_instance_id"] is None:
-        waiting = False
-    if household is not None and not waiting and _snapshot(household.id,
-                                                           data["base_version"]) is None:
         raise Invalid(
-            f"此户没有第 {data['base_version']} 版 / the household never had this version",
-            code="submission.unknown_base",
-            errors={"base_version": [f"the household is at version {household.version}"]},
+            "输入有误 / invalid input", errors={f"answers.{k}": v for k, v in missing.items()}
         )
     submission = Submission(
         instance_id=data["instance_id"],
         body_hash=body_hash,
         form_id=data["form_id"],
         form_version=data["form_version"],
-        household_id=household.id if household is not None else None,
+        household_id=data["household_id"],
         base_version=data["base_version"],
         previous_instance_id=data["previous_instance_id"],
         corrects_instance_id=data["corrects_instance_id"],
@@ -397,24 +376,152 @@ def _receive(user: User, data: dict, changes: dict, body_hash: str,
         merge_state="held",
         review_state="received",
         applied=[],
+        received_at=utcnow(),
     )
     submission.media = [SubmissionMedia(**item) for item in data["media"]]
-    db.session.add(submission)
-    db.session.flush()
+    snapshot, assessed = None, False
+    if data["household_id"] is not None:
+        snapshot = _snapshot(data["household_id"], data["base_version"])
+        if lone and snapshot is not None:
+            # A lone submission's base is its base_version, fixed history: assess it now.
+            household = db.session.get(Household, data["household_id"])
+            submission.assessment = _assess(form, submission, household, snapshot)
+            assessed = True
+    return Prepared(submission, form, checked_village, snapshot, assessed)
+
+
+def _known_items(household: Household, snapshot: dict | None) -> dict:
+    """Return the item ids a household has now or had at a snapshot (per collection)."""
+    known = {
+        section: dict.fromkeys(row.id for row in getattr(household, section))
+        for section in COLLECTION_FIELDS
+    }
+    for section in COLLECTION_FIELDS:
+        known[section].update(dict.fromkeys((snapshot or {}).get(section, {})))
+    return known
+
+
+def _commit_keeping_state() -> None:
+    """Commit without expiring what the session holds.
+
+    Right after the merge the objects in hand are exactly what was written; reading them
+    back for the response would cost a query each.
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
+def submit(user: User, data: dict, *, ip: str | None = None) -> tuple[Submission, bool]:
+    """Accept a submission once; return it and whether it was new. Commits.
+
+    `data` is the loaded SubmissionSchema. Raises Invalid (422), NotFound, Forbidden, or
+    Conflict ``submission.changed`` (same instance_id, different body).
+    """
+    body_hash = canonical_hash(data)
+    existing = _stored(data["instance_id"])
+    if existing is not None:
+        return _replay(existing, body_hash), False
+    prepared = _prepare(user, data, body_hash)
+    try:
+        submission, created = _receive(user, prepared, ip)
+    except IntegrityError:
+        # Two copies raced through different locks; the unique instance_id let one in.
+        db.session.rollback()
+        existing = by_instance(data["instance_id"])
+        if existing is None:
+            raise
+        return _replay(existing, body_hash), False
+    if created and submission.merge_state == "held":
+        _release_if_predecessor_merged(submission.instance_id)
+    return submission, created
+
+
+def _receive(user: User, prepared: Prepared, ip: str | None) -> tuple[Submission, bool]:
+    """Merge (or hold) the prepared submission under the household lock; commit."""
+    submission = prepared.submission
+    household_id = submission.household_id
+    previous = None
+    if household_id is None and submission.previous_instance_id is not None:
+        # A later link of a new household's chain: it lands where its predecessor landed.
+        previous = by_instance(submission.previous_instance_id)
+        if previous is not None and previous.household_id is not None:
+            household_id = previous.household_id
+    household = begin_household_write(household_id)
+    existing = _stored(submission.instance_id)
+    if existing is not None:
+        return _replay(existing, submission.body_hash), False
+    if household_id is not None and (
+        household is None or household.village_id != prepared.checked_village
+    ):
+        # Moved (or gone) since its scope was checked: check again.
+        _check_household(user, household)
+    previous = by_instance(submission.previous_instance_id)
+    if household is None and previous is not None and previous.household_id is not None:
+        # The predecessor merged between the first look and the lock.
+        household = lock_household(previous.household_id)
+    if submission.corrects_instance_id is not None:
+        corrected = by_instance(submission.corrects_instance_id)
+        if corrected is None or (
+            submission.household_id is not None
+            and corrected.household_id != submission.household_id
+        ):
+            raise Invalid(
+                "被更正的问卷不存在 / the corrected submission is unknown",
+                code="submission.unknown_correction",
+                errors={"corrects_instance_id": ["no such submission for this household"]},
+            )
+    lone = submission.previous_instance_id is None
+    waiting = not lone and (previous is None or previous.merge_state == "held")
+    snapshot = prepared.snapshot
+    if snapshot is None and household is not None and submission.base_version is not None:
+        snapshot = _snapshot(household.id, submission.base_version)
+    if household is not None and not waiting and submission.household_id is not None:
+        if snapshot is None:
+            raise Invalid(
+                f"此户没有第 {submission.base_version} 版 / the household never had this version",
+                code="submission.unknown_base",
+                errors={"base_version": [f"the household is at version {household.version}"]},
+            )
+        if lone:
+            missing = missing_required(submission.changes, _known_items(household, snapshot))
+            if missing:
+                raise Invalid(
+                    "输入有误 / invalid input",
+                    errors={f"answers.{k}": v for k, v in missing.items()},
+                )
+    submission.household_id = household.id if household is not None else None
     touched = [submission]
     if not waiting:
         lock_held_successors(submission.instance_id)
-        touched = _merge(submission, household)
-    stamp(touched)
+        touched = _merge(
+            submission,
+            household,
+            snapshot=snapshot,
+            form=prepared.form,
+            assessed=prepared.assessed,
+            items_checked=lone,
+        )
+    db.session.add(submission)
+    stamp(touched, household)
     audit.record(
-        "submission.receive", actor=user, object_type="submission",
-        object_id=submission.instance_id, ip=ip,
-        detail={"household_id": submission.household_id, "merge_state": submission.merge_state,
-                "household_version": submission.household_version,
-                "conflicts": len(_conflicts_of(submission)),
-                "released": [s.instance_id for s in touched[1:]]},
+        "submission.receive",
+        actor=user,
+        object_type="submission",
+        object_id=submission.instance_id,
+        ip=ip,
+        detail={
+            "household_id": submission.household_id,
+            "merge_state": submission.merge_state,
+            "household_version": submission.household_version,
+            "conflicts": len(submission.conflicts),
+            "released": [s.instance_id for s in touched[1:]],
+        },
     )
-    db.session.commit()
+    _commit_keeping_state()
     return submission, True
 
 
@@ -429,24 +536,25 @@ def _snapshot(household_id: int, version: int | None) -> dict | None:
     )
 
 
-def stamp(submissions: list[Submission]) -> None:
+def stamp(submissions: list[Submission], household: Household | None = None) -> None:
     """Give each changed submission the next outcome number (the phone's feed cursor).
 
     Row changes are flushed first: the change counter is the last lock a transaction
-    takes (services/locks.py).
+    takes (services/locks.py). A lone submission whose merge just wrote a version takes
+    that version's number: it was taken from the same counter in this same transaction.
     """
+    wrote = (
+        household is not None
+        and len(submissions) == 1
+        and submissions[0].household_version == household.version
+        and bool(submissions[0].applied)
+    )
+    if wrote:
+        submissions[0].outcome_seq = household.change_seq
+        return
     db.session.flush()
     for submission in submissions:
         submission.outcome_seq = next_change_seq()
-
-
-def _conflicts_of(submission: Submission) -> list[Conflict]:
-    """Return the conflicts a submission raised."""
-    if submission.id is None:
-        return []
-    return list(db.session.scalars(
-        select(Conflict).where(Conflict.submission_id == submission.id).order_by(Conflict.id)
-    ))
 
 
 # --- merging ---------------------------------------------------------------------------------
@@ -492,7 +600,9 @@ def _chain(submission: Submission, household_id: int | None = None) -> list[Subm
     return links
 
 
-def effective_base(submission: Submission, household: Household) -> tuple[dict, dict]:
+def effective_base(
+    submission: Submission, household: Household, snapshot: dict | None = None
+) -> tuple[dict, dict]:
     """Return the record the phone saw when it made this submission, and how it was made.
 
     That is the household at base_version with every earlier link of the phone's chain
@@ -503,7 +613,8 @@ def effective_base(submission: Submission, household: Household) -> tuple[dict, 
     """
     chain = _chain(submission, household.id)
     version = submission.base_version
-    snapshot = _snapshot(household.id, version)
+    if snapshot is None:
+        snapshot = _snapshot(household.id, version)
     if snapshot is None and version is not None and chain:
         # The link was held on a version the household never had: fall back on the
         # chain's first base (the phone's view is built from the chain anyway).
@@ -524,7 +635,9 @@ def effective_base(submission: Submission, household: Household) -> tuple[dict, 
     return base, {"version": version, "chain": [link.instance_id for link in pending]}
 
 
-def _unplaceable_additions(result: merging.MergeResult, household_id: int) -> None:
+def _unplaceable_additions(
+    result: merging.MergeResult, household_id: int, items_checked: bool = False
+) -> None:
     """Turn added items that cannot be stored into conflicts (never a broken row).
 
     That is an item lacking a required field, or whose id belongs to another household.
@@ -539,7 +652,7 @@ def _unplaceable_additions(result: merging.MergeResult, household_id: int) -> No
     for change in added:
         section, _, item_id = change["path"].partition(".")
         partial[section][item_id] = change["new"]
-    elsewhere = items_elsewhere(partial, household_id)
+    elsewhere = {} if items_checked else items_elsewhere(partial, household_id)
     for change in added:
         section, _, rest = change["path"].partition(".")
         missing = [f for f in _required_fields(section) if change["new"].get(f) in (None, "")]
@@ -581,68 +694,136 @@ def _create_household(submission: Submission) -> Household:
                               actor=submitter, source_ref=submission.instance_id)
 
 
-def _merge(submission: Submission, household: Household | None,
-           released: str | None = None) -> list[Submission]:
+def _merge(
+    submission: Submission,
+    household: Household | None,
+    *,
+    released: str | None = None,
+    snapshot: dict | None = None,
+    form: dict | None = None,
+    assessed: bool = False,
+    items_checked: bool = False,
+) -> list[Submission]:
     """Merge a submission (and the held links after it); return every submission merged.
 
     The caller holds the household's lock (or the new-household lock) and commits.
+    `assessed`: the assessment was computed before the lock on this same base;
+    `items_checked`: its new item ids were checked against other households on receipt.
+
+    Writing the version takes the global change counter, held until commit: everything
+    else is done and in the session first, so the counter is held for the last few
+    statements only (on PostgreSQL it is the one lock every merge shares).
     """
-    submitter = db.session.get(User, submission.submitted_by)
     if household is None:
-        household = _create_household(submission)
-        version = household.version
-        submission.applied = db.session.scalar(
+        return _merge_new_household(submission, form, released)
+    submitter = db.session.get(User, submission.submitted_by)
+    base, merge_base = effective_base(submission, household, snapshot)
+    server = to_record(household)
+    result = merging.merge(base, server, submission.changes)
+    _unplaceable_additions(result, household.id, items_checked)
+    expected_version = household.version + (1 if result.applied else 0)
+    conflicts = [
+        Conflict(
+            household_id=household.id,
+            submission=submission,
+            path=conflict["path"],
+            base_value=conflict["base"],
+            server_value=conflict["server"],
+            submitted_value=conflict["submitted"],
+            server_version=expected_version,
+            server_source=_server_source(household.id, merge_base["version"], conflict["path"]),
+            resolution_value=None,
+        )
+        for conflict in result.conflicts
+    ]
+    db.session.add_all(conflicts)
+    if released:
+        merge_base["released"] = released
+    submission.merge_base = merge_base
+    submission.household_id = household.id
+    submission.merge_state = "merged"
+    submission.merged_at = utcnow()
+    if not assessed:
+        submission.assessment = _assess(
+            form or _form_or_empty(submission), submission, household, base
+        )
+    # In the session from here on: a released successor's chain must find it.
+    db.session.add(submission)
+    successors = _held_successors(submission)
+    submission.applied = []
+    if result.applied:
+        moved_from = household.village_id
+        apply_record(household, result.record)
+        written = record_version(
+            household,
+            before=server,
+            cause="submission",
+            actor=submitter,
+            source_ref=submission.instance_id,
+            prev_village_id=moved_from if household.village_id != moved_from else None,
+        )
+        submission.applied = written.changes if written is not None else []
+    submission.household_version = household.version
+    for conflict in conflicts:
+        conflict.server_version = household.version
+    merged = [submission]
+    for successor in successors:
+        if successor.household_id in (None, household.id):
+            merged += _merge(successor, household)
+    return merged
+
+
+def _form_or_empty(submission: Submission) -> dict:
+    """Return a submission's form definition, or {} if it is no longer known."""
+    try:
+        return load_form(submission.form_id, submission.form_version)
+    except Invalid:
+        return {}
+
+
+def _held_successors(submission: Submission) -> list[Submission]:
+    """Return the held links whose predecessor is this submission (usually none)."""
+    with db.session.no_autoflush:
+        held = select(Submission.id).where(
+            Submission.previous_instance_id == submission.instance_id,
+            Submission.merge_state == "held",
+        )
+        if db.session.scalar(held.limit(1)) is None:
+            return []
+        return list(
+            db.session.scalars(
+                select(Submission).where(Submission.id.in_(held)).order_by(Submission.id)
+            )
+        )
+
+
+def _merge_new_household(
+    submission: Submission, form: dict | None, released: str | None
+) -> list[Submission]:
+    """Create the household a first submission describes, then release its chain."""
+    household = _create_household(submission)
+    submission.applied = (
+        db.session.scalar(
             select(HouseholdVersion.changes).where(
                 HouseholdVersion.household_id == household.id,
-                HouseholdVersion.version == version)) or []
-        submission.merge_base = {"version": None, "chain": [], "created": True}
-        base = empty_record()
-    else:
-        base, merge_base = effective_base(submission, household)
-        server = to_record(household)
-        result = merging.merge(base, server, submission.changes)
-        _unplaceable_additions(result, household.id)
-        applied = []
-        if result.applied:
-            moved_from = household.village_id
-            apply_record(household, result.record)
-            written = record_version(
-                household, before=server, cause="submission", actor=submitter,
-                source_ref=submission.instance_id,
-                prev_village_id=moved_from if household.village_id != moved_from else None,
+                HouseholdVersion.version == household.version,
             )
-            applied = written.changes if written is not None else []
-        for conflict in result.conflicts:
-            db.session.add(Conflict(
-                household_id=household.id, submission_id=submission.id,
-                path=conflict["path"], base_value=conflict["base"],
-                server_value=conflict["server"], submitted_value=conflict["submitted"],
-                server_version=household.version,
-                server_source=_server_source(household.id, merge_base["version"],
-                                             conflict["path"]),
-                resolution_value=None,
-            ))
-        submission.applied = applied
-        if released:
-            merge_base["released"] = released
-        submission.merge_base = merge_base
+        )
+        or []
+    )
+    submission.merge_base = {"version": None, "chain": [], "created": True}
+    if released:
+        submission.merge_base["released"] = released
     submission.household_id = household.id
     submission.household_version = household.version
     submission.merge_state = "merged"
     submission.merged_at = utcnow()
-    try:
-        form = load_form(submission.form_id, submission.form_version)
-    except Invalid:
-        form = {}
-    submission.assessment = _assess(form, submission, household, base)
+    submission.assessment = _assess(
+        form or _form_or_empty(submission), submission, household, empty_record()
+    )
+    db.session.add(submission)
     merged = [submission]
-    successors = db.session.scalars(
-        select(Submission)
-        .where(Submission.previous_instance_id == submission.instance_id,
-               Submission.merge_state == "held")
-        .order_by(Submission.id)
-    ).all()
-    for successor in successors:
+    for successor in _held_successors(submission):
         if successor.household_id in (None, household.id):
             merged += _merge(successor, household)
     return merged
@@ -779,7 +960,7 @@ def outcome(submission: Submission) -> dict:
         "household_id": submission.household_id,
         "base_version": submission.base_version,
         "household_version": submission.household_version,
-        "conflicts": _conflicts_of(submission),
+        "conflicts": list(submission.conflicts),
         "missing_media": [m.sha256 for m in submission.media if m.received_at is None],
         "assessment": submission.assessment,
         "received_at": submission.received_at,

@@ -4,9 +4,8 @@ from functools import wraps
 
 from flask import g, request, session
 
-from ..extensions import db
 from ..models import User
-from ..services import auth
+from ..services import auth, console_auth
 from ..services.errors import Forbidden, Unauthorized
 
 
@@ -25,8 +24,10 @@ def current_user() -> User:
     # The console's session cookie is accepted for reads only: writes through the API need a
     # bearer token, so the API needs no CSRF token.
     if request.method in ("GET", "HEAD") and session.get("user_id"):
-        user = db.session.get(User, session["user_id"])
-        if user and user.active:
+        # The same check the console makes: a password reset, a role change or a disabled
+        # account ends the session here too.
+        user = console_auth.session_user(session.get("user_id"), session.get("auth"))
+        if user is not None:
             return user
     raise Unauthorized("请先登录 / sign in first")
 

@@ -12,14 +12,19 @@ from . import config
 from .extensions import csrf, db
 
 
-def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
-    """Turn on WAL, foreign keys and a busy timeout for every SQLite connection."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int):
+    """Return a connect listener turning on WAL, foreign keys and the busy timeout."""
+
+    def on_connect(dbapi_connection, connection_record) -> None:
+        """Set the pragmas of one new SQLite connection."""
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms:d}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
 
 
 def _configure_engine(app: Flask) -> None:
@@ -27,7 +32,8 @@ def _configure_engine(app: Flask) -> None:
     with app.app_context():
         engine: Engine = db.engine
         if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
+            timeout_ms = int(app.config["DB_LOCK_TIMEOUT_SECONDS"] * 1000)
+            event.listen(engine, "connect", _sqlite_pragmas(timeout_ms))
 
 
 class DatabaseIntConverter(IntegerConverter):
@@ -51,12 +57,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
     Path(app.config["MEDIA_DIR"]).mkdir(parents=True, exist_ok=True)
 
+    lock_timeout = app.config["DB_LOCK_TIMEOUT_SECONDS"]
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # SQLite serialises writers; a long busy timeout turns brief lock waits into delays,
-        # not errors. check_same_thread off: the pool hands connections across threads.
+        # SQLite serialises writers; the busy timeout turns brief lock waits into delays,
+        # not errors (a longer wait is a 503). check_same_thread off: the pool hands
+        # connections across threads.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
             **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
-            "connect_args": {"timeout": 30, "check_same_thread": False},
+            "connect_args": {"timeout": lock_timeout, "check_same_thread": False},
+        }
+    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A lock held too long (or a server that does not answer) ends in a 503 the phone
+        # retries, instead of a request thread waiting forever.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+            "connect_args": {"connect_timeout": 10,
+                             "options": f"-c lock_timeout={int(lock_timeout * 1000)}"},
         }
     if app.config.get("PROXY_COUNT"):
         n = app.config["PROXY_COUNT"]

@@ -48,6 +48,9 @@ def from_environment(with_secret: bool = True) -> dict:
         "STORAGE_BACKEND": os.environ.get("RUHU_STORAGE", "local"),
         "S3_BUCKET": os.environ.get("RUHU_S3_BUCKET", ""),
         "S3_ENDPOINT_URL": os.environ.get("RUHU_S3_ENDPOINT_URL", ""),
+        # How long a request waits for a database lock (SQLite's write lock, a PostgreSQL
+        # row lock) before it gives up with 503 and Retry-After; the phone then retries.
+        "DB_LOCK_TIMEOUT_SECONDS": float(os.environ.get("RUHU_DB_LOCK_TIMEOUT", "10")),
         # How many reverse proxies (nginx) stand in front: their X-Forwarded-* headers are then
         # trusted for the client address (rate limits, audit) and the scheme (Secure cookies).
         "PROXY_COUNT": int(os.environ.get("RUHU_PROXY_COUNT", "0")),

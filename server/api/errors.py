@@ -2,11 +2,15 @@
 
 from flask import Flask, jsonify, request
 from marshmallow import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
 from ..services.errors import ServiceError
+
+# PostgreSQL's read_only_sql_transaction: writes sent to a standby or a read-only database.
+READ_ONLY_SQLSTATES = {"25006"}
 
 HTTP_CODES = {
     400: "bad_request",
@@ -57,10 +61,13 @@ def init_app(app: Flask) -> None:
         )
         return error_response(422, "validation.failed", "输入有误 / invalid input", messages)
 
-    @app.errorhandler(OperationalError)
-    def handle_database_busy(error: OperationalError):
-        """A locked or unreachable database is a 503 with Retry-After, never a 500."""
-        db.session.rollback()
+    def database_unavailable(error: Exception):
+        """Answer 503 with Retry-After: the transaction was rolled back, nothing was saved
+        half, and the phone's retry (same instance_id) is accepted once it works again."""
+        try:
+            db.session.rollback()
+        except Exception:  # the connection itself is gone; the pool replaces it
+            db.session.close()
         app.logger.warning("database unavailable: %s", error)
         return error_response(
             503,
@@ -68,6 +75,25 @@ def init_app(app: Flask) -> None:
             "服务器繁忙，请稍后重试 / server busy, retry later",
             headers={"Retry-After": "5"},
         )
+
+    @app.errorhandler(OperationalError)
+    def handle_database_busy(error: OperationalError):
+        """A locked, full or unreachable database (SQLite: locked, disk full, read-only;
+        PostgreSQL: connection refused, lock timeout, disk full, deadlock) is a 503."""
+        return database_unavailable(error)
+
+    @app.errorhandler(PoolTimeout)
+    def handle_pool_exhausted(error: PoolTimeout):
+        """Every database connection of this process is busy: a 503 as well."""
+        return database_unavailable(error)
+
+    @app.errorhandler(DBAPIError)
+    def handle_database_error(error: DBAPIError):
+        """A read-only database (a PostgreSQL standby after a failover) is a 503; any other
+        database error is a bug, a 500."""
+        if getattr(error.orig, "sqlstate", None) in READ_ONLY_SQLSTATES:
+            return database_unavailable(error)
+        return handle_unexpected(error)
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):

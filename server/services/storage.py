@@ -15,6 +15,7 @@ a lock on the part file (local folder: one host), a PostgreSQL advisory lock (S3
 PostgreSQL: several hosts), or a lock file in the data folder (S3 with SQLite: one host).
 """
 
+import errno
 import fcntl
 import hashlib
 import os
@@ -30,8 +31,20 @@ from flask import current_app
 from sqlalchemy import text
 
 from ..extensions import db
+from .errors import ServiceError
 
 CHUNK = 256 * 1024
+# Local errors meaning "no room or no disk right now", not "this request is wrong".
+UNAVAILABLE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
+# S3 answers meaning "try again later".
+UNAVAILABLE_S3_CODES = {
+    "SlowDown",
+    "ServiceUnavailable",
+    "InternalError",
+    "RequestTimeout",
+    "XMinioStorageFull",
+    "XMinioServerNotInitialized",
+}
 # Reads of S3 objects are spooled: thumbnails stay in memory, originals go to a temp file.
 SPOOL_BYTES = 1024 * 1024
 LOCK_STRIPES = 64
@@ -83,6 +96,49 @@ class UploadParts(Protocol):
 
     def uploads(self) -> Iterator[tuple[str, str]]:
         """Yield (instance_id, sha256) of every upload in progress."""
+
+
+class StorageUnavailable(ServiceError):
+    """The photo storage is full or unreachable: the phone retries later (503)."""
+
+    status = 503
+    code = "storage.unavailable"
+
+
+def _unavailable(error: Exception) -> bool:
+    """Tell whether a storage error is temporary (full disk, unreachable bucket)."""
+    if isinstance(error, OSError) and error.errno in UNAVAILABLE_ERRNOS:
+        return True
+    try:
+        from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+    except ImportError:
+        return False
+    if isinstance(error, ConnectionError | HTTPClientError):
+        return True
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        code = error.response.get("Error", {}).get("Code")
+        return status >= 500 or code in UNAVAILABLE_S3_CODES
+    return False
+
+
+@contextmanager
+def unavailable_as_503() -> Iterator[None]:
+    """Turn a full disk or an unreachable bucket inside the block into StorageUnavailable.
+
+    Whatever was written before stays: stores write atomically, and an upload's parts only
+    ever lose their tail, so the phone's retry (HEAD, then PUT from Upload-Offset) completes.
+    """
+    try:
+        yield
+    except Exception as error:
+        if _unavailable(error):
+            current_app.logger.warning("media storage unavailable: %r", error)
+            raise StorageUnavailable(
+                "图片存储暂不可用，请稍后重试 / photo storage unavailable, retry later",
+                headers={"Retry-After": "30"},
+            ) from error
+        raise
 
 
 def _check_key(key: str) -> str:

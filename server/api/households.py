@@ -2,6 +2,7 @@
 
 from flask import current_app, g, request
 
+from ..domain.masking import mask_id_number
 from ..schemas.household import delta_query_schema, household_delta_schema, household_schema
 from ..services import households, qr_codes
 from ..services.errors import Invalid
@@ -42,7 +43,15 @@ def list_households():
     """
     query = delta_query_schema.load(request.args.to_dict())
     page = households.delta(g.user, since=query["since"], limit=query["limit"], ip=client_ip())
-    return household_delta_schema.dump(page)
+    body = household_delta_schema.dump(page)
+    if g.user.role != "investigator":
+        # Investigators check ID numbers against the 户口本 on the visit, offline; supervisors
+        # get a whole region here, so only masked ones (the console's household page and
+        # GET /households/<id> show one household's in full, and that read is audited).
+        for household in body["households"]:
+            for person in household.get("members", []) + household.get("supporters", []):
+                person["id_number"] = mask_id_number(person.get("id_number"))
+    return body
 
 
 @bp.get("/households/lookup")

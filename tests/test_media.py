@@ -401,3 +401,17 @@ def test_the_same_upload_racing_on_two_hosts_is_stored_once(app, phone, submit, 
     assert any(201 in pair for pair in statuses), statuses
     assert objects(app).count(sha(photo)) == 1 and stored(sha(photo)) == photo
     assert phone.get(f"{URL}/{instance}").get_json()["status"] == "complete"
+
+
+def test_a_transparent_signature_gets_a_white_background(phone, submit):
+    """A PNG signature (black strokes on transparency) stays readable in its thumbnail."""
+    signature = Image.new("RGBA", (600, 200), (0, 0, 0, 0))
+    signature.paste((0, 0, 0, 255), (50, 90, 550, 110))  # a thick black stroke
+    buffer = io.BytesIO()
+    signature.save(buffer, format="PNG")
+    data = buffer.getvalue()
+    instance = submit(listed(data, content_type="image/png"))
+    assert put(phone, instance, data).status_code == 201
+    response = fetch(phone, f"/api/v1/media/{sha(data)}?size=320")
+    thumbnail = Image.open(io.BytesIO(response.data)).convert("L")
+    assert thumbnail.getpixel((5, 5)) > 240 and thumbnail.getextrema()[0] < 100

@@ -37,7 +37,7 @@ from . import audit, sync
 from .errors import Conflict, Invalid, NotFound, ServiceError
 from .locks import begin_household_write
 from .scope import village_ids
-from .storage import CHUNK, media_store, upload_parts
+from .storage import CHUNK, media_store, unavailable_as_503, upload_parts
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
@@ -228,7 +228,9 @@ def _state(item: SubmissionMedia, offset: int, submission: Submission) -> dict:
 def upload_state(user: User, instance_id: str, sha256: str) -> dict:
     """Return how much of a listed photo arrived (HEAD)."""
     submission, item = _slot(user, instance_id, sha256.lower())
-    state = _state(item, upload_parts().offset(instance_id, item.sha256), submission)
+    with unavailable_as_503():
+        offset = upload_parts().offset(instance_id, item.sha256)
+    state = _state(item, offset, submission)
     db.session.commit()
     return state
 
@@ -279,10 +281,44 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def receive_chunk(user: User, instance_id: str, sha256: str, stream: BinaryIO, *,
-                  content_length: int | None, content_range: str | None,
-                  ip: str | None = None) -> tuple[dict, int]:
-    """Store a PUT's bytes; verify and ingest once complete. Returns (state, HTTP status)."""
+def receive_chunk(
+    user: User,
+    instance_id: str,
+    sha256: str,
+    stream: BinaryIO,
+    *,
+    content_length: int | None,
+    content_range: str | None,
+    ip: str | None = None,
+) -> tuple[dict, int]:
+    """Store a PUT's bytes; verify and ingest once complete. Returns (state, HTTP status).
+
+    A full disk or an unreachable bucket is a 503 (StorageUnavailable); what arrived before
+    stays, so the phone resumes from Upload-Offset.
+    """
+    with unavailable_as_503():
+        return _receive_chunk(
+            user,
+            instance_id,
+            sha256,
+            stream,
+            content_length=content_length,
+            content_range=content_range,
+            ip=ip,
+        )
+
+
+def _receive_chunk(
+    user: User,
+    instance_id: str,
+    sha256: str,
+    stream: BinaryIO,
+    *,
+    content_length: int | None,
+    content_range: str | None,
+    ip: str | None,
+) -> tuple[dict, int]:
+    """Do receive_chunk's work."""
     sha256 = sha256.lower()
     submission, item = _slot(user, instance_id, sha256)
     limit = current_app.config["MAX_MEDIA_BYTES"]
@@ -405,4 +441,5 @@ def open_media(user: User, sha256: str, size: str, *, ip: str | None = None) -> 
     audit.record("media.read", actor=user, object_type="media", object_id=sha256[:64], ip=ip,
                  detail={"size": size})
     db.session.commit()
-    return media_store().open(key), content_type
+    with unavailable_as_503():
+        return media_store().open(key), content_type

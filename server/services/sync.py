@@ -401,20 +401,6 @@ def _known_items(household: Household, snapshot: dict | None) -> dict:
     return known
 
 
-def _commit_keeping_state() -> None:
-    """Commit without expiring what the session holds.
-
-    Right after the merge the objects in hand are exactly what was written; reading them
-    back for the response would cost a query each.
-    """
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
-
-
 def submit(user: User, data: dict, *, ip: str | None = None) -> tuple[Submission, bool]:
     """Accept a submission once; return it and whether it was new. Commits.
 
@@ -521,7 +507,7 @@ def _receive(user: User, prepared: Prepared, ip: str | None) -> tuple[Submission
             "released": [s.instance_id for s in touched[1:]],
         },
     )
-    _commit_keeping_state()
+    db.session.commit()
     return submission, True
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
@@ -217,7 +218,13 @@ def _ancestor_paths(path: str) -> list[str]:
 
 def user_for_token(secret: str) -> tuple[User, DeviceToken]:
     """Return the user and token for a bearer secret, or raise Unauthorized."""
-    row = db.session.scalar(select(DeviceToken).where(DeviceToken.token_hash == hash_token(secret)))
+    # The user and their region come in the same query: every API request needs both (the
+    # region for the scope check), and a round trip each is most of a QR lookup's time.
+    row = db.session.scalar(
+        select(DeviceToken)
+        .where(DeviceToken.token_hash == hash_token(secret))
+        .options(joinedload(DeviceToken.user).joinedload(User.region))
+    )
     now = utcnow()
     if row is None or row.kind != "login":
         raise Unauthorized("登录已失效 / invalid token", code="auth.invalid_token")

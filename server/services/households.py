@@ -1,7 +1,7 @@
 """Reading households within a user's scope: delta download, fetch, QR lookup."""
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from ..models import ChangeCounter, Household, HouseholdVersion, Region, User
@@ -19,6 +19,9 @@ _FULL_RECORD = (
     selectinload(Household.assets),
     selectinload(Household.incomes),
 )
+# One household also brings its village and township in the same query: the scope check and
+# the village and township names need them (a QR lookup must stay within a few ms).
+_ONE_HOUSEHOLD = (*_FULL_RECORD, joinedload(Household.village).joinedload(Region.parent))
 
 
 def _commit_keeping_loaded() -> None:
@@ -131,7 +134,7 @@ def _check_scope(user: User, household: Household | None) -> Household:
 
 def get(user: User, household_id: int, *, ip: str | None = None) -> Household:
     """Return one household in the user's scope; the read of its personal data is audited."""
-    household = _check_scope(user, db.session.get(Household, household_id, options=_FULL_RECORD))
+    household = _check_scope(user, db.session.get(Household, household_id, options=_ONE_HOUSEHOLD))
     ledger.annotate([household])
     audit.record(
         "household.read", actor=user, object_type="household", object_id=household.id, ip=ip
@@ -143,7 +146,7 @@ def get(user: User, household_id: int, *, ip: str | None = None) -> Household:
 def lookup_qr(user: User, qr_token: str, *, ip: str | None = None) -> Household:
     """Return the household whose label carries this QR token, within the user's scope."""
     household = db.session.scalar(
-        select(Household).where(Household.qr_token == qr_token).options(*_FULL_RECORD)
+        select(Household).where(Household.qr_token == qr_token).options(*_ONE_HOUSEHOLD)
     )
     household = _check_scope(user, household)
     ledger.annotate([household])

@@ -1,0 +1,75 @@
+"""Merge throughput against a bare JSON endpoint at 32 and 128 clients, SQLite and PostgreSQL.
+
+    .venv/bin/python bench/merge_bench.py [--clients 32 128] [--engines sqlite postgresql]
+                                          [--seconds 20] [--form survey|record]
+
+Runs the sync engineer's harness (bench/sync_bench.py: a real `ruhu serve`-like waitress
+process, N keep-alive clients, each owning its households and sending clean merges, then
+the same clients against ``POST /bench/parse``, which only parses the body) once per
+engine and client count, each on a fresh database, and puts the figures in one table:
+requests per second, p50 and p99 latency, and the merge/bare throughput ratio. It also
+keeps the 12-MP photo figures sync_bench measures on the way.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+
+from common import ROOT, database_url, pg_available, save, table
+
+
+def run_one(engine: str, clients: int, seconds: float, form: str, port: int) -> dict:
+    """Run sync_bench.py once and return its JSON report."""
+    command = [sys.executable, str(ROOT / "bench" / "sync_bench.py"), "--clients", str(clients),
+               "--seconds", str(seconds), "--form", form, "--port", str(port),
+               "--photo-rounds", "3"]
+    if engine == "postgresql":
+        command += ["--database-url", database_url("postgresql", f"merge_{clients}")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(done.stdout[-2000:] + done.stderr[-4000:])
+    lines = done.stdout.splitlines()
+    start = lines.index("{")
+    end = start + lines[start:].index("}")
+    return json.loads("\n".join(lines[start:end + 1]))
+
+
+def main() -> None:
+    """Run every combination, print the table, save the results."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[32, 128])
+    parser.add_argument("--engines", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--form", choices=("survey", "record"), default="survey")
+    parser.add_argument("--port", type=int, default=5987)
+    args = parser.parse_args()
+    engines = list(args.engines)
+    if "postgresql" in engines and not pg_available():
+        print("PostgreSQL not reachable: skipped")
+        engines.remove("postgresql")
+    rows, reports = [], []
+    for engine in engines:
+        for clients in args.clients:
+            print(f"{engine}, {clients} clients ...", flush=True)
+            report = run_one(engine, clients, args.seconds, args.form, args.port)
+            reports.append(report)
+            merge, bare = report["merge"], report["bare"]
+            rows.append({
+                "engine": engine, "clients": clients,
+                "merge_per_s": merge["per_second"], "merge_p50": merge["p50_ms"],
+                "merge_p99": merge["p99_ms"], "errors": merge["errors"],
+                "bare_per_s": bare["per_second"], "bare_p50": bare["p50_ms"],
+                "bare_p99": bare["p99_ms"], "ratio": report["ratio"],
+            })
+    save("merge", reports)
+    print(table(rows, [
+        ("engine", "engine"), ("clients", "clients"), ("merge_per_s", "merges/s"),
+        ("merge_p50", "p50 ms"), ("merge_p99", "p99 ms"), ("errors", "errors"),
+        ("bare_per_s", "bare/s"), ("bare_p50", "bare p50 ms"), ("bare_p99", "bare p99 ms"),
+        ("ratio", "merge/bare"),
+    ]))
+
+
+if __name__ == "__main__":
+    main()

@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
         user_group,
         import_command,
         backup_command,
+        release_held_command,
         restore_command,
     ):
         app.cli.add_command(command)
@@ -220,6 +221,19 @@ def restore_command(file: Path, force: bool):
     click.echo(
         f"restored the backup of {result['created_at']} ({result['media_files']} media files)"
     )
+
+
+@click.command("release-held")
+@with_appcontext
+def release_held_command():
+    """Merge offline-chain links whose predecessor never came within RUHU_SYNC_HOLD_SECONDS.
+
+    Run it from cron (e.g. hourly); the server also does this when outcomes are listed.
+    """
+    from .services import sync
+
+    released = sync.release_overdue()
+    click.echo(f"released {released} held submissions")
 
 
 def _create_app():

@@ -44,6 +44,11 @@ def from_environment(with_secret: bool = True) -> dict:
         "TOKEN_LIFETIME_DAYS": int(os.environ.get("RUHU_TOKEN_LIFETIME_DAYS", "30")),
         "LOGIN_MAX_FAILURES": int(os.environ.get("RUHU_LOGIN_MAX_FAILURES", "5")),
         "LOGIN_WINDOW_SECONDS": int(os.environ.get("RUHU_LOGIN_WINDOW_SECONDS", "900")),
+        # How long a later link of an offline chain waits for its missing predecessor before
+        # it is merged on the phone's original base (docs/architecture.md, Submissions).
+        "SYNC_HOLD_SECONDS": int(os.environ.get("RUHU_SYNC_HOLD_SECONDS", str(72 * 3600))),
+        # Larger images are refused as decompression bombs (a 12-MP phone photo is far below).
+        "MEDIA_MAX_PIXELS": int(os.environ.get("RUHU_MEDIA_MAX_PIXELS", str(60_000_000))),
         "MAX_MEDIA_BYTES": int(os.environ.get("RUHU_MAX_MEDIA_BYTES", str(15 * 1024 * 1024))),
         "STORAGE_BACKEND": os.environ.get("RUHU_STORAGE", "local"),
         "S3_BUCKET": os.environ.get("RUHU_S3_BUCKET", ""),

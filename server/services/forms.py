@@ -295,7 +295,15 @@ def context_for(form: dict, answers: dict, household: Household | None,
         household_location=location,
         photo_hashes_elsewhere=dict(used),
         id_numbers_elsewhere=dict(registered),
+        deceased_id_numbers=_reported_deceased(numbers),
     )
+
+
+def _reported_deceased(id_numbers: list[str]) -> set[str]:
+    """Return which ID numbers an imported death list (the audit's cross-check) names."""
+    from . import crosscheck  # imported here: crosscheck reaches this module through ledger
+
+    return crosscheck.reported_deceased_id_numbers(id_numbers)
 
 
 def assess(form: dict, answers: dict, record: dict, household: Household | None,

@@ -50,9 +50,12 @@ def run(storage: str, rounds: int, photo: bytes) -> dict:
     config = {}
     server = None
     if storage == "s3":
+        import logging
+
         import boto3
         from moto.server import ThreadedMotoServer
 
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         host, port = server.get_host_and_port()

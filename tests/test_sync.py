@@ -670,12 +670,19 @@ def test_history_lists_versions_diffs_and_sources(api, target, team):
 
 def test_the_shipped_survey_is_validated_merged_and_assessed(api, target, team):
     """A real survey: its bound answers land, and the assessment comes back with the outcome."""
+    from server.domain.forms import content_hash
+    from server.services import forms
     from tests.forms_helpers import answers
 
+    shared = forms.find_form("dibao_household_survey", "2026.1")  # shared, not a copy
+    hashed = content_hash(shared)
     body = survey(target, answers(), investigators=team, form_id="dibao_household_survey",
                   form_version="2026.1")
     status, outcome = post(api.as_user("inv1"), body)
     assert status == 201, outcome
+    assert api.as_user("inv1").get("/api/v1/forms/dibao_household_survey").status_code == 200
+    assert content_hash(forms.find_form("dibao_household_survey", "2026.1")) == hashed, \
+        "a caller changed the shared form definition"
     assessment = outcome["assessment"]
     assert assessment["policy_id"] and "checks" in assessment
     assert {c["id"] for c in assessment["checks"]} >= {"two_investigators"}

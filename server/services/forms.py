@@ -8,7 +8,6 @@ refused (by `ruhu forms check` and at run time), because phones holding the old 
 under the same version would validate and show different questions.
 """
 
-import copy
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -213,12 +212,16 @@ def list_forms() -> list[dict]:
 
 
 def find_form(form_id: str, version: str | None = None) -> dict | None:
-    """Return a form definition (newest version by default), or None."""
+    """Return a form definition (newest version by default), or None.
+
+    The definition is the catalogue's own, shared by every request (a deep copy per call
+    cost 2.6 ms for the survey): treat it as read-only. Callers that need to change it
+    must copy it themselves.
+    """
     versions = catalogue().forms.get(form_id)
     if not versions:
         return None
-    definition = _newest(versions) if version is None else versions.get(version)
-    return copy.deepcopy(definition) if definition else None
+    return _newest(versions) if version is None else versions.get(version)
 
 
 def get_form(form_id: str, version: str | None = None) -> dict:

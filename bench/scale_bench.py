@@ -5,7 +5,7 @@ fast at that size.
                                           [--households 100000] [--submissions 500000]
 
 Builds the data straight into a new database with bulk inserts of the real models (20
-townships of 10 villages; households drawn by the demo's generator with members, incomes,
+townships: the demo's 2 with 3 villages each, 18 more with 10; households drawn by the demo's generator with members, incomes,
 assets, supporters and version 1; submissions over 80 days with varied review states,
 assessments with failed checks, county-review cases, missing photos and conflicts), lets the
 review queue summarise every submission once (as a server catching up would, timed), then

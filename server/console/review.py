@@ -4,7 +4,7 @@ from datetime import date
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from ..services import review_queue, submission_view
+from ..services import review, review_queue, submission_view
 from ..services.errors import ServiceError
 from ..services.pagination import clamp
 from ..services.region_tree import scope_tree
@@ -81,7 +81,7 @@ def submission(instance_id):
     file = submission_view.submission_file(g.user, str(instance_id), ip=client_ip())
     return render_template(
         "console/submission.html",
-        county_decider=review_queue.may_approve_county_cases(g.user),
+        county_decider=review.may_approve_county_cases(g.user),
         **file,
     )
 

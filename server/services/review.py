@@ -4,12 +4,20 @@ from sqlalchemy import select
 
 from ..domain import merge as merging
 from ..extensions import db
-from ..models import Conflict, Household, HouseholdVersion, Submission, SubmissionReview, User
+from ..models import (
+    Conflict,
+    Household,
+    HouseholdVersion,
+    Region,
+    Submission,
+    SubmissionReview,
+    User,
+)
 from ..models.clock import utcnow
 from ..models.submission import REVIEW_TRANSITIONS
 from . import audit, sync
 from .errors import Conflict as ConflictError
-from .errors import NotFound
+from .errors import Forbidden, NotFound
 from .household_record import apply_record, to_record
 from .locks import begin_household_write
 from .versions import record_version
@@ -50,12 +58,26 @@ def revert_submission(submission: Submission, household: Household, actor: User)
     return version.changes if version is not None else undone
 
 
+def may_approve_county_cases(user: User) -> bool:
+    """Tell whether the user decides county-review cases (a county-level account)."""
+    region = db.session.get(Region, user.region_id)
+    return region is not None and region.level == "county"
+
+
 def review(user: User, instance_id: str, state: str, comment: str, *,
            ip: str | None = None) -> Submission:
-    """Move a submission to a new review state (a closed set of transitions). Commits."""
+    """Move a submission to a new review state (a closed set of transitions). Commits.
+
+    A staff relative's, disputed or reported case is approved at county level only
+    (domain.md: such cases are routed to county review), whether from the console or the API.
+    """
     submission = sync.by_instance(instance_id)
     if submission is None or not sync.may_supervise(user, submission):
         raise NotFound("问卷不存在 / no such submission")
+    county_case = bool((submission.assessment or {}).get("county_review"))
+    if state == "approved" and county_case and not may_approve_county_cases(user):
+        raise Forbidden("此户须由县级复核 / this case is decided at county level",
+                        code="review.county_only")
     household = begin_household_write(sync.household_of_chain(submission))
     submission = db.session.scalar(
         select(Submission).where(Submission.instance_id == instance_id).with_for_update()

@@ -27,7 +27,7 @@ from ..models import (
 )
 from ..models.submission import REVIEW_STATES
 from . import review
-from .errors import Forbidden, Invalid, NotFound, ServiceError
+from .errors import Invalid, ServiceError
 from .household_directory import head_name
 from .pagination import Page, paginate
 from .region_tree import names, village_filter
@@ -320,20 +320,13 @@ def investigators_in_scope(user: User) -> list[User]:
 # --- deciding --------------------------------------------------------------------------------
 
 
-def may_approve_county_cases(user: User) -> bool:
-    """Tell whether the user decides county-review cases (a county-level account)."""
-    region = db.session.get(Region, user.region_id)
-    return region is not None and region.level == "county"
-
-
 def decide(
     user: User, instance_id: str, state: str, comment: str, *, ip: str | None = None
 ) -> Submission:
     """Record a supervisor's decision on one submission (services.review commits).
 
-    The console asks two things first: a decision that sends the survey back carries a
-    comment the investigator can act on, and a county-review case (staff relative,
-    disputed, reported) is approved at county level only (domain.md: routed to county review).
+    The console asks for a comment the investigator can act on when a decision sends the
+    survey back; the county-review rule lives in services.review, shared with the API.
     """
     comment = (comment or "").strip()[:2000]
     if state not in ("approved", "has_issues", "rejected"):
@@ -343,15 +336,6 @@ def decide(
             "请填写意见，调查员将在手机上看到 / a comment is required: the investigator sees it",
             code="review.comment_required",
             errors={"comment": ["required"]},
-        )
-    submission = db.session.scalar(select(Submission).where(Submission.instance_id == instance_id))
-    if submission is None:
-        raise NotFound("问卷不存在 / no such submission")
-    county = bool((submission.assessment or {}).get("county_review"))
-    if state == "approved" and county and not may_approve_county_cases(user):
-        raise Forbidden(
-            "此户须由县级复核 / this case is decided at county level",
-            code="review.county_only",
         )
     return review.review(user, instance_id, state, comment, ip=ip)
 

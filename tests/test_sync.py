@@ -252,6 +252,22 @@ def test_a_member_id_of_another_household_is_422(api, demo, target, team):
     assert status == 422 and f"answers.members.{stranger}" in error["errors"]
 
 
+def test_items_of_other_households_are_422_in_every_collection(api, demo, target, team):
+    """One look covers every collection: a member and an asset of other households, and
+    the sender's new item beside them, give errors for the strangers only."""
+    others = [h for h in demo.households_in(TOWNSHIP_1) if h.id != target.id]
+    member = others[-1].members[0].id
+    asset = next(a.id for h in others for a in h.assets)
+    body = survey(target, {"members": [{"id": member, "name": "冒名"},
+                                       {"id": new_id(), "name": "新人", "relation": "child"}],
+                           "assets": [{"id": asset, "category": "vehicle"}]},
+                  investigators=team)
+    status, error = post(api.as_user("inv1"), body)
+    assert status == 422
+    assert {k for k in error["errors"] if k.startswith("answers.")} == {
+        f"answers.members.{member}", f"answers.assets.{asset}"}
+
+
 def test_new_application_creates_a_household_pending_review(api, demo, team):
     """household_id null: a new household is registered in the sender's scope."""
     village = demo.households_in(TOWNSHIP_1)[0].village_id

@@ -49,7 +49,7 @@ from ..models import (
     User,
 )
 from ..models.clock import utcnow
-from . import audit
+from . import audit, ledger
 from .errors import Conflict as ConflictError
 from .errors import Forbidden, Invalid, NotFound
 from .household_record import ITEM_MODELS, apply_record, to_record
@@ -761,6 +761,10 @@ def _merge(
     submission.household_version = household.version
     for conflict in conflicts:
         conflict.server_version = household.version
+    # A covered household's failed checks that are audit problems (a deceased member still
+    # counted, a disqualifier hit ...) each become a rectification-ledger entry (整改台账),
+    # in the same transaction as the merge.
+    ledger.open_from_checks(submission)
     merged = [submission]
     for successor in successors:
         if successor.household_id in (None, household.id):

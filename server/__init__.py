@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import config
-from .extensions import csrf, db
+from .extensions import MAX_DB_INT, csrf, db
 
 
 def _sqlite_pragmas(busy_timeout_ms: int):
@@ -37,10 +37,10 @@ def _configure_engine(app: Flask) -> None:
 
 
 class DatabaseIntConverter(IntegerConverter):
-    """`<int:...>` URL parts that fit a 64-bit database integer; larger ones match no route (404)."""
+    """`<int:...>` URL parts that fit a database integer; larger ones match no route (404)."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", MAX_DB_INT)
         super().__init__(map, *args, **kwargs)
 
 
@@ -71,8 +71,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         # retries, instead of a request thread waiting forever.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
             **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
-            "connect_args": {"connect_timeout": 10,
-                             "options": f"-c lock_timeout={int(lock_timeout * 1000)}"},
+            "connect_args": {
+                "connect_timeout": 10,
+                "options": f"-c lock_timeout={int(lock_timeout * 1000)}",
+            },
         }
     if app.config.get("PROXY_COUNT"):
         n = app.config["PROXY_COUNT"]

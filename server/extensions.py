@@ -21,5 +21,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+# The largest value an Integer column (ids, versions, sequence numbers) holds on PostgreSQL.
+# Numbers from the outside are bounded by it, so a huge id is a 404 or 422, not a driver error.
+MAX_DB_INT = 2**31 - 1
+
 db = SQLAlchemy(model_class=Base)
 csrf = CSRFProtect()

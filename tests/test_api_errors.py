@@ -55,3 +55,14 @@ def test_ids_too_large_for_the_database_are_404(api):
     response = api.as_user("inv1").get("/api/v1/households/" + "9" * 30)
     assert response.status_code == 404 and response.get_json()["code"] == "not_found"
     assert api.as_user("inv1").get("/api/v1/households?since=1." + "9" * 30).status_code == 422
+
+
+def test_ids_beyond_a_database_integer_are_404_on_every_engine(api):
+    """An id past PostgreSQL's INTEGER range is refused before it reaches the database."""
+    sup1 = api.as_user("sup1")
+    response = sup1.post(
+        "/api/v1/conflicts/121645100408832001/resolve", json={"choice": "server", "seen_version": 1}
+    )
+    assert response.status_code == 404
+    assert sup1.get("/api/v1/households/2147483648").status_code == 404
+    assert sup1.get("/api/v1/households?since=1.2147483648").status_code == 422

@@ -29,7 +29,7 @@ def list_conflicts():
           schema: {type: string, enum: [open, resolved, dismissed, all]}
         - in: query
           name: household_id
-          schema: {type: integer, minimum: 1, maximum: 9223372036854775807}
+          schema: {type: integer, minimum: 1, maximum: 2147483647}
         - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 1000}}
       responses:
         200:

@@ -2,7 +2,7 @@
 
 from flask import Flask, jsonify, request
 from marshmallow import ValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
@@ -93,6 +93,14 @@ def init_app(app: Flask) -> None:
         database error is a bug, a 500."""
         if getattr(error.orig, "sqlstate", None) in READ_ONLY_SQLSTATES:
             return database_unavailable(error)
+        if isinstance(error, DataError):
+            # A value the database cannot hold (a number out of range, text it cannot
+            # encode) is bad input that validation missed: say so, and log it to fix there.
+            db.session.rollback()
+            app.logger.warning("value refused by the database: %s", error.orig)
+            return error_response(
+                422, "validation.out_of_range", "数值超出范围 / a value is out of range"
+            )
         return handle_unexpected(error)
 
     @app.errorhandler(HTTPException)

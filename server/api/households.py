@@ -25,7 +25,7 @@ def list_households():
       summary: Delta download
       security: [{bearer: []}]
       parameters:
-        - {in: query, name: since, schema: {type: string, pattern: "^[0-9]{1,18}[.][0-9]{1,18}$"}, description: cursor from the last page}
+        - {in: query, name: since, schema: {type: string, pattern: "^[0-9]{1,9}[.][0-9]{1,9}$"}, description: cursor from the last page}
         - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 500}}
       responses:
         200:

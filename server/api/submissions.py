@@ -82,11 +82,11 @@ def list_submissions():
         - in: query
           name: since
           description: the cursor of the last page (0 or absent the first time)
-          schema: {type: integer, minimum: 0, maximum: 9223372036854775807}
+          schema: {type: integer, minimum: 0, maximum: 2147483647}
         - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 500}}
         - in: query
           name: household_id
-          schema: {type: integer, minimum: 1, maximum: 9223372036854775807}
+          schema: {type: integer, minimum: 1, maximum: 2147483647}
         - in: query
           name: review_state
           schema: {type: string, enum: [received, approved, has_issues, rejected]}

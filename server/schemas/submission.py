@@ -10,13 +10,14 @@ from marshmallow import (
     validates_schema,
 )
 
+from ..extensions import MAX_DB_INT
 from ..models.submission import REVIEW_STATES
 from .common import LocationSchema, UtcDateTime
 
 SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="must be a lowercase hex SHA-256")
 # Integers the database can hold (64-bit); ids are positive.
-DB_ID = validate.Range(min=1, max=2**63 - 1)
-DB_COUNT = validate.Range(min=0, max=2**63 - 1)
+DB_ID = validate.Range(min=1, max=MAX_DB_INT)
+DB_COUNT = validate.Range(min=0, max=MAX_DB_INT)
 MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 
@@ -27,8 +28,7 @@ class MediaItemSchema(Schema):
     size = fields.Integer(required=True, validate=DB_ID)
     content_type = fields.String(required=True, validate=validate.OneOf(MEDIA_TYPES))
     question = fields.String(load_default="", validate=validate.Length(max=64))
-    category = fields.String(load_default=None, allow_none=True,
-                             validate=validate.Length(max=32))
+    category = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
     captured_at = UtcDateTime(load_default=None, allow_none=True)
     location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
 
@@ -50,15 +50,17 @@ class SubmissionSchema(Schema):
     base_version = fields.Integer(load_default=None, allow_none=True, validate=DB_ID)
     previous_instance_id = fields.UUID(load_default=None, allow_none=True)
     corrects_instance_id = fields.UUID(load_default=None, allow_none=True)
-    investigator_ids = fields.List(fields.Integer(validate=DB_ID), required=True,
-                                   validate=validate.Length(min=1, max=10))
+    investigator_ids = fields.List(
+        fields.Integer(validate=DB_ID), required=True, validate=validate.Length(min=1, max=10)
+    )
     device_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
     started_at = UtcDateTime(required=True)
     completed_at = UtcDateTime(required=True)
     location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
     answers = fields.Dict(keys=fields.String(), required=True)
-    media = fields.List(fields.Nested(MediaItemSchema), load_default=list,
-                        validate=validate.Length(max=200))
+    media = fields.List(
+        fields.Nested(MediaItemSchema), load_default=list, validate=validate.Length(max=200)
+    )
 
     @validates_schema
     def check_links(self, data, **kwargs):
@@ -91,8 +93,11 @@ class ConflictSchema(Schema):
 
     id = fields.Integer(dump_only=True)
     household_id = fields.Integer(dump_only=True)
-    instance_id = fields.Function(lambda c: c.submission.instance_id, dump_only=True,
-                                  metadata={"description": "the submission whose value lost"})
+    instance_id = fields.Function(
+        lambda c: c.submission.instance_id,
+        dump_only=True,
+        metadata={"description": "the submission whose value lost"},
+    )
     path = fields.String(dump_only=True)
     base = fields.Raw(attribute="base_value", dump_only=True, allow_none=True)
     server = fields.Raw(attribute="server_value", dump_only=True, allow_none=True)
@@ -123,9 +128,13 @@ class OutcomeSchema(Schema):
     form_id = fields.String(dump_only=True)
     form_version = fields.String(dump_only=True)
     status = fields.String(dump_only=True, metadata={"enum": ["awaiting_media", "complete"]})
-    merge_state = fields.String(dump_only=True, metadata={
-        "enum": ["held", "merged", "discarded"],
-        "description": "held: waiting for an earlier submission of the same phone"})
+    merge_state = fields.String(
+        dump_only=True,
+        metadata={
+            "enum": ["held", "merged", "discarded"],
+            "description": "held: waiting for an earlier submission of the same phone",
+        },
+    )
     review_state = fields.String(dump_only=True, metadata={"enum": list(REVIEW_STATES)})
     review_comment = fields.String(dump_only=True, allow_none=True)
     household_id = fields.Integer(dump_only=True, allow_none=True)
@@ -135,8 +144,11 @@ class OutcomeSchema(Schema):
     missing_media = fields.List(fields.String(), dump_only=True)
     assessment = fields.Dict(dump_only=True, allow_none=True)
     received_at = UtcDateTime(dump_only=True)
-    seq = fields.String(attribute="outcome_seq", dump_only=True,
-                        metadata={"description": "this outcome's position in the feed"})
+    seq = fields.String(
+        attribute="outcome_seq",
+        dump_only=True,
+        metadata={"description": "this outcome's position in the feed"},
+    )
 
 
 class OutcomePageSchema(Schema):
@@ -168,23 +180,38 @@ class ResolveSchema(Schema):
     """A supervisor's decision on a conflict: keep the server's value, take a side, or set
     a new one."""
 
-    choice = fields.String(required=True, validate=validate.OneOf(
-        ("server", "submitted", "base", "value")), metadata={
-        "description": "server: keep the current value; submitted / base: that side's "
-                       "value; value: the `value` given"})
-    value = fields.Raw(load_default=None, allow_none=True, metadata={
-        "description": "with choice=value: the new value (null clears a field or removes "
-                       "an item)"})
-    seen_version = fields.Integer(required=True, validate=DB_COUNT, metadata={
-        "description": "the household version the supervisor looked at (from the listing)"})
+    choice = fields.String(
+        required=True,
+        validate=validate.OneOf(("server", "submitted", "base", "value")),
+        metadata={
+            "description": "server: keep the current value; submitted / base: that side's "
+            "value; value: the `value` given"
+        },
+    )
+    value = fields.Raw(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "with choice=value: the new value (null clears a field or removes "
+            "an item)"
+        },
+    )
+    seen_version = fields.Integer(
+        required=True,
+        validate=DB_COUNT,
+        metadata={
+            "description": "the household version the supervisor looked at (from the listing)"
+        },
+    )
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
 class ConflictQuerySchema(Schema):
     """Query of the conflict list."""
 
-    status = fields.String(load_default="open",
-                           validate=validate.OneOf(("open", "resolved", "dismissed", "all")))
+    status = fields.String(
+        load_default="open", validate=validate.OneOf(("open", "resolved", "dismissed", "all"))
+    )
     household_id = fields.Integer(load_default=None, validate=DB_ID)
     limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
 
@@ -193,8 +220,7 @@ class ConflictListSchema(Schema):
     """Conflicts with the current version of each household (pass it back as seen_version)."""
 
     conflicts = fields.List(fields.Nested(ConflictSchema), dump_only=True)
-    household_versions = fields.Dict(keys=fields.String(), values=fields.Integer(),
-                                     dump_only=True)
+    household_versions = fields.Dict(keys=fields.String(), values=fields.Integer(), dump_only=True)
 
 
 class MediaStateSchema(Schema):

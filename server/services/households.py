@@ -3,7 +3,7 @@
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..extensions import db
+from ..extensions import MAX_DB_INT, db
 from ..models import ChangeCounter, Household, HouseholdVersion, Region, User
 from . import audit, ledger
 from .errors import Forbidden, Invalid, NotFound
@@ -53,7 +53,7 @@ def parse_cursor(cursor: str | None, user: User) -> tuple[int, bool]:
         raise Invalid(
             "无效的同步游标 / invalid cursor", errors={"since": ["malformed cursor"]}
         ) from None
-    if not 0 <= seq < 2**63:
+    if not 0 <= seq <= MAX_DB_INT:
         raise Invalid("无效的同步游标 / invalid cursor", errors={"since": ["malformed cursor"]})
     if epoch != user.scope_epoch:
         return 0, True

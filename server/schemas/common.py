@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields
 
 
 class ErrorSchema(Schema):
@@ -39,5 +39,8 @@ class UtcDateTime(fields.DateTime):
         """Return naive UTC, converting any offset the client sent."""
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is not None:
-            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+            try:
+                parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+            except OverflowError:  # e.g. 0001-01-01T00:00:00+03:04 has no UTC equivalent
+                raise ValidationError("date out of range") from None
         return parsed

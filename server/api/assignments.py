@@ -27,9 +27,6 @@ def list_assignments():
           content:
             application/json:
               schema: AssignmentsSchema
-        401:
-          content:
-            application/json:
-              schema: ErrorSchema
+        401: error
     """
     return assignments_schema.dump({"assignments": sampling.assignments(g.user)})

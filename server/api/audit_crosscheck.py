@@ -77,14 +77,8 @@ def import_crosscheck_list():
           content:
             application/json:
               schema: ListImportSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        422: error
     """
     form = list_import_form_schema.load(request.form.to_dict())
     with saved_upload(request.files.get("file")) as (path, name):
@@ -116,10 +110,7 @@ def list_crosscheck_lists():
               schema:
                 type: array
                 items: CrosscheckListSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
     """
     return crosscheck_lists_schema.dump(crosscheck.lists(g.user, ip=client_ip()))
 
@@ -140,14 +131,8 @@ def get_crosscheck_list(list_id: int):
           content:
             application/json:
               schema: ListDetailSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        404: error
     """
     imported, rows = crosscheck.get_list(g.user, list_id, ip=client_ip())
     return {**crosscheck_list_schema.dump(imported), "rows": crosscheck_rows_schema.dump(rows)}
@@ -169,14 +154,8 @@ def list_flags():
           content:
             application/json:
               schema: FlagPageSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        422: error
     """
     query = flag_query_schema.load(request.args.to_dict())
     limit, offset = query.pop("limit"), query.pop("offset")
@@ -200,9 +179,6 @@ def flagged_queue():
               schema:
                 type: array
                 items: QueueItemSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
     """
     return queue_schema.dump(crosscheck.flagged_households(g.user, ip=client_ip()))

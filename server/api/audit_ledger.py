@@ -37,14 +37,8 @@ def list_ledger_entries():
           content:
             application/json:
               schema: LedgerPageSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        422: error
     """
     query = ledger_query_schema.load(request.args.to_dict())
     limit, offset = query.pop("limit"), query.pop("offset")
@@ -72,18 +66,9 @@ def create_ledger_entry():
           content:
             application/json:
               schema: LedgerEntrySchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
+        404: error
+        403: error
+        422: error
     """
     data = ledger_create_schema.load(request.get_json(silent=True) or {})
     entry = ledger.create(g.user, data, ip=client_ip())
@@ -110,22 +95,10 @@ def create_ledger_entry_from_check():
           content:
             application/json:
               schema: LedgerEntrySchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
-        409:
-          content:
-            application/json:
-              schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        404: error
+        409: error
+        422: error
     """
     data = from_check_schema.load(request.get_json(silent=True) or {})
     entry = ledger.create_from_check(g.user, data["instance_id"], data["check_id"], ip=client_ip())
@@ -148,10 +121,7 @@ def ledger_progress():
               schema:
                 type: array
                 items: ProgressRowSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
     """
     return progress_schema.dump(ledger.progress(g.user))
 
@@ -171,10 +141,7 @@ def export_ledger():
         200:
           content:
             application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {}
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
     """
     query = ledger_query_schema.load(request.args.to_dict())
     query.pop("limit"), query.pop("offset")
@@ -208,14 +175,8 @@ def get_ledger_entry(entry_id: int):
           content:
             application/json:
               schema: LedgerEntrySchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        404: error
     """
     return ledger_entry_schema.dump(ledger.get(g.user, entry_id, ip=client_ip()))
 
@@ -241,18 +202,9 @@ def update_ledger_entry(entry_id: int):
           content:
             application/json:
               schema: LedgerEntrySchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
-        409:
-          content:
-            application/json:
-              schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
+        404: error
+        409: error
+        422: error
     """
     data = ledger_update_schema.load(request.get_json(silent=True) or {})
     return ledger_entry_schema.dump(ledger.update(g.user, entry_id, data, ip=client_ip()))
@@ -279,18 +231,9 @@ def transition_ledger_entry(entry_id: int):
           content:
             application/json:
               schema: LedgerEntrySchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
-        409:
-          content:
-            application/json:
-              schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
+        404: error
+        409: error
+        422: error
     """
     data = transition_request_schema.load(request.get_json(silent=True) or {})
     entry = ledger.transition(g.user, entry_id, ip=client_ip(), **data)

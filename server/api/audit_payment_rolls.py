@@ -40,14 +40,8 @@ def import_payment_roll():
           content:
             application/json:
               schema: PaymentRollSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        422: error
     """
     form = roll_import_form_schema.load(request.form.to_dict())
     with saved_upload(request.files.get("file")) as (path, name):
@@ -78,10 +72,7 @@ def list_payment_rolls():
               schema:
                 type: array
                 items: PaymentRollSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
     """
     return payment_rolls_schema.dump(payment_roll.rolls(g.user, ip=client_ip()))
 
@@ -102,14 +93,8 @@ def get_payment_roll(roll_id: int):
           content:
             application/json:
               schema: PaymentRollSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        404: error
     """
     return payment_roll_schema.dump(payment_roll.get_roll(g.user, roll_id, ip=client_ip()))
 
@@ -136,18 +121,9 @@ def payment_roll_to_ledger(roll_id: int):
               schema:
                 type: array
                 items: LedgerEntrySchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        404: error
+        422: error
     """
     data = roll_to_ledger_schema.load(request.get_json(silent=True) or {})
     entries = payment_roll.to_ledger(g.user, roll_id, data["mismatch_ids"], ip=client_ip())

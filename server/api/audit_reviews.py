@@ -24,10 +24,7 @@ def review_calendar_due():
           content:
             application/json:
               schema: ReviewCalendarSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
+        422: error
     """
     query = review_query_schema.load(request.args.to_dict())
     return review_calendar_schema.dump(review_calendar.calendar(g.user, ip=client_ip(), **query))
@@ -55,18 +52,9 @@ def assign_reviews():
                 type: object
                 properties:
                   changed: {type: integer}
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        404: error
+        422: error
     """
     data = assign_schema.load(request.get_json(silent=True) or {})
     changed = review_calendar.assign(

@@ -35,18 +35,9 @@ def login():
           content:
             application/json:
               schema: TokenSchema
-        401:
-          content:
-            application/json:
-              schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
-        429:
-          content:
-            application/json:
-              schema: ErrorSchema
+        401: error
+        422: error
+        429: error
     """
     data = login_schema.load(request.get_json(silent=True) or {})
     secret, row = auth.login(
@@ -71,10 +62,7 @@ def me():
           content:
             application/json:
               schema: UserSchema
-        401:
-          content:
-            application/json:
-              schema: ErrorSchema
+        401: error
     """
     return user_schema.dump(g.user)
 
@@ -91,10 +79,7 @@ def logout():
       responses:
         204:
           description: signed out
-        401:
-          content:
-            application/json:
-              schema: ErrorSchema
+        401: error
     """
     token = getattr(g, "device_token", None)
     if token is not None:
@@ -120,18 +105,9 @@ def enrol():
           content:
             application/json:
               schema: TokenSchema
-        401:
-          content:
-            application/json:
-              schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
-        429:
-          content:
-            application/json:
-              schema: ErrorSchema
+        401: error
+        422: error
+        429: error
     """
     data = enrol_schema.load(request.get_json(silent=True) or {})
     secret, row = auth.enrol(data["code"], ip=client_ip(), device_label=data["device_label"])
@@ -159,22 +135,10 @@ def create_enrolment():
           content:
             application/json:
               schema: EnrolmentSchema
-        401:
-          content:
-            application/json:
-              schema: ErrorSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
+        401: error
+        403: error
+        404: error
+        422: error
     """
     data = enrolment_request_schema.load(request.get_json(silent=True) or {})
     code, row = auth.create_enrolment(data["username"], actor=g.user, ip=client_ip())
@@ -201,9 +165,6 @@ def teammates():
           content:
             application/json:
               schema: TeammatesSchema
-        401:
-          content:
-            application/json:
-              schema: ErrorSchema
+        401: error
     """
     return teammates_schema.dump({"users": auth.teammates(g.user)})

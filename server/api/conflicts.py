@@ -36,14 +36,8 @@ def list_conflicts():
           content:
             application/json:
               schema: ConflictListSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        422: error
     """
     query = conflict_query_schema.load(request.args.to_dict())
     return conflict_list_schema.dump(conflicts.list_conflicts(g.user, **query))
@@ -70,23 +64,14 @@ def resolve_conflict(conflict_id: int):
           content:
             application/json:
               schema: ConflictSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        404: error
         409:
           description: conflict.stale (the field changed after seen_version) or conflict.closed
           content:
             application/json:
               schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
+        422: error
     """
     data = resolve_schema.load(request.get_json(silent=True) or {})
     conflict = conflicts.resolve(g.user, conflict_id, choice=data["choice"],
@@ -111,13 +96,7 @@ def household_history(household_id: int):
           content:
             application/json:
               schema: HistorySchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        404: error
     """
     return history_schema.dump(conflicts.history(g.user, household_id, ip=client_ip()))

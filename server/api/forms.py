@@ -21,10 +21,7 @@ def list_forms():
         200:
           description: "{forms: [{id, version, title, versions}]}; fetch a form when its
             version differs from the one held"
-        401:
-          content:
-            application/json:
-              schema: ErrorSchema
+        401: error
     """
     return {"forms": forms.list_forms()}
 
@@ -44,14 +41,8 @@ def get_form(form_id: str):
       responses:
         200:
           description: the definition {id, version, title, sections}
-        401:
-          content:
-            application/json:
-              schema: ErrorSchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
+        401: error
+        404: error
     """
     version = request.args.get("version") or None
     definition = forms.find_form(form_id, version)
@@ -72,9 +63,6 @@ def list_policies():
       responses:
         200:
           description: "{policies: [...]}; pwa/js/policy.js picks one by region code and date"
-        401:
-          content:
-            application/json:
-              schema: ErrorSchema
+        401: error
     """
     return {"policies": policies.list_policies()}

@@ -32,14 +32,8 @@ def list_households():
           content:
             application/json:
               schema: HouseholdDeltaSchema
-        401:
-          content:
-            application/json:
-              schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
+        401: error
+        422: error
     """
     query = delta_query_schema.load(request.args.to_dict())
     page = households.delta(g.user, since=query["since"], limit=query["limit"], ip=client_ip())
@@ -70,18 +64,9 @@ def lookup_household():
           content:
             application/json:
               schema: HouseholdSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        404: error
+        422: error
     """
     token = request.args.get("qr", "").strip()
     if not token:
@@ -107,14 +92,8 @@ def get_household(household_id: int):
           content:
             application/json:
               schema: HouseholdSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        404: error
     """
     return household_schema.dump(households.get(g.user, household_id, ip=client_ip()))
 
@@ -151,14 +130,8 @@ def household_qr_png(household_id: int):
         200:
           content:
             image/png: {}
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        404: error
     """
     return _qr_response(household_id, "png")
 
@@ -178,13 +151,7 @@ def household_qr_svg(household_id: int):
         200:
           content:
             image/svg+xml: {}
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        404: error
     """
     return _qr_response(household_id, "svg")

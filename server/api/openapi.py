@@ -37,7 +37,13 @@ def build_spec(app) -> dict:
         for operation in operations.values():
             # OpenAPI requires a description on every response; default to the status phrase
             # so view docstrings stay short.
-            for status, response in operation.get("responses", {}).items():
+            responses = operation.get("responses", {})
+            for status, response in responses.items():
+                if response == "error":
+                    # `401: error` in a docstring stands for the one JSON error shape.
+                    response = responses[status] = {
+                        "content": {"application/json": {"schema": "ErrorSchema"}}
+                    }
                 response.setdefault("description", HTTP_STATUS_CODES.get(int(status), "response"))
         spec.path(path=path, operations=operations)
     return spec.to_dict()

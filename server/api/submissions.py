@@ -43,23 +43,14 @@ def create_submission():
           content:
             application/json:
               schema: OutcomeSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        404: error
         409:
           description: submission.changed (same instance_id, different body)
           content:
             application/json:
               schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
+        422: error
     """
     data = submission_schema.load(request.get_json(silent=True) or {})
     submission, created = sync.submit(g.user, data, ip=client_ip())
@@ -95,14 +86,8 @@ def list_submissions():
           content:
             application/json:
               schema: OutcomePageSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        422: error
     """
     query = outcome_query_schema.load(request.args.to_dict())
     page = sync.outcomes(g.user, **query)
@@ -125,10 +110,7 @@ def get_submission(instance_id: str):
           content:
             application/json:
               schema: OutcomeSchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
+        404: error
     """
     return outcome_schema.dump(sync.get_outcome(g.user, instance_id))
 
@@ -155,14 +137,8 @@ def review_submission(instance_id: str):
           content:
             application/json:
               schema: OutcomeSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        404: error
         409:
           description: review.invalid_transition
           content:
@@ -191,14 +167,8 @@ def release_submission(instance_id: str):
           content:
             application/json:
               schema: OutcomeSchema
-        403:
-          content:
-            application/json:
-              schema: ErrorSchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
+        403: error
+        404: error
         409:
           description: submission.not_held
           content:
@@ -279,27 +249,15 @@ def upload_media(instance_id: str, sha256: str):
           content:
             application/json:
               schema: ErrorSchema
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
+        404: error
         409:
           description: media.offset_mismatch (Upload-Offset tells where to continue)
           content:
             application/json:
               schema: ErrorSchema
-        413:
-          content:
-            application/json:
-              schema: ErrorSchema
-        415:
-          content:
-            application/json:
-              schema: ErrorSchema
-        422:
-          content:
-            application/json:
-              schema: ErrorSchema
+        413: error
+        415: error
+        422: error
     """
     state, status = media.receive_chunk(
         g.user, instance_id, sha256, request.stream,
@@ -325,10 +283,7 @@ def get_media(sha256: str):
         200:
           content:
             image/jpeg: {}
-        404:
-          content:
-            application/json:
-              schema: ErrorSchema
+        404: error
     """
     size = request.args.get("size", "1280")
     fh, content_type = media.open_media(g.user, sha256, size, ip=client_ip())

@@ -287,6 +287,7 @@ MESSAGES.update(
         "qflag.failed_checks": ("核查未通过", "Failed checks"),
         "qflag.county_review": ("县级复核", "County review"),
         "qflag.missing_photos": ("照片缺失", "Missing photos"),
+        "qflag.audit_flagged": ("清查比对疑点户", "Flagged by audit"),
         "queue.open": ("审核", "Review"),
     }
 )

@@ -7,7 +7,9 @@ row per submission, refreshed from every submission whose `outcome_seq` moved pa
 newest one summarised (the sequence is commit-ordered, so none is ever skipped).
 """
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -28,6 +30,17 @@ class ReviewFlags(db.Model):
     # received, merged, complete, no failed check, no conflict, no missing photo, no county
     # review: what bulk approval may approve.
     clean: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # Copies of the submission's, refreshed with the flags (a review or a held link merging
+    # moves `outcome_seq`), so the queue counts and pages from this table alone (0702).
+    household_id: Mapped[int | None] = mapped_column(Integer)
+    review_state: Mapped[str | None] = mapped_column(String(12))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        db.Index("ix_review_flags_state_completed", "review_state", "completed_at",
+                 "submission_id"),
+        db.Index("ix_review_flags_household_state", "household_id", "review_state"),
+    )
 
 
 class SubmissionInvestigator(db.Model):

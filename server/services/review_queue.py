@@ -6,18 +6,21 @@ the submissions whose outcome moved. Decisions go through services.review (the s
 review state machine); this module only adds what the console asks before calling it.
 """
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import and_, case, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import (
     Conflict,
+    CrosscheckFlag,
     Household,
+    LedgerEntry,
     Region,
     ReviewFlags,
     Submission,
@@ -29,11 +32,12 @@ from ..models.submission import REVIEW_STATES
 from . import review
 from .errors import Invalid, ServiceError
 from .household_directory import head_name
-from .pagination import Page, paginate
+from .pagination import Page
 from .region_tree import names, village_filter
-from .scope import scoped_households
+from .scope import covers_everything, scoped_households
 
-QUEUE_FLAGS = ("open_conflict", "failed_checks", "county_review", "missing_photos")
+QUEUE_FLAGS = ("open_conflict", "failed_checks", "county_review", "missing_photos",
+               "audit_flagged")
 SORTS = ("completed_at", "received_at", "household", "failed_checks")
 REFRESH_BATCH = 500
 # Decisions that send the submission back to the investigator need a reason they can read.
@@ -66,6 +70,7 @@ class QueueRow:
     village: str
     head_name: str = ""
     investigators: list[str] = field(default_factory=list)
+    audit_flagged: bool = False
 
 
 @dataclass
@@ -134,6 +139,7 @@ def refresh_flags() -> int:
                 Submission.id, Submission.outcome_seq, Submission.assessment,
                 Submission.review_state, Submission.merge_state, Submission.status,
                 Submission.submitted_by, Submission.investigator_ids,
+                Submission.household_id, Submission.completed_at,
             )
             .where(Submission.outcome_seq > (watermark if watermark is not None else -1))
             .order_by(Submission.outcome_seq)
@@ -162,6 +168,9 @@ def refresh_flags() -> int:
             values = {
                 "submission_id": row.id,
                 "outcome_seq": row.outcome_seq,
+                "household_id": row.household_id,
+                "review_state": row.review_state,
+                "completed_at": row.completed_at,
                 **summarise(
                     row.assessment, review_state=row.review_state,
                     merge_state=row.merge_state, status=row.status,
@@ -198,40 +207,57 @@ def _local_day_bounds(day: date, end: bool) -> datetime:
     return moment - offset
 
 
-def _filtered(user: User, filters: QueueFilters, *, with_state: bool, with_flags: bool):
-    """Return the select of (Submission, ReviewFlags, Household) matching the filters."""
-    query = (
-        select(Submission, ReviewFlags, Household)
-        .join(ReviewFlags, ReviewFlags.submission_id == Submission.id)
-        .join(Household, Household.id == Submission.household_id)
-        .where(Household.id.in_(scoped_households(user).with_only_columns(Household.id)))
-    )
+def _conditions(user: User, filters: QueueFilters, *, with_state: bool, with_flags: bool) -> list:
+    """Return the WHERE conditions on ReviewFlags (and only it) matching the filters.
+
+    The summary carries the submission's household, review state and visit time, so the
+    queue counts without the submission table. Scope: the households the user may see (a
+    township or village filter only narrows it); a supervisor whose region holds every
+    household gets no scope condition at all, the same rows without a join.
+    """
+    conditions = [ReviewFlags.household_id.is_not(None)]
     if filters.township or filters.village:
-        query = query.where(
-            Household.village_id.in_(village_filter(user, filters.township, filters.village))
-        )
+        conditions.append(ReviewFlags.household_id.in_(
+            select(Household.id).where(
+                Household.village_id.in_(village_filter(user, filters.township, filters.village))
+            )
+        ))
+    elif not covers_everything(user):
+        conditions.append(ReviewFlags.household_id.in_(
+            scoped_households(user).with_only_columns(Household.id)))
     if filters.investigator:
-        query = query.where(
-            Submission.id.in_(
+        conditions.append(
+            ReviewFlags.submission_id.in_(
                 select(SubmissionInvestigator.submission_id).where(
                     SubmissionInvestigator.user_id == filters.investigator
                 )
             )
         )
     if filters.date_from:
-        query = query.where(Submission.completed_at >= _local_day_bounds(filters.date_from, False))
+        conditions.append(
+            ReviewFlags.completed_at >= _local_day_bounds(filters.date_from, False))
     if filters.date_to:
-        query = query.where(Submission.completed_at < _local_day_bounds(filters.date_to, True))
+        conditions.append(ReviewFlags.completed_at < _local_day_bounds(filters.date_to, True))
     if with_state and filters.state in REVIEW_STATES:
-        query = query.where(Submission.review_state == filters.state)
+        conditions.append(ReviewFlags.review_state == filters.state)
     if with_flags:
-        for flag in filters.flags:
-            query = query.where(_flag_condition(flag))
-    return query
+        conditions.extend(_flag_condition(flag) for flag in filters.flags)
+    return conditions
+
+
+def _audit_flagged():
+    """Return a select of the households with an audit flag not yet closed (清查比对疑点)."""
+    return (
+        select(CrosscheckFlag.household_id)
+        .join(LedgerEntry, LedgerEntry.id == CrosscheckFlag.ledger_entry_id)
+        .where(LedgerEntry.state != "closed")
+    )
 
 
 def _flag_condition(flag: str):
     """Return the SQL condition of one queue flag."""
+    if flag == "audit_flagged":
+        return ReviewFlags.household_id.in_(_audit_flagged())
     return {
         "open_conflict": ReviewFlags.open_conflicts > 0,
         "failed_checks": ReviewFlags.failed_checks > 0,
@@ -240,44 +266,61 @@ def _flag_condition(flag: str):
     }[flag]
 
 
+def _counts(user: User, filters: QueueFilters) -> tuple[dict[str, int], dict[str, int]]:
+    """Return (per review state, per flag) in one GROUP BY over the summary.
+
+    Per state: with the flag filters, not the state's; per flag: with the state filter, not
+    the flags'. Grouping by state gives both: a flag's count is the sum over the states the
+    filter keeps.
+    """
+    chosen = [_flag_condition(flag) for flag in filters.flags]
+    matching = and_(*chosen) if chosen else true()
+    rows = db.session.execute(
+        select(
+            ReviewFlags.review_state,
+            func.sum(case((matching, 1), else_=0)),
+            *(func.sum(case((_flag_condition(flag), 1), else_=0)) for flag in QUEUE_FLAGS),
+        )
+        .where(*_conditions(user, filters, with_state=False, with_flags=False))
+        .group_by(ReviewFlags.review_state)
+    ).all()
+    state_counts = dict.fromkeys(REVIEW_STATES, 0)
+    flag_counts = dict.fromkeys(QUEUE_FLAGS, 0)
+    for state, n, *per_flag in rows:
+        if n:
+            state_counts[state] = int(n)
+        if filters.state in REVIEW_STATES and state != filters.state:
+            continue
+        for flag, count in zip(QUEUE_FLAGS, per_flag, strict=True):
+            flag_counts[flag] += int(count or 0)
+    return state_counts, flag_counts
+
+
 def queue(user: User, filters: QueueFilters, *, page: int = 1, per_page: int = 50) -> Queue:
-    """Return one page of the queue with its counts (each a single GROUP BY query)."""
+    """Return one page of the queue with its counts (one GROUP BY, then the page's rows)."""
     refresh_flags()
+    state_counts, flag_counts = _counts(user, filters)
+    total = (state_counts.get(filters.state, 0) if filters.state in REVIEW_STATES
+             else sum(state_counts.values()))
+    page = min(page, max(1, math.ceil(total / per_page))) if total else 1
     order = {
-        "completed_at": Submission.completed_at,
+        "completed_at": ReviewFlags.completed_at,
         "received_at": Submission.received_at,
         "household": Household.code,
         "failed_checks": ReviewFlags.failed_checks,
-    }.get(filters.sort, Submission.completed_at)
-    query = _filtered(user, filters, with_state=True, with_flags=True).order_by(
-        order.desc() if filters.descending else order.asc(), Submission.id
-    )
-    result = paginate(
-        query.options(selectinload(Household.members)), page, per_page, scalars=False
-    )
-
-    by_state = _filtered(user, filters, with_state=False, with_flags=True).subquery()
-    state_counts = dict.fromkeys(REVIEW_STATES, 0)
-    state_counts.update(
-        db.session.execute(
-            select(by_state.c.review_state, func.count()).group_by(by_state.c.review_state)
-        ).all()
-    )
-    by_flag = _filtered(user, filters, with_state=True, with_flags=False).subquery()
-    row = db.session.execute(
-        select(
-            *(
-                func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-                for condition in (
-                    by_flag.c.open_conflicts > 0,
-                    by_flag.c.failed_checks > 0,
-                    by_flag.c.county_review.is_(True),
-                    by_flag.c.missing_media > 0,
-                )
-            )
-        )
-    ).one()
-    flag_counts = dict(zip(QUEUE_FLAGS, (int(n) for n in row), strict=True))
+    }.get(filters.sort, ReviewFlags.completed_at)
+    items = db.session.execute(
+        select(Submission, ReviewFlags, Household)
+        .join(Submission, Submission.id == ReviewFlags.submission_id)
+        .join(Household, Household.id == ReviewFlags.household_id)
+        .where(*_conditions(user, filters, with_state=True, with_flags=True))
+        .order_by(order.desc() if filters.descending else order.asc(),
+                  ReviewFlags.submission_id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .options(selectinload(Household.members))
+    ).all() if total else []
+    result = Page(items=list(items), total=total, page=page, per_page=per_page)
 
     people_ids = set()
     for submission, _, _ in result.items:
@@ -285,8 +328,12 @@ def queue(user: User, filters: QueueFilters, *, page: int = 1, per_page: int = 5
     people = {
         u.id: u.display_name or u.username
         for u in db.session.scalars(select(User).where(User.id.in_(people_ids)))
-    }
+    } if people_ids else {}
     region_names = names({h.village_id for _, _, h in result.items})
+    on_page = {h.id for _, _, h in result.items}
+    flagged = set(db.session.scalars(
+        _audit_flagged().where(CrosscheckFlag.household_id.in_(on_page)).distinct()
+    )) if on_page else set()
     result.items = [
         QueueRow(
             submission=submission,
@@ -298,6 +345,7 @@ def queue(user: User, filters: QueueFilters, *, page: int = 1, per_page: int = 5
             investigators=[
                 people.get(i, str(i)) for i in submission.investigator_ids or []
             ],
+            audit_flagged=household.id in flagged,
         )
         for submission, flags, household in result.items
     ]

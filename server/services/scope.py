@@ -1,6 +1,6 @@
 """Region scope: which villages a user may see. Every household query goes through here."""
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, exists, select
 
 from ..extensions import db
 from ..models import Household, Region, User
@@ -27,3 +27,21 @@ def covers_village(user: User, village_id: int) -> bool:
     region = db.session.get(Region, user.region_id)
     village = db.session.get(Region, village_id)
     return bool(region and village and village.path.startswith(region.path))
+
+
+def covers_everything(user: User) -> bool:
+    """Tell whether the user's scope holds every household there is (a county supervisor of
+    the only county), so a query may skip the scope filter and give the same rows.
+
+    True only when no region lies outside the user's region and every household sits in a
+    village (scoped_households counts villages only): two cheap EXISTS probes.
+    """
+    region = db.session.get(Region, user.region_id)
+    if region is None:
+        return False
+    outside = exists().where(~Region.path.startswith(region.path))
+    not_in_village = (
+        exists()
+        .where(Household.village_id == Region.id, Region.level != "village")
+    )
+    return not db.session.scalar(select(outside | not_in_village))

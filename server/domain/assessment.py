@@ -7,7 +7,6 @@ its answers with pwa/js/policy.js, sees the same numbers. Facts from outside the
 submission come in `context` (the sync service gathers them from the database).
 """
 
-import copy
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -15,7 +14,7 @@ from . import checks, forms
 from .binding import bound_changes
 from .logic import LogicError, evaluate, truthy
 from .policy import Policy, assess_money, benefit_class
-from .record import COLLECTIONS, empty_record
+from .record import COLLECTIONS, copy_json, empty_record
 
 
 @dataclass
@@ -50,7 +49,7 @@ MONEY_KEYS = ("policy_id", "area_type", "unit", "reference_period", "household_i
 
 def apply_changes(record: dict, partial: dict) -> dict:
     """Return a copy of `record` with a partial record (from binding) applied."""
-    result = copy.deepcopy(record) if record else empty_record()
+    result = copy_json(record) if record else empty_record()
     result.setdefault("household", {}).update(partial.get("household", {}))
     for collection in COLLECTIONS:
         items = result.setdefault(collection, {})
@@ -116,7 +115,7 @@ def _answered_media(form: dict, answers: dict) -> tuple[list, list, list]:
         elif kind == "signature" and isinstance(value, dict):
             signatures.append(value)
 
-    for place in forms.walk(form):
+    for place in forms.places(form):
         kind = place.question.get("type")
         if kind not in ("photo", "signature"):
             continue

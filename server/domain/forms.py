@@ -94,9 +94,39 @@ def walk(form: dict) -> Iterator[Located]:
     yield from _visit(form.get("sections"), "sections", None, ())
 
 
+# places(): the walk of each definition seen, by identity. The entry holds the definition
+# itself, so its id cannot be reused while cached. Bounded: definitions made on the fly
+# (tests, `ruhu forms check`) push old entries out.
+_PLACES: dict[int, tuple[dict, tuple[Located, ...]]] = {}
+_PLACES_MAX = 64
+
+
+def places(form: dict) -> tuple[Located, ...]:
+    """Return `walk(form)` as a tuple, computed once per definition object.
+
+    Answers are checked and assessed against the same few definitions all day (a merge
+    visits ~1,300 places), so the walk is remembered. Definitions are read-only once
+    loaded (services/forms.py hands out the catalogue's own objects); a definition that
+    is being edited must be walked with `walk`.
+    """
+    return _remembered(form, lambda: tuple(walk(form)))
+
+
+def _remembered(definition: dict, compute) -> tuple[Located, ...]:
+    """Return compute() for a definition object, computed once while it stays cached."""
+    entry = _PLACES.get(id(definition))
+    if entry is not None and entry[0] is definition:
+        return entry[1]
+    located = compute()
+    if len(_PLACES) >= _PLACES_MAX:
+        _PLACES.pop(next(iter(_PLACES)))
+    _PLACES[id(definition)] = (definition, located)
+    return located
+
+
 def questions_of_type(form: dict, *types: str) -> list[Located]:
     """Return the questions of some types, with their places."""
-    return [located for located in walk(form) if located.question.get("type") in types]
+    return [located for located in places(form) if located.question.get("type") in types]
 
 
 # ---- definition ----------------------------------------------------------------------------
@@ -484,7 +514,8 @@ def validate_answers(form: dict, answers: Any) -> dict[str, list[str]]:
     if not isinstance(answers, dict):
         return {"answers": ["应为对象 / must be an object"]}
     errors: dict[str, list[str]] = {}
-    top = [p for p in walk(form) if p.repeat is None and p.question.get("type") not in NO_ANSWER]
+    top = [p for p in places(form)
+           if p.repeat is None and p.question.get("type") not in NO_ANSWER]
     names = {p.question["name"] for p in top}
     for name in answers:
         if name not in names:
@@ -572,10 +603,14 @@ def _check_repeat(place: Located, answers: dict, items: Any, path: str,
         errors.setdefault(path, []).append(REQUIRED)
 
 
-def _children(place: Located) -> list[Located]:
+def _children(place: Located) -> tuple[Located, ...]:
     """Return the answer-holding questions inside a repeat (its groups flattened)."""
-    inside = _visit(place.question.get("children"), f"{place.path}.children", place.question, ())
-    return [p for p in inside if p.question.get("type") not in NO_ANSWER]
+    def compute() -> tuple[Located, ...]:
+        inside = _visit(place.question.get("children"), f"{place.path}.children",
+                        place.question, ())
+        return tuple(p for p in inside if p.question.get("type") not in NO_ANSWER)
+
+    return _remembered(place.question, compute)
 
 
 def _is_number(value: Any) -> bool:

@@ -17,11 +17,17 @@ whole item (path ``members.<uuid>``). Nothing here touches a database: the servi
 what base to use (see services/sync.py for offline chains) and writes the result.
 """
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from .record import COLLECTION_FIELDS, HOUSEHOLD_FIELDS, empty_record, get_value, split_path
+from .record import (
+    COLLECTION_FIELDS,
+    HOUSEHOLD_FIELDS,
+    copy_json,
+    empty_record,
+    get_value,
+    split_path,
+)
 
 
 @dataclass
@@ -51,7 +57,7 @@ def _merge_value(path: str, base: Any, server: Any, mine: Any, result: MergeResu
 
 def merge(base: dict, server: dict, mine: dict) -> MergeResult:
     """Merge the partial record `mine` into `server`, relative to `base` (see module doc)."""
-    result = MergeResult(record=copy.deepcopy(server))
+    result = MergeResult(record=copy_json(server))
     merged = result.record
     for name in HOUSEHOLD_FIELDS:
         if name not in mine.get("household", {}):
@@ -107,7 +113,7 @@ def _merge_item(section: str, item_id: str, base: dict | None, server: dict | No
 
 def overlay(record: dict, partial: dict) -> dict:
     """Return `record` with the partial record laid over it (a phone's own view)."""
-    view = copy.deepcopy(record)
+    view = copy_json(record)
     for name, value in partial.get("household", {}).items():
         view.setdefault("household", {})[name] = value
     for section in COLLECTION_FIELDS:
@@ -123,7 +129,7 @@ def overlay(record: dict, partial: dict) -> dict:
 def set_value(record: dict, path: str, value: Any) -> dict:
     """Return a copy of `record` with one path set (an item path with None removes it)."""
     section, item_id, name = split_path(path)
-    updated = copy.deepcopy(record)
+    updated = copy_json(record)
     if item_id is None:
         updated.setdefault("household", {})[name] = value
         return updated

@@ -11,6 +11,7 @@ Values are JSON-native (dates as ISO strings, money as numbers). A *path* names 
 (added when its old value is None, removed when its new value is None).
 """
 
+import copy
 from typing import Any
 
 HOUSEHOLD_FIELDS = (
@@ -123,3 +124,23 @@ def diff(old: dict, new: dict) -> list[dict]:
                         }
                     )
     return changes
+
+
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def copy_json(value: Any) -> Any:
+    """Return a deep copy of JSON-shaped data (dicts, lists, scalars).
+
+    A record is copied on every merge and assessment; this is several times faster than
+    ``copy.deepcopy`` on such data (no memo: JSON has no shared or cyclic parts). Anything
+    else is handed to deepcopy.
+    """
+    if isinstance(value, _ATOMS):
+        return value
+    if type(value) is dict:
+        return {key: item if isinstance(item, _ATOMS) else copy_json(item)
+                for key, item in value.items()}
+    if type(value) is list:
+        return [item if isinstance(item, _ATOMS) else copy_json(item) for item in value]
+    return copy.deepcopy(value)

@@ -1,13 +1,33 @@
 """Writing to the append-only audit log. Callers commit; this only adds the entry."""
 
+from dataclasses import dataclass
+
 from ..extensions import db
 from ..models import AuditEntry, User
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acted, as the audit log and the version history name them.
+
+    A use case that commits before its main transaction (to take a lock) keeps this
+    instead of the User row, which the commit expires: naming the actor afterwards then
+    costs no query.
+    """
+
+    id: int
+    username: str
+
+    @classmethod
+    def of(cls, user: User) -> "Actor":
+        """Return the actor for a user row."""
+        return cls(user.id, user.username)
 
 
 def record(
     action: str,
     *,
-    actor: User | None = None,
+    actor: User | Actor | None = None,
     object_type: str = "",
     object_id: object = "",
     detail: dict | None = None,

@@ -269,7 +269,7 @@ def context_for(form: dict, answers: dict, household: Household | None,
               if place.repeat is None for p in answers.get(place.question["name"]) or []
               if isinstance(p, dict)]
     numbers = [item.get(place.question["name"])
-               for place in form_rules.walk(form)
+               for place in form_rules.places(form)
                if place.repeat is not None and place.repeat.get("bind") == "members"
                and place.question.get("bind") == "id_number"
                for item in answers.get(place.repeat["name"]) or [] if isinstance(item, dict)]

@@ -33,6 +33,7 @@ from sqlalchemy import Boolean as BooleanType
 from sqlalchemy import Date, Integer, Numeric, String, inspect, literal, select, union_all
 from sqlalchemy import Float as FloatType
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..domain import merge as merging
 from ..domain.binding import BindingError, bound_changes
@@ -56,6 +57,7 @@ from .household_record import ITEM_MODELS, apply_record, to_record
 from .locks import begin_household_write, is_sqlite, lock_household
 from .register import register_household
 from .scope import covers_village
+from .transactions import commit_keeping_loaded
 from .versions import next_change_seq, record_version
 
 log = logging.getLogger(__name__)
@@ -288,21 +290,20 @@ def _check_household(user: User, household: Household | None) -> Household:
     return household
 
 
-def _household_village(user: User, household_id: int) -> int:
-    """Return the village of a household the user may submit for (one query)."""
-    row = db.session.execute(
-        select(Household.village_id, Region.path)
-        .join(Region, Region.id == Household.village_id)
+def _household_in_scope(user: User, household_id: int) -> Household:
+    """Return a household the user may submit for, with its village (one query)."""
+    household = db.session.scalar(
+        select(Household).options(joinedload(Household.village))
         .where(Household.id == household_id)
-    ).first()
-    if row is None:
+    )
+    if household is None:
         raise NotFound("户不存在 / no such household")
     scope = db.session.get(Region, user.region_id)
-    if scope is None or not row.path.startswith(scope.path):
+    if scope is None or not household.village.path.startswith(scope.path):
         raise Forbidden(
             "此户不在您的负责范围内 / household outside your region", code="scope.forbidden"
         )
-    return row.village_id
+    return household
 
 
 @dataclass
@@ -344,8 +345,10 @@ def _prepare(user: User, data: dict, body_hash: str) -> Prepared:
     village_id = changes["household"].get("village_id")
     checked_village = None
     lone = data["previous_instance_id"] is None
+    household = None
     if data["household_id"] is not None:
-        checked_village = _household_village(user, data["household_id"])
+        household = _household_in_scope(user, data["household_id"])
+        checked_village = household.village_id
         if village_id is not None and village_id != checked_village:
             _village(village_id, user, "answers.household.village_id")
     elif lone:
@@ -393,7 +396,6 @@ def _prepare(user: User, data: dict, body_hash: str) -> Prepared:
         snapshot = _snapshot(data["household_id"], data["base_version"])
         if lone and snapshot is not None:
             # A lone submission's base is its base_version, fixed history: assess it now.
-            household = db.session.get(Household, data["household_id"])
             submission.assessment = _assess(form, submission, household, snapshot)
             assessed = True
     return Prepared(submission, form, checked_village, snapshot, assessed)
@@ -439,6 +441,7 @@ def _receive(user: User, prepared: Prepared, ip: str | None) -> tuple[Submission
     """Merge (or hold) the prepared submission under the household lock; commit."""
     submission = prepared.submission
     household_id = submission.household_id
+    actor = audit.Actor.of(user)  # the lock's commit expires the user row
     previous = None
     if household_id is None and submission.previous_instance_id is not None:
         # A later link of a new household's chain: it lands where its predecessor landed.
@@ -504,7 +507,7 @@ def _receive(user: User, prepared: Prepared, ip: str | None) -> tuple[Submission
     stamp(touched, household)
     audit.record(
         "submission.receive",
-        actor=user,
+        actor=actor,
         object_type="submission",
         object_id=submission.instance_id,
         ip=ip,
@@ -516,7 +519,12 @@ def _receive(user: User, prepared: Prepared, ip: str | None) -> tuple[Submission
             "released": [s.instance_id for s in touched[1:]],
         },
     )
-    db.session.commit()
+    if submission.merge_state == "merged":
+        # The outcome is answered from the rows just written under the lock: no re-read.
+        # (A held link is re-read: its predecessor may merge at any moment, see submit.)
+        commit_keeping_loaded()
+    else:
+        db.session.commit()
     return submission, True
 
 
@@ -711,7 +719,6 @@ def _merge(
     """
     if household is None:
         return _merge_new_household(submission, form, released)
-    submitter = db.session.get(User, submission.submitted_by)
     base, merge_base = effective_base(submission, household, snapshot)
     server = to_record(household)
     result = merging.merge(base, server, submission.changes)
@@ -753,7 +760,7 @@ def _merge(
             household,
             before=server,
             cause="submission",
-            actor=submitter,
+            actor_id=submission.submitted_by,
             source_ref=submission.instance_id,
             prev_village_id=moved_from if household.village_id != moved_from else None,
         )

@@ -35,6 +35,7 @@ def record_version(
     before: dict | None,
     cause: str,
     actor: User | None = None,
+    actor_id: int | None = None,
     source_ref: str | None = None,
     note: str | None = None,
     prev_village_id: int | None = None,
@@ -42,7 +43,8 @@ def record_version(
     """Write a new version if the record changed since `before`; return it (or None).
 
     `before` is the record as it was before this use case changed the rows (None for a new
-    household). Bumps household.version and change_seq. The caller commits.
+    household). The actor is a user row or, when the caller holds only its id, `actor_id`.
+    Bumps household.version and change_seq. The caller commits.
     """
     db.session.flush()
     after = to_record(household)
@@ -59,7 +61,7 @@ def record_version(
         changes=changes,
         cause=cause,
         source_ref=source_ref,
-        actor_id=actor.id if actor else None,
+        actor_id=actor.id if actor else actor_id,
         village_id=household.village_id,
         prev_village_id=prev_village_id,
         change_seq=seq,

@@ -749,9 +749,12 @@ def _merge(
         submission.assessment = _assess(
             form or _form_or_empty(submission), submission, household, base
         )
-    # In the session from here on: a released successor's chain must find it.
-    db.session.add(submission)
     successors = _held_successors(submission)
+    if successors:
+        # A released successor's chain must find it in the database.
+        db.session.add(submission)
+    # Otherwise a new submission joins the session only once its outcome is known (the
+    # caller adds it): one INSERT with everything, rather than an INSERT and an UPDATE.
     submission.applied = []
     if result.applied:
         moved_from = household.village_id

@@ -7,6 +7,14 @@ from ..extensions import db
 from ..models import ChangeCounter, Household, HouseholdVersion, User
 from .household_record import to_record
 
+# Built once: every version write runs it.
+_TAKE_NEXT = (
+    update(ChangeCounter)
+    .where(ChangeCounter.id == 1)
+    .values(value=ChangeCounter.value + 1)
+    .returning(ChangeCounter.value)
+)
+
 
 def next_change_seq() -> int:
     """Take the next change sequence number inside the current transaction.
@@ -16,12 +24,7 @@ def next_change_seq() -> int:
     (a plain autoincrement id on PostgreSQL can commit out of order). Call it last, just
     before committing, to keep the lock short.
     """
-    result = db.session.execute(
-        update(ChangeCounter)
-        .where(ChangeCounter.id == 1)
-        .values(value=ChangeCounter.value + 1)
-        .returning(ChangeCounter.value)
-    ).scalar_one_or_none()
+    result = db.session.execute(_TAKE_NEXT).scalar_one_or_none()
     if result is None:
         db.session.add(ChangeCounter(id=1, value=1))
         db.session.flush()

@@ -1,14 +1,17 @@
-"""The review queue's counts and rows equal a straightforward count, for every filter.
+"""The review queue's and the progress dashboard's figures equal a straightforward count.
 
 The queue counts from its summary (review_flags, with the submission's household, review
 state and visit time copied in) and skips the scope filter when the supervisor's region holds
 every household. Here each figure it shows is checked against a plain count in Python over
 every submission, for the county and a township supervisor, before and after reviews move
-submissions between states, and with the "flagged by audit" filter.
+submissions between states, and with the "flagged by audit" filter. The progress dashboard
+(which likewise skips the scope filter for such a supervisor and counts each household's
+surveys in one pass) is checked the same way, village by village and day by day.
 """
 
 import io
 import re
+import uuid
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -23,15 +26,17 @@ from server.models import (
     Region,
     Submission,
     SubmissionMedia,
+    SubmissionReview,
     User,
 )
 from server.models.submission import REVIEW_STATES
-from server.services import review_queue
+from server.services import progress, review_queue
 from server.services.regions import add_region
 from server.services.scope import covers_everything
 from tests.audit_helpers import covered, csv_bytes, living_member
 from tests.conftest import TOWNSHIP_1, TOWNSHIP_2
 from tests.console_data import assessment, set_assessment
+from tests.sync_helpers import survey
 
 pytest_plugins = ["tests.console_helpers"]
 
@@ -189,6 +194,16 @@ def county_work(api, scenario, demo, sup2):
               "file": (io.BytesIO(csv_bytes(DEATH_HEADER, rows)), "deaths.csv")},
         content_type="multipart/form-data")
     assert response.status_code == 201, response.get_json()
+    # A new household's second link, held (no household yet) until its first link arrives.
+    member = str(uuid.uuid4())
+    made["new_first"] = survey(None, {"village_id": one[0].village_id, "address": "新申请",
+                                      "members": [{"id": member, "name": "申请人"}]},
+                               investigators=[inv1])
+    second = survey(None, {"address": "新申请二", "members": [{"id": member, "name": "申请人"}]},
+                    investigators=[inv1], previous_instance_id=made["new_first"]["instance_id"])
+    response = api.as_user("inv1").post("/api/v1/submissions", json=second)
+    assert response.get_json()["merge_state"] == "held", response.get_json()
+    made["held"] = second["instance_id"]
     flagged = [covered(one)[0], covered(two)[0]]
     for household in flagged:
         made[f"flagged_{household.id}"] = scenario.record_edit(
@@ -248,7 +263,8 @@ def test_township_supervisor_never_counts_township_1(console, sup2, county_work)
     """The counts and the flagged-by-audit filter stay inside township 2."""
     page = console.as_user("sup2").text("/console/queue?state=all&flag=audit_flagged")
     ids = set(re.findall(r"/console/submissions/([0-9a-f-]{36})", page))
-    township_1 = {v for k, v in county_work.items() if not k.startswith(("t2_", "flagged_"))}
+    township_1 = {v for k, v in county_work.items()
+                  if isinstance(v, str) and not k.startswith(("t2_", "flagged_"))}
     assert ids and not ids & township_1
     db.session.expire_all()
     for instance_id in ids:
@@ -287,3 +303,130 @@ def test_old_review_flags_rows_are_filled_by_the_migration(app, demo, county_wor
         assert flags.review_state == submission.review_state
         assert flags.completed_at == submission.completed_at
     assert isinstance(rows[0][0].completed_at, datetime)
+
+
+# --- the progress dashboard ------------------------------------------------------------------
+
+
+def expected_progress(user: User, date_from: date, date_to: date) -> dict:
+    """Return {village_id: figures} and the daily points, counted plainly in Python."""
+    db.session.expire_all()
+    scope = db.session.get(Region, user.region_id)
+    offset = timedelta(hours=8)
+
+    def in_scope(household: Household) -> bool:
+        village = household.village
+        return village.level == "village" and village.path.startswith(scope.path)
+
+    def in_period(moment: datetime) -> bool:
+        return date_from <= (moment + offset).date() <= date_to
+
+    villages: dict[int, dict] = {}
+
+    def figures(village_id: int) -> dict:
+        return villages.setdefault(village_id, {
+            "households": 0, "visited": 0, "submitted": 0,
+            **dict.fromkeys(REVIEW_STATES, 0)})
+
+    for household in db.session.scalars(select(Household)):
+        if in_scope(household) and household.status != "closed":
+            figures(household.village_id)["households"] += 1
+    submitted, firsts, visited = {}, {}, {}
+    for submission in db.session.scalars(select(Submission)):
+        if submission.household_id is None or not in_period(submission.completed_at):
+            continue
+        household = db.session.get(Household, submission.household_id)
+        if not in_scope(household):
+            continue
+        row = figures(household.village_id)
+        row["submitted"] += 1
+        row[submission.review_state] += 1
+        day = (submission.completed_at + offset).date()
+        submitted[day] = submitted.get(day, 0) + 1
+        if submission.review_state != "rejected":
+            visited.setdefault(household.village_id, set()).add(household.id)
+            first = firsts.get(household.id)
+            firsts[household.id] = day if first is None else min(first, day)
+    for village_id, ids in visited.items():
+        figures(village_id)["visited"] = len(ids)
+    approved = {}
+    for review in db.session.scalars(select(SubmissionReview)):
+        submission = db.session.get(Submission, review.submission_id)
+        if (review.to_state != "approved" or submission.household_id is None
+                or not in_period(review.at)
+                or not in_scope(db.session.get(Household, submission.household_id))):
+            continue
+        day = (review.at + offset).date()
+        approved[day] = approved.get(day, 0) + 1
+    first_days = {}
+    for day in firsts.values():
+        first_days[day] = first_days.get(day, 0) + 1
+    daily, running, day = [], 0, date_from
+    while day <= date_to:
+        running += first_days.get(day, 0)
+        daily.append((day, submitted.get(day, 0), approved.get(day, 0), running))
+        day += timedelta(days=1)
+    return {"villages": villages, "daily": daily}
+
+
+def assert_progress_matches(user: User, date_from: date, date_to: date) -> None:
+    """Compare the dashboard's village figures, totals and chart with the plain count."""
+    db.session.expire_all()
+    report = progress.report(user, date_from=date_from, date_to=date_to)
+    want = expected_progress(user, date_from, date_to)
+    names = ("households", "visited", "submitted", *REVIEW_STATES)
+    shown_villages = {}
+    for township in report.townships:
+        for village in township.villages:
+            shown_villages[village.village.id] = {n: getattr(village.counts, n) for n in names}
+        for name in names:
+            assert getattr(township.counts, name) == sum(
+                getattr(v.counts, name) for v in township.villages)
+    blank = dict.fromkeys(names, 0)
+    for village_id in set(shown_villages) | set(want["villages"]):
+        assert shown_villages.get(village_id, blank) == want["villages"].get(
+            village_id, blank), (user.username, village_id)
+    assert [(p.day, p.submitted, p.approved, p.visited_total) for p in report.daily] == \
+        want["daily"]
+
+
+def test_progress_equals_a_plain_count(app, demo, sup2, county_work):
+    """Per village, per township and day by day, for the county and a township supervisor,
+    before and after reviews (a rejected survey no longer counts as a visit)."""
+    sup1 = demo.user("sup1")
+    today = date.today()
+    periods = [(date(today.year, 1, 1), today), (date(2026, 5, 2), date(2026, 5, 2))]
+    for user in (sup1, sup2):
+        for date_from, date_to in periods:
+            assert_progress_matches(user, date_from, date_to)
+    review_queue.decide(sup1, county_work["plain"], "approved", "")
+    review_queue.decide(sup1, county_work["failed"], "rejected", "不符合")
+    review_queue.decide(sup2, county_work["t2_0"], "has_issues", "补充照片")
+    for user in (sup1, sup2):
+        for date_from, date_to in periods:
+            assert_progress_matches(user, date_from, date_to)
+    totals = progress.report(sup1).total
+    assert (totals.approved, totals.rejected, totals.has_issues) == (1, 1, 1)
+    add_region(name="另一县", code="230230", level="county", parent=None)
+    db.session.commit()
+    assert_progress_matches(sup1, *periods[0])  # the scope filter is back: same figures
+
+
+def test_a_held_link_counts_once_it_lands_in_its_household(app, api, demo, sup2, county_work):
+    """A held link has no household: not counted; when its chain's first link creates the
+    household, both are counted (the merge moves their outcome, refreshing the summary)."""
+    sup1 = demo.user("sup1")
+    held = db.session.scalar(
+        select(Submission).where(Submission.instance_id == county_work["held"]))
+    assert held.household_id is None
+    today = date.today()
+    before = progress.report(sup1).total.submitted
+    assert_all_filters_match([sup1], demo)
+    response = api.as_user("inv1").post("/api/v1/submissions", json=county_work["new_first"])
+    assert response.status_code == 201, response.get_json()
+    db.session.expire_all()
+    assert db.session.scalar(select(Submission.household_id).where(
+        Submission.instance_id == county_work["held"])) is not None
+    assert_all_filters_match([sup1, sup2], demo)
+    assert_progress_matches(sup1, date(today.year, 1, 1), today)
+    assert progress.report(sup1).total.submitted == before + 2

@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from ..domain.policy import township_quality
 from ..extensions import db
 from ..models import Household, Region, SampleHousehold, Submission, SubmissionReview, User
+from ..models.submission import REVIEW_STATES
 from . import audit, policies, sampling
 from .region_tree import scope_tree
-from .scope import scoped_households
+from .scope import covers_everything, scoped_households
 
 REVIEWED = ("approved", "has_issues", "rejected")
 # Shown when a township's policy sets no threshold (Keshan 2022 sets none): the figures of
@@ -160,6 +161,48 @@ def _thresholds(township: Region, on: date) -> Thresholds:
     )
 
 
+def _scope(user: User):
+    """Return the select of household ids in the user's scope, or None when the scope holds
+    every household (a county supervisor of the only county: no filter, the same rows)."""
+    if covers_everything(user):
+        return None
+    return scoped_households(user).with_only_columns(Household.id)
+
+
+def _within(column, in_scope) -> list:
+    """Return the condition keeping `column` (a household id) in scope: only "has a
+    household" when the scope holds every household."""
+    return [column.is_not(None) if in_scope is None else column.in_(in_scope)]
+
+
+def _per_village_and_first_day(start: datetime, end: datetime, in_scope):
+    """Return the select of (village, local day of the first visit, surveys per review state,
+    households visited) over the period, grouped by village and that day (None for the
+    households whose surveys in the period were all rejected)."""
+    state = Submission.review_state
+    per_household = (
+        select(
+            Submission.household_id.label("household_id"),
+            *(func.sum(case((state == name, 1), else_=0)).label(name) for name in REVIEW_STATES),
+            func.min(case((state != "rejected", Submission.completed_at))).label("first"),
+        )
+        .where(Submission.completed_at >= start, Submission.completed_at < end,
+               *_within(Submission.household_id, in_scope))
+        .group_by(Submission.household_id)
+        .subquery()
+    )
+    day = _local_day(per_household.c.first)
+    return (
+        select(
+            Household.village_id, day,
+            *(func.sum(per_household.c[name]) for name in REVIEW_STATES),
+            func.count(per_household.c.first),
+        )
+        .join(Household, Household.id == per_household.c.household_id)
+        .group_by(Household.village_id, day)
+    )
+
+
 def report(
     user: User, *, date_from: date | None = None, date_to: date | None = None,
     township: str | None = None, ip: str | None = None,
@@ -169,7 +212,7 @@ def report(
     date_to = date_to or today
     date_from = date_from or date(date_to.year, 1, 1)
     start, end = _bounds(date_from, date_to)
-    in_scope = scoped_households(user).with_only_columns(Household.id)
+    in_scope = _scope(user)
 
     per_village: dict[int, Counts] = {}
 
@@ -178,30 +221,24 @@ def report(
 
     for village_id, n in db.session.execute(
         select(Household.village_id, func.count())
-        .where(Household.id.in_(in_scope), Household.status != "closed")
+        .where(Household.status != "closed", *_within(Household.id, in_scope))
         .group_by(Household.village_id)
     ):
         counts(village_id).households = n
-    in_period = (
-        select(Submission.household_id, Submission.review_state, Household.village_id)
-        .join(Household, Household.id == Submission.household_id)
-        .where(Submission.household_id.in_(in_scope), Submission.completed_at >= start,
-               Submission.completed_at < end)
-        .subquery()
-    )
-    for village_id, visited in db.session.execute(
-        select(in_period.c.village_id, func.count(func.distinct(in_period.c.household_id)))
-        .where(in_period.c.review_state != "rejected")
-        .group_by(in_period.c.village_id)
-    ):
-        counts(village_id).visited = visited
-    for village_id, state, n in db.session.execute(
-        select(in_period.c.village_id, in_period.c.review_state, func.count())
-        .group_by(in_period.c.village_id, in_period.c.review_state)
-    ):
+    # One pass over the period's submissions, household by household (from the covering
+    # index on household, visit time and state): each household's surveys per state and its
+    # first visit not rejected; then summed per village and day of that first visit. It gives
+    # the village counts, the villages' visited households and the chart's first visits.
+    firsts: dict[str, int] = {}
+    for village_id, day, *by_state, visited in db.session.execute(_per_village_and_first_day(
+            start, end, in_scope)):
         row = counts(village_id)
-        row.submitted += n
-        setattr(row, state, getattr(row, state) + n)
+        for state, n in zip(REVIEW_STATES, by_state, strict=True):
+            setattr(row, state, getattr(row, state) + int(n or 0))
+            row.submitted += int(n or 0)
+        row.visited += visited
+        if day is not None and visited:
+            firsts[str(day)] = firsts.get(str(day), 0) + visited
 
     sampled_villages = sampling.active_villages(user)
     always = _always_visit_counts(user, start, end)
@@ -237,7 +274,7 @@ def report(
         rows.append(row)
         total.add(township_counts)
 
-    daily = _daily(user, date_from, date_to, start, end, total.households)
+    daily = _daily(in_scope, date_from, date_to, start, end, total.households, firsts)
     audit.record("progress.read", actor=user, object_type="region", object_id=user.region_id,
                  ip=ip, detail={"from": date_from.isoformat(), "to": date_to.isoformat()})
     db.session.commit()
@@ -276,36 +313,27 @@ def _by_day(rows) -> dict[str, int]:
     return {str(day): count for day, count in rows}
 
 
-def _daily(user: User, date_from: date, date_to: date, start: datetime, end: datetime,
-           households: int) -> list[DailyPoint]:
-    """Return one point per day: surveys, approvals, households visited so far, visit rate."""
-    in_scope = scoped_households(user).with_only_columns(Household.id)
+def _daily(in_scope, date_from: date, date_to: date, start: datetime, end: datetime,
+           households: int, firsts: dict[str, int]) -> list[DailyPoint]:
+    """Return one point per day: surveys, approvals, households visited so far, visit rate.
+
+    `firsts`: {ISO day: households first visited that day} (from the village counts)."""
     day = _local_day(Submission.completed_at)
     # SQLite's date() gives text, PostgreSQL's a date: keys are ISO text either way.
     submitted = _by_day(db.session.execute(
         select(day, func.count())
-        .where(Submission.household_id.in_(in_scope), Submission.completed_at >= start,
-               Submission.completed_at < end)
+        .where(Submission.completed_at >= start, Submission.completed_at < end,
+               *_within(Submission.household_id, in_scope))
         .group_by(day)
     ).all())
     review_day = _local_day(SubmissionReview.at)
     approved = _by_day(db.session.execute(
         select(review_day, func.count())
         .join(Submission, Submission.id == SubmissionReview.submission_id)
-        .where(Submission.household_id.in_(in_scope), SubmissionReview.to_state == "approved",
-               SubmissionReview.at >= start, SubmissionReview.at < end)
+        .where(SubmissionReview.to_state == "approved",
+               SubmissionReview.at >= start, SubmissionReview.at < end,
+               *_within(Submission.household_id, in_scope))
         .group_by(review_day)
-    ).all())
-    first_visit = (
-        select(func.min(Submission.completed_at).label("first"))
-        .where(Submission.household_id.in_(in_scope), Submission.completed_at >= start,
-               Submission.completed_at < end, Submission.review_state != "rejected")
-        .group_by(Submission.household_id)
-        .subquery()
-    )
-    first_day = _local_day(first_visit.c.first)
-    firsts = _by_day(db.session.execute(
-        select(first_day, func.count()).group_by(first_day)
     ).all())
     points, running = [], 0
     days = (date_to - date_from).days + 1

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from flask import current_app
 from openpyxl import Workbook
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select, union_all
 from sqlalchemy.orm import selectinload
 
 from ..domain import audit_ledger
@@ -673,14 +673,35 @@ def last_visits(household_ids: list[int]) -> dict[int, object]:
     )
 
 
+def _with_candidates(household_ids: list[int]) -> list[int]:
+    """Return those of the households that have an active ledger entry or a review
+    assignment: the only ones a marker can be for (one query)."""
+    if not household_ids:
+        return []
+    found = db.session.scalars(
+        union_all(
+            select(LedgerEntry.household_id).where(
+                LedgerEntry.household_id.in_(household_ids),
+                LedgerEntry.state.in_(audit_ledger.ACTIVE_STATES),
+            ),
+            select(ReviewAssignment.household_id).where(
+                ReviewAssignment.household_id.in_(household_ids)
+            ),
+        )
+    ).all()
+    return sorted(set(found))
+
+
 def revisits(household_ids: list[int]) -> dict[int, dict]:
     """Return the re-visit marker of each household that has one: {id: revisit}.
 
     A household is to be re-visited while a ledger entry of it needs a re-survey (open or in
     progress, with the action "resurvey"), or while an investigator is assigned its periodic
     review — each until a survey of the household arrives after it. Three queries for any
-    number of households.
+    number of households, after one probe that finds most households have nothing to mark
+    (then that probe is the only query: a QR lookup pays one round trip, not three).
     """
+    household_ids = _with_candidates(household_ids)
     if not household_ids:
         return {}
     visited = last_visits(household_ids)

@@ -40,3 +40,26 @@ def test_a_household_with_nothing_to_mark_costs_one_query(app, demo):
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     assert len(statements) == 1
+
+
+def test_qr_lookup_reads_the_probe_with_the_household(api, demo):
+    """The lookup folds the probe into its household query: the marker is the same as the
+    household fetch gives, for a household to re-survey, an assigned one and a quiet one."""
+    marked, assigned, quiet = demo.households_in(TOWNSHIP_1)[6:9]
+    ledger.open_entry(household=marked, category="miscalculation", source="manual",
+                      actions=["resurvey"], description="核实")
+    db.session.add(ReviewAssignment(household_id=assigned.id,
+                                    investigator_id=demo.user("inv2").id))
+    db.session.commit()
+    inv1 = api.as_user("inv1")
+    for household in (marked, assigned, quiet):
+        looked_up = inv1.get(f"/api/v1/households/lookup?qr={household.qr_token}")
+        fetched = inv1.get(f"/api/v1/households/{household.id}")
+        assert looked_up.status_code == fetched.status_code == 200
+        assert looked_up.get_json()["revisit"] == fetched.get_json()["revisit"]
+    assert inv1.get(f"/api/v1/households/lookup?qr={quiet.qr_token}").get_json()[
+        "revisit"] is None
+    marker = inv1.get(f"/api/v1/households/lookup?qr={marked.qr_token}").get_json()["revisit"]
+    assert [r["category"] for r in marker["reasons"]] == ["miscalculation"]
+    assert inv1.get(f"/api/v1/households/lookup?qr={assigned.qr_token}").get_json()[
+        "revisit"] == {"reasons": [], "assigned_to": demo.user("inv2").id}

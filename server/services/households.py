@@ -145,11 +145,14 @@ def get(user: User, household_id: int, *, ip: str | None = None) -> Household:
 
 def lookup_qr(user: User, qr_token: str, *, ip: str | None = None) -> Household:
     """Return the household whose label carries this QR token, within the user's scope."""
-    household = db.session.scalar(
-        select(Household).where(Household.qr_token == qr_token).options(*_ONE_HOUSEHOLD)
-    )
-    household = _check_scope(user, household)
-    ledger.annotate([household])
+    # The re-visit marker's probe comes with the household (one round trip less).
+    row = db.session.execute(
+        select(Household, ledger.may_need_revisit())
+        .where(Household.qr_token == qr_token)
+        .options(*_ONE_HOUSEHOLD)
+    ).one_or_none()
+    household = _check_scope(user, row[0] if row else None)
+    ledger.annotate([household], probed={household.id: bool(row[1])})
     audit.record(
         "household.lookup", actor=user, object_type="household", object_id=household.id, ip=ip
     )

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from flask import current_app
 from openpyxl import Workbook
-from sqlalchemy import Select, and_, case, func, or_, select, union_all
+from sqlalchemy import Select, and_, case, exists, func, or_, select, union_all
 from sqlalchemy.orm import selectinload
 
 from ..domain import audit_ledger
@@ -692,7 +692,20 @@ def _with_candidates(household_ids: list[int]) -> list[int]:
     return sorted(set(found))
 
 
-def revisits(household_ids: list[int]) -> dict[int, dict]:
+def may_need_revisit():
+    """Return the probe as an SQL condition on Household (an active ledger entry or a review
+    assignment), for a caller to read with the household in the same query (the QR lookup)
+    and hand to `annotate(..., probed=...)`."""
+    return or_(
+        exists().where(
+            LedgerEntry.household_id == Household.id,
+            LedgerEntry.state.in_(audit_ledger.ACTIVE_STATES),
+        ),
+        exists().where(ReviewAssignment.household_id == Household.id),
+    )
+
+
+def revisits(household_ids: list[int], *, probed: bool = False) -> dict[int, dict]:
     """Return the re-visit marker of each household that has one: {id: revisit}.
 
     A household is to be re-visited while a ledger entry of it needs a re-survey (open or in
@@ -701,7 +714,8 @@ def revisits(household_ids: list[int]) -> dict[int, dict]:
     number of households, after one probe that finds most households have nothing to mark
     (then that probe is the only query: a QR lookup pays one round trip, not three).
     """
-    household_ids = _with_candidates(household_ids)
+    if not probed:
+        household_ids = _with_candidates(household_ids)
     if not household_ids:
         return {}
     visited = last_visits(household_ids)
@@ -748,9 +762,17 @@ def revisits(household_ids: list[int]) -> dict[int, dict]:
     return result
 
 
-def annotate(households: list[Household]) -> list[Household]:
-    """Set `revisit` (a dict or None) on each household for the wire; return them."""
-    markers = revisits([h.id for h in households])
+def annotate(
+    households: list[Household], *, probed: dict[int, bool] | None = None
+) -> list[Household]:
+    """Set `revisit` (a dict or None) on each household for the wire; return them.
+
+    `probed`: {household id: may_need_revisit()} already read with the households (then
+    only those it names are looked at, with no probe query)."""
+    if probed is None:
+        markers = revisits([h.id for h in households])
+    else:
+        markers = revisits([h.id for h in households if probed.get(h.id)], probed=True)
     for household in households:
         household.revisit = markers.get(household.id)
     return households

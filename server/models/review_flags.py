@@ -5,6 +5,11 @@ media). Filtering and counting hundreds of thousands of submissions on JSON is s
 differs between SQLite and PostgreSQL, so services/review_queue.py keeps this summary, one
 row per submission, refreshed from every submission whose `outcome_seq` moved past the
 newest one summarised (the sequence is commit-ordered, so none is ever skipped).
+
+It also carries copies of the submission's household, review state and visit time, so the
+queue counts and pages without the submission table (migration 0702). They stay right for
+the same reason the flags do: whatever changes a submission's review state or household (a
+review, a held link merging into its new household) moves its `outcome_seq`.
 """
 
 from datetime import datetime

@@ -19,11 +19,12 @@ import sys
 from common import ROOT, database_url, pg_available, save, table
 
 
-def run_one(engine: str, clients: int, seconds: float, form: str, port: int) -> dict:
+def run_one(engine: str, clients: int, seconds: float, form: str, port: int,
+            processes: int = 1) -> dict:
     """Run sync_bench.py once and return its JSON report."""
     command = [sys.executable, str(ROOT / "bench" / "sync_bench.py"), "--clients", str(clients),
                "--seconds", str(seconds), "--form", form, "--port", str(port),
-               "--photo-rounds", "3"]
+               "--processes", str(processes), "--photo-rounds", "3"]
     if engine == "postgresql":
         command += ["--database-url", database_url("postgresql", f"merge_{clients}")]
     done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
@@ -43,28 +44,32 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--form", choices=("survey", "record"), default="survey")
     parser.add_argument("--port", type=int, default=5987)
+    parser.add_argument("--processes", type=int, nargs="+", default=[1],
+                        help="server processes per run (each count is a run of its own)")
     args = parser.parse_args()
     engines = list(args.engines)
     if "postgresql" in engines and not pg_available():
         print("PostgreSQL not reachable: skipped")
         engines.remove("postgresql")
     rows, reports = [], []
-    for engine in engines:
-        for clients in args.clients:
-            print(f"{engine}, {clients} clients ...", flush=True)
-            report = run_one(engine, clients, args.seconds, args.form, args.port)
-            reports.append(report)
-            merge, bare = report["merge"], report["bare"]
-            rows.append({
-                "engine": engine, "clients": clients,
-                "merge_per_s": merge["per_second"], "merge_p50": merge["p50_ms"],
-                "merge_p99": merge["p99_ms"], "errors": merge["errors"],
-                "bare_per_s": bare["per_second"], "bare_p50": bare["p50_ms"],
-                "bare_p99": bare["p99_ms"], "ratio": report["ratio"],
-            })
+    runs = [(engine, clients, processes) for engine in engines for clients in args.clients
+            for processes in args.processes]
+    for engine, clients, processes in runs:
+        print(f"{engine}, {clients} clients, {processes} process(es) ...", flush=True)
+        report = run_one(engine, clients, args.seconds, args.form, args.port, processes)
+        reports.append(report)
+        merge, bare = report["merge"], report["bare"]
+        rows.append({
+            "engine": engine, "clients": clients, "processes": processes,
+            "merge_per_s": merge["per_second"], "merge_p50": merge["p50_ms"],
+            "merge_p99": merge["p99_ms"], "errors": merge["errors"],
+            "bare_per_s": bare["per_second"], "bare_p50": bare["p50_ms"],
+            "bare_p99": bare["p99_ms"], "ratio": report["ratio"],
+        })
     save("merge", reports)
     print(table(rows, [
-        ("engine", "engine"), ("clients", "clients"), ("merge_per_s", "merges/s"),
+        ("engine", "engine"), ("clients", "clients"), ("processes", "processes"),
+        ("merge_per_s", "merges/s"),
         ("merge_p50", "p50 ms"), ("merge_p99", "p99 ms"), ("errors", "errors"),
         ("bare_per_s", "bare/s"), ("bare_p50", "bare p50 ms"), ("bare_p99", "bare p99 ms"),
         ("ratio", "merge/bare"),

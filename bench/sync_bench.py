@@ -49,6 +49,8 @@ def serve(args) -> None:
 
     from server import create_app
 
+    if os.environ.get("BENCH_SWITCH"):
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     app = create_app()
     # waitress logs a line whenever its task queue grows: expected at 32 clients.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
@@ -136,8 +138,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def run_load(port: int, token: str, households: list[dict], clients: int, seconds: float,
-             form: str, bare: bool, team: list[int]) -> dict:
+def run_load(ports: list[int], token: str, households: list[dict], clients: int,
+             seconds: float, form: str, bare: bool, team: list[int]) -> dict:
     """Drive one endpoint with `clients` threads for `seconds`; return the figures."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors: list[int] = [0] * clients
@@ -147,7 +149,8 @@ def run_load(port: int, token: str, households: list[dict], clients: int, second
     stop = threading.Event()
 
     def work(index: int) -> None:
-        client = Client(port, token)
+        # Clients spread over the server processes, as nginx's upstream would spread them.
+        client = Client(ports[index % len(ports)], token)
         mine = households[index::clients]
         versions = {h["id"]: h["version"] for h in mine}
         n = 0
@@ -266,6 +269,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--threads", type=int, default=16, help="waitress worker threads")
     parser.add_argument("--port", type=int, default=5987)
+    parser.add_argument("--processes", type=int, default=1,
+                        help="server processes (ports --port, --port+1, ...), sharing the "
+                             "database as several `ruhu serve` behind nginx do")
     parser.add_argument("--form", choices=("survey", "record"), default="survey")
     parser.add_argument("--database-url", default="",
                         help="empty: a SQLite file in a temporary folder")
@@ -281,17 +287,19 @@ def main() -> None:
     env = {**os.environ, "RUHU_DATA_DIR": str(data_dir), "RUHU_DATABASE_URL": database_url,
            "PYTHONPATH": str(ROOT)}
     prepare(data_dir, database_url)
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--port", str(args.port),
-         "--threads", str(args.threads)], env=env)
+    ports = [args.port + n for n in range(args.processes)]
+    servers = [subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--port", str(port),
+         "--threads", str(args.threads)], env=env) for port in ports]
     try:
-        for _ in range(100):
-            try:
-                status, _ = Client(args.port).request("GET", "/api/v1/openapi.json")
-                if status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
+        for port in ports:
+            for _ in range(100):
+                try:
+                    status, _ = Client(port).request("GET", "/api/v1/openapi.json")
+                    if status == 200:
+                        break
+                except OSError:
+                    time.sleep(0.2)
         anonymous = Client(args.port)
         status, payload = anonymous.request(
             "POST", "/api/v1/auth/login",
@@ -313,25 +321,29 @@ def main() -> None:
             cursor = page["cursor"]
             if not page["more"]:
                 break
-        merge = run_load(args.port, sup, households, args.clients, args.seconds, args.form,
+        merge = run_load(ports, sup, households, args.clients, args.seconds, args.form,
                          False, team)
-        bare = run_load(args.port, sup, households, args.clients, args.seconds, args.form,
+        bare = run_load(ports, sup, households, args.clients, args.seconds, args.form,
                         True, team)
         ingest = time_ingest(twelve_megapixel_jpeg(), args.photo_rounds)
         upload = time_upload(args.port, sup, households[0], team, 5)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=30)
         shutil.rmtree(data_dir, ignore_errors=True)
     engine = "postgresql" if database_url.startswith("postgresql") else "sqlite"
     report = {
-        "engine": engine, "clients": args.clients, "seconds": args.seconds, "form": args.form,
+        "engine": engine, "clients": args.clients, "processes": args.processes,
+        "seconds": args.seconds, "form": args.form,
         "cpus": os.cpu_count(), "merge": merge, "bare": bare,
         "ratio": merge["per_second"] / bare["per_second"],
         "photo_ingest_12mp": ingest, "photo_upload_12mp": upload,
     }
     print(json.dumps(report, indent=2))
-    print(f"\n{engine}, {args.clients} clients, form={args.form}: merge "
+    print(f"\n{engine}, {args.clients} clients, {args.processes} process(es), "
+          f"form={args.form}: merge "
           f"{merge['per_second']:.0f}/s (p50 {merge['p50_ms']:.0f} ms, p99 "
           f"{merge['p99_ms']:.0f} ms, errors {merge['errors']}) vs bare "
           f"{bare['per_second']:.0f}/s (p50 {bare['p50_ms']:.0f} ms, p99 "

@@ -51,6 +51,7 @@ def create_submission():
             application/json:
               schema: ErrorSchema
         422: error
+        503: error
     """
     data = submission_schema.load(request.get_json(silent=True) or {})
     submission, created = sync.submit(g.user, data, ip=client_ip())

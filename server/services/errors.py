@@ -66,3 +66,10 @@ class TooManyRequests(ServiceError):
 
     status = 429
     code = "rate_limited"
+
+
+class Unavailable(ServiceError):
+    """The server is too busy to take this request now; carries Retry-After."""
+
+    status = 503
+    code = "unavailable"

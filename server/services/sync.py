@@ -53,6 +53,7 @@ from ..models.clock import utcnow
 from . import audit, ledger
 from .errors import Conflict as ConflictError
 from .errors import Forbidden, Invalid, NotFound
+from .gates import submission_slot
 from .household_record import ITEM_MODELS, apply_record, to_record
 from .locks import begin_household_write, is_sqlite, lock_household
 from .register import register_household
@@ -422,7 +423,23 @@ def submit(user: User, data: dict, *, ip: str | None = None) -> tuple[Submission
     existing = _stored(data["instance_id"])
     if existing is not None:
         return _replay(existing, body_hash), False
-    prepared = _prepare(user, data, body_hash)
+    with submission_slot():
+        return _submit_new(user, data, body_hash, ip)
+
+
+def _submit_new(user: User, data: dict, body_hash: str, ip: str | None
+                ) -> tuple[Submission, bool]:
+    """Validate, merge (or hold) and commit a submission not seen on arrival."""
+    try:
+        prepared = _prepare(user, data, body_hash)
+    except Invalid:
+        # An identical copy may have been merged since arrival (a phone retrying at once):
+        # its new members now "belong to another household". The retry gets the outcome.
+        db.session.rollback()
+        existing = _stored(data["instance_id"])
+        if existing is None:
+            raise
+        return _replay(existing, body_hash), False
     try:
         submission, created = _receive(user, prepared, ip)
     except IntegrityError:

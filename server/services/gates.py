@@ -1,0 +1,78 @@
+"""How many submissions one server process merges at the same time.
+
+A merge is CPU-bound Python with a short stretch under the household's lock. With every
+waitress thread merging at once, the threads share one interpreter lock: the thread that
+holds the database write lock gets a slice of it only now and then (after each SQLite call
+it waits its turn again behind the others), so the locked stretch, and with it every
+merge behind it, grows with the number of threads. A small gate in front of the merge
+keeps the rest of the threads waiting outside, at no cost, and hands each freed slot to the
+thread that has waited longest, so latency stays even (first come, first merged).
+
+`RUHU_SUBMIT_CONCURRENCY` sets the slots (0: no gate). A request that cannot get a slot
+within `RUHU_DB_LOCK_TIMEOUT` seconds is answered 503 with Retry-After, as a busy database is.
+"""
+
+import threading
+from collections import deque
+from contextlib import contextmanager
+
+from flask import current_app
+
+from .errors import Unavailable
+
+
+class FairGate:
+    """A counting semaphore that hands a freed slot to its longest waiter (no barging)."""
+
+    def __init__(self, slots: int):
+        self._free = slots
+        self._waiters: deque[threading.Lock] = deque()
+        self._guard = threading.Lock()
+
+    def acquire(self, timeout: float) -> bool:
+        """Take a slot, waiting up to `timeout` seconds; tell whether one was taken."""
+        with self._guard:
+            if self._free and not self._waiters:
+                self._free -= 1
+                return True
+            waiter = threading.Lock()
+            waiter.acquire()
+            self._waiters.append(waiter)
+        if waiter.acquire(timeout=timeout):
+            return True
+        with self._guard:
+            try:
+                self._waiters.remove(waiter)
+            except ValueError:
+                return True  # the slot was handed over just as the wait ended
+            return False
+
+    def release(self) -> None:
+        """Give the slot back: to the longest waiter if there is one."""
+        with self._guard:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._free += 1
+
+
+_GATES: dict[int, FairGate] = {}
+_GATES_GUARD = threading.Lock()
+
+
+@contextmanager
+def submission_slot():
+    """Hold one of this process's merge slots for the duration of the block."""
+    slots = current_app.config["SUBMIT_CONCURRENCY"]
+    if slots <= 0:
+        yield
+        return
+    with _GATES_GUARD:
+        gate = _GATES.setdefault(slots, FairGate(slots))
+    if not gate.acquire(timeout=current_app.config["DB_LOCK_TIMEOUT_SECONDS"]):
+        raise Unavailable("服务器繁忙，请稍后重试 / server busy, retry later",
+                          headers={"Retry-After": "5"})
+    try:
+        yield
+    finally:
+        gate.release()

@@ -49,8 +49,6 @@ def serve(args) -> None:
 
     from server import create_app
 
-    if os.environ.get("BENCH_SWITCH"):
-        sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     app = create_app()
     # waitress logs a line whenever its task queue grows: expected at 32 clients.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)

@@ -61,9 +61,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # SQLite serialises writers; the busy timeout turns brief lock waits into delays,
         # not errors (a longer wait is a 503). check_same_thread off: the pool hands
-        # connections across threads.
+        # connections across threads. No pre-ping: a file does not drop connections, and
+        # the ping was a statement more on every request.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
             **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+            "pool_pre_ping": False,
             "connect_args": {"timeout": lock_timeout, "check_same_thread": False},
         }
     elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):

@@ -133,6 +133,20 @@ def test_fetch_and_lookup_in_scope(api, demo):
     assert by_url.get_json()["id"] == household.id
 
 
+def test_lookup_answers_exactly_what_the_fetch_answers(api, demo):
+    """The QR lookup reads the collections as plain rows: the same JSON as the fetch, for
+    households with members (dates), supporters, assets and incomes (numbers) alike."""
+    inv1 = api.as_user("inv1")
+    compared = set()
+    for household in demo.households_in(TOWNSHIP_1):
+        fetched = inv1.get(f"/api/v1/households/{household.id}").get_json()
+        looked_up = inv1.get(f"/api/v1/households/lookup?qr={household.qr_token}").get_json()
+        assert looked_up == fetched
+        compared |= {name for name in ("members", "supporters", "assets", "incomes")
+                     if fetched[name]}
+    assert compared == {"members", "supporters", "assets", "incomes"}
+
+
 def test_unknown_household_and_token_are_404(api):
     """Missing households give 404 in the one error shape."""
     inv1 = api.as_user("inv1")

@@ -3,7 +3,13 @@
 from flask import current_app, g, request
 
 from ..domain.masking import mask_id_number
-from ..schemas.household import delta_query_schema, household_delta_schema, household_schema
+from ..schemas.household import (
+    delta_query_schema,
+    household_delta_schema,
+    household_head_schema,
+    household_schema,
+    record_items_schema,
+)
 from ..services import households, qr_codes
 from ..services.errors import Invalid
 from . import bp
@@ -73,7 +79,8 @@ def lookup_household():
         raise Invalid("缺少二维码 / missing qr", errors={"qr": ["required"]})
     # Accept the whole scanned URL as well as the bare token.
     token = token.rstrip("/").rsplit("/h/", 1)[-1]
-    return household_schema.dump(households.lookup_qr(g.user, token, ip=client_ip()))
+    household, items = households.lookup_qr(g.user, token, ip=client_ip())
+    return household_head_schema.dump(household) | record_items_schema.dump(items)
 
 
 @bp.get("/households/<int:household_id>")

@@ -58,8 +58,8 @@ class IncomeSchema(Schema):
     note = fields.String(allow_none=True)
 
 
-class HouseholdSchema(Schema):
-    """A household with its whole master record."""
+class HouseholdHeadSchema(Schema):
+    """A household's own fields, without its collections."""
 
     id = fields.Integer(dump_only=True)
     code = fields.String(dump_only=True)
@@ -87,10 +87,19 @@ class HouseholdSchema(Schema):
         lambda h: getattr(h, "revisit", None), dump_only=True, allow_none=True
     )
     updated_at = UtcDateTime(dump_only=True)
+
+
+class RecordItemsSchema(Schema):
+    """A household's collections (from its rows, or plain dicts of them)."""
+
     members = fields.List(fields.Nested(MemberSchema), dump_only=True)
     supporters = fields.List(fields.Nested(SupporterSchema), dump_only=True)
     assets = fields.List(fields.Nested(AssetSchema), dump_only=True)
     incomes = fields.List(fields.Nested(IncomeSchema), dump_only=True)
+
+
+class HouseholdSchema(HouseholdHeadSchema, RecordItemsSchema):
+    """A household with its whole master record."""
 
 
 class TombstoneSchema(Schema):
@@ -120,5 +129,7 @@ class DeltaQuerySchema(Schema):
 
 
 household_schema = HouseholdSchema()
+household_head_schema = HouseholdHeadSchema()
+record_items_schema = RecordItemsSchema()
 household_delta_schema = HouseholdDeltaSchema()
 delta_query_schema = DeltaQuerySchema()

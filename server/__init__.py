@@ -95,4 +95,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     web.init_app(app)
     cli.init_app(app)
+    app.teardown_request(_forget_loaded_rows)
     return app
+
+
+def _forget_loaded_rows(_error: BaseException | None) -> None:
+    """Let nothing one request loaded stand for the database in the next one.
+
+    Some use cases commit without expiring what they answer with (services/transactions.py);
+    a session that outlives the request (a test's or a command's app context) must read
+    again what another request or host may have changed since.
+    """
+    if db.session.registry.has():
+        db.session.expire_all()

@@ -372,6 +372,16 @@ def test_chunks_landing_on_two_hosts_make_one_photo(app, phone, submit, second_h
     assert list(upload_parts().uploads()) == []
 
 
+def test_an_outcome_read_after_another_host_took_the_photo_is_fresh(phone, submit, second_host):
+    """Nothing one request loaded is trusted by the next one: the photo arrived through
+    another host, and the first host's next answer says the survey is complete."""
+    photo = jpeg(seed=5)
+    instance = submit(listed(photo))
+    there = ApiClient(second_host.test_client(), phone.token, phone.user)
+    assert put(there, instance, photo).status_code == 201
+    assert phone.get(f"{URL}/{instance}").get_json()["status"] == "complete"
+
+
 def test_the_same_upload_racing_on_two_hosts_is_stored_once(app, phone, submit, second_host):
     """A phone's retry reaching another host while the first try runs: one whole photo."""
     photo = jpeg(1600, 1200, seed=3)

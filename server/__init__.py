@@ -95,16 +95,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     web.init_app(app)
     cli.init_app(app)
-    app.teardown_request(_forget_loaded_rows)
+    app.teardown_request(_forget_kept_rows)
     return app
 
 
-def _forget_loaded_rows(_error: BaseException | None) -> None:
-    """Let nothing one request loaded stand for the database in the next one.
+def _forget_kept_rows(_error: BaseException | None) -> None:
+    """Expire, when the request ends, what a commit kept loaded for the answer.
 
-    Some use cases commit without expiring what they answer with (services/transactions.py);
-    a session that outlives the request (a test's or a command's app context) must read
-    again what another request or host may have changed since.
+    Some use cases commit without expiring what they answer with
+    (services/transactions.py); a session that outlives the request (a test's or a
+    command's app context) must not take those rows for the database's later on.
     """
-    if db.session.registry.has():
+    from .services.transactions import KEPT
+
+    if db.session.registry.has() and db.session().info.pop(KEPT, False):
         db.session.expire_all()

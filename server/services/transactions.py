@@ -17,3 +17,8 @@ def commit_keeping_loaded() -> None:
         session.commit()
     finally:
         session.expire_on_commit = True
+    # Expired when the request ends instead (server/__init__.py, _forget_kept_rows).
+    session.info[KEPT] = True
+
+
+KEPT = "ruhu_kept_after_commit"

@@ -5,7 +5,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -216,15 +216,19 @@ def _ancestor_paths(path: str) -> list[str]:
     return ["/" + "/".join(ids[:i]) + "/" for i in range(1, len(ids) + 1)]
 
 
+# Built once: every API request runs it.
+_BY_TOKEN = (
+    select(DeviceToken)
+    .where(DeviceToken.token_hash == bindparam("token_hash"))
+    .options(joinedload(DeviceToken.user).joinedload(User.region))
+)
+
+
 def user_for_token(secret: str) -> tuple[User, DeviceToken]:
     """Return the user and token for a bearer secret, or raise Unauthorized."""
     # The user and their region come in the same query: every API request needs both (the
     # region for the scope check), and a round trip each is most of a QR lookup's time.
-    row = db.session.scalar(
-        select(DeviceToken)
-        .where(DeviceToken.token_hash == hash_token(secret))
-        .options(joinedload(DeviceToken.user).joinedload(User.region))
-    )
+    row = db.session.scalar(_BY_TOKEN, {"token_hash": hash_token(secret)})
     now = utcnow()
     if row is None or row.kind != "login":
         raise Unauthorized("登录已失效 / invalid token", code="auth.invalid_token")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.orm import selectinload
 
 from ..domain import audit_lists
@@ -461,10 +461,13 @@ def reported_deceased_id_numbers(id_numbers: list[str]) -> set[str]:
     numbers = {n.strip().upper() for n in id_numbers if n}
     if not numbers:
         return set()
-    return set(
-        db.session.scalars(
-            select(CrosscheckRow.id_number)
-            .join(CrosscheckList, CrosscheckList.id == CrosscheckRow.list_id)
-            .where(CrosscheckList.kind == "deaths", CrosscheckRow.id_number.in_(numbers))
-        )
-    )
+    return set(db.session.scalars(_ON_DEATH_LISTS, {"numbers": sorted(numbers)}))
+
+
+# Built once: every survey's assessment runs it.
+_ON_DEATH_LISTS = (
+    select(CrosscheckRow.id_number)
+    .join(CrosscheckList, CrosscheckList.id == CrosscheckRow.list_id)
+    .where(CrosscheckList.kind == "deaths",
+           CrosscheckRow.id_number.in_(bindparam("numbers", expanding=True)))
+)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..domain import forms as form_rules
 from ..domain.assessment import AssessmentContext
@@ -262,6 +262,23 @@ def visit_date(answers: dict, submission: Submission | None) -> date:
     return date.today()
 
 
+# Built once: every survey's assessment runs them.
+_PHOTOS_ELSEWHERE = (
+    select(SubmissionMedia.sha256, Household.code)
+    .join(Submission, SubmissionMedia.submission_id == Submission.id)
+    .join(Household, Submission.household_id == Household.id)
+    .where(SubmissionMedia.sha256.in_(bindparam("hashes", expanding=True)),
+           Household.id != bindparam("own"))
+)
+_REGISTERED_ELSEWHERE = (
+    select(Member.id_number, Household.code)
+    .join(Household, Member.household_id == Household.id)
+    .where(Member.id_number.in_(bindparam("numbers", expanding=True)),
+           Household.id != bindparam("own"),
+           Member.died_on.is_(None), Member.co_resident.is_(True))
+)
+
+
 def context_for(form: dict, answers: dict, household: Household | None,
                 submission: Submission | None = None) -> AssessmentContext:
     """Gather the outside facts the checks need from the database."""
@@ -273,19 +290,14 @@ def context_for(form: dict, answers: dict, household: Household | None,
                if place.repeat is not None and place.repeat.get("bind") == "members"
                and place.question.get("bind") == "id_number"
                for item in answers.get(place.repeat["name"]) or [] if isinstance(item, dict)]
-    own = household.id if household is not None else None
+    # Ids are positive: without a household yet, "another household" is any household.
+    own = household.id if household is not None else -1
     used = db.session.execute(
-        select(SubmissionMedia.sha256, Household.code)
-        .join(Submission, SubmissionMedia.submission_id == Submission.id)
-        .join(Household, Submission.household_id == Household.id)
-        .where(SubmissionMedia.sha256.in_([p for p in photos if p]), Household.id != own)
+        _PHOTOS_ELSEWHERE, {"hashes": [p for p in photos if p], "own": own}
     ).all() if photos else []
     numbers = [n.strip().upper() for n in numbers if isinstance(n, str) and n.strip()]
     registered = db.session.execute(
-        select(Member.id_number, Household.code)
-        .join(Household, Member.household_id == Household.id)
-        .where(Member.id_number.in_(numbers), Household.id != own,
-               Member.died_on.is_(None), Member.co_resident.is_(True))
+        _REGISTERED_ELSEWHERE, {"numbers": numbers, "own": own}
     ).all() if numbers else []
     location = None
     if household is not None and household.lat is not None and household.lon is not None:

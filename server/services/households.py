@@ -174,16 +174,20 @@ def record_items(household_id: int) -> dict[str, list[dict]]:
     return items
 
 
+# Built once (no statement building or cache key per lookup). The re-visit marker's probe
+# comes with the household, and its village and township for the names: one round trip.
+_BY_QR_TOKEN = (
+    select(Household, ledger.may_need_revisit())
+    .where(Household.qr_token == bindparam("qr_token"))
+    .options(joinedload(Household.village).joinedload(Region.parent))
+)
+
+
 def lookup_qr(user: User, qr_token: str, *, ip: str | None = None
               ) -> tuple[Household, dict[str, list[dict]]]:
     """Return the household whose label carries this QR token, within the user's scope,
     and its collections (record_items)."""
-    # The re-visit marker's probe comes with the household (one round trip less).
-    row = db.session.execute(
-        select(Household, ledger.may_need_revisit())
-        .where(Household.qr_token == qr_token)
-        .options(joinedload(Household.village).joinedload(Region.parent))
-    ).one_or_none()
+    row = db.session.execute(_BY_QR_TOKEN, {"qr_token": qr_token}).one_or_none()
     household = _check_scope(user, row[0] if row else None)
     items = record_items(household.id)
     ledger.annotate([household], probed={household.id: bool(row[1])})

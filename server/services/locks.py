@@ -18,7 +18,7 @@ with `begin_household_write`, so two of them never interleave (no lost update):
 
 import threading
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session, SessionTransaction, selectinload
 
 from ..extensions import db
@@ -35,6 +35,15 @@ FULL_RECORD = (
     selectinload(Household.supporters),
     selectinload(Household.assets),
     selectinload(Household.incomes),
+)
+
+# Built once: every merge runs it.
+_LOCK_HOUSEHOLD = (
+    select(Household)
+    .where(Household.id == bindparam("household_id"))
+    .with_for_update()
+    .options(*FULL_RECORD)
+    .execution_options(populate_existing=True)
 )
 
 
@@ -72,13 +81,7 @@ def begin_household_write(household_id: int | None) -> Household | None:
 
 def lock_household(household_id: int) -> Household | None:
     """Lock and read one more household inside the current write transaction."""
-    return db.session.scalar(
-        select(Household)
-        .where(Household.id == household_id)
-        .with_for_update()
-        .options(*FULL_RECORD)
-        .execution_options(populate_existing=True)
-    )
+    return db.session.scalar(_LOCK_HOUSEHOLD, {"household_id": household_id})
 
 
 @event.listens_for(Session, "after_transaction_end")

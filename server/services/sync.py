@@ -30,7 +30,17 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Boolean as BooleanType
-from sqlalchemy import Date, Integer, Numeric, String, inspect, literal, select, union_all
+from sqlalchemy import (
+    Date,
+    Integer,
+    Numeric,
+    String,
+    bindparam,
+    inspect,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy import Float as FloatType
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -64,6 +74,35 @@ from .versions import next_change_seq, record_version
 log = logging.getLogger(__name__)
 MAX_CHAIN = 1000
 
+# The statements every submission runs, built once: building a statement and its cache key
+# costs about as much Python as running it.
+_BY_INSTANCE = select(Submission).where(Submission.instance_id == bindparam("instance_id"))
+_ID_BY_INSTANCE = select(Submission.id).where(
+    Submission.instance_id == bindparam("instance_id"))
+_KNOWN_USERS = select(User.id).where(User.id.in_(bindparam("ids", expanding=True)))
+_SNAPSHOT = select(HouseholdVersion.snapshot).where(
+    HouseholdVersion.household_id == bindparam("household_id"),
+    HouseholdVersion.version == bindparam("version"))
+_ANY_HELD_AFTER = select(Submission.id).where(
+    Submission.previous_instance_id == bindparam("instance_id"),
+    Submission.merge_state == "held").limit(1)
+_ITEMS_ELSEWHERE = union_all(*[
+    select(literal(section).label("section"), model.id.label("id")).where(
+        model.id.in_(bindparam(f"ids_{section}", expanding=True)),
+        model.household_id != bindparam("own"))
+    for section, model in ITEM_MODELS.items()
+])
+_LOCK_HELD_AFTER = (
+    select(Submission)
+    .where(Submission.previous_instance_id.in_(bindparam("frontier", expanding=True)),
+           Submission.merge_state == "held")
+    .with_for_update()
+)
+_HOUSEHOLD_WITH_VILLAGE = (
+    select(Household).options(joinedload(Household.village))
+    .where(Household.id == bindparam("household_id"))
+)
+
 
 # --- the body and its identity -------------------------------------------------------------
 
@@ -79,7 +118,7 @@ def by_instance(instance_id: str | None) -> Submission | None:
     """Return the submission with this instance_id, if any."""
     if instance_id is None:
         return None
-    return db.session.scalar(select(Submission).where(Submission.instance_id == instance_id))
+    return db.session.scalar(_BY_INSTANCE, {"instance_id": instance_id})
 
 
 def _stored(instance_id: str) -> Submission | None:
@@ -88,7 +127,7 @@ def _stored(instance_id: str) -> Submission | None:
     Nearly every instance_id a phone sends is new: one indexed lookup of a single column
     answers that without building an ORM object.
     """
-    found = db.session.scalar(select(Submission.id).where(Submission.instance_id == instance_id))
+    found = db.session.scalar(_ID_BY_INSTANCE, {"instance_id": instance_id})
     return None if found is None else by_instance(instance_id)
 
 
@@ -247,21 +286,16 @@ def items_elsewhere(changes: dict, household_id: int | None) -> dict[str, list[s
     Item UUIDs are global keys: a phone cannot add to one household a member (or asset
     ...) that is registered in another, whatever its form says.
     """
-    queries = []
-    for section, model in ITEM_MODELS.items():
-        ids = [item_id for item_id, item in changes.get(section, {}).items()
-               if item is not None]
-        if not ids:
-            continue
-        query = select(literal(section).label("section"), model.id.label("id")).where(
-            model.id.in_(ids))
-        if household_id is not None:
-            query = query.where(model.household_id != household_id)
-        queries.append(query)
-    if not queries:
+    ids = {section: [item_id for item_id, item in changes.get(section, {}).items()
+                     if item is not None] for section in ITEM_MODELS}
+    if not any(ids.values()):
         return {}
-    # One round trip for every collection (a survey adds members, incomes and assets).
-    rows = db.session.execute(queries[0] if len(queries) == 1 else union_all(*queries)).all()
+    # One round trip for every collection (a survey adds members, incomes and assets). Ids
+    # are positive: with no household yet, "another household" is any household.
+    rows = db.session.execute(_ITEMS_ELSEWHERE, {
+        "own": -1 if household_id is None else household_id,
+        **{f"ids_{section}": values for section, values in ids.items()},
+    }).all()
     order = list(ITEM_MODELS)
     return {f"{section}.{item_id}": ["this id belongs to another household"]
             for section, item_id in sorted(rows, key=lambda row: (order.index(row[0]), row[1]))}
@@ -293,10 +327,7 @@ def _check_household(user: User, household: Household | None) -> Household:
 
 def _household_in_scope(user: User, household_id: int) -> Household:
     """Return a household the user may submit for, with its village (one query)."""
-    household = db.session.scalar(
-        select(Household).options(joinedload(Household.village))
-        .where(Household.id == household_id)
-    )
+    household = db.session.scalar(_HOUSEHOLD_WITH_VILLAGE, {"household_id": household_id})
     if household is None:
         raise NotFound("户不存在 / no such household")
     scope = db.session.get(Region, user.region_id)
@@ -338,7 +369,7 @@ def _prepare(user: User, data: dict, body_hash: str) -> Prepared:
         if item["size"] > limit:
             errors[f"media.{index}.size"] = [f"at most {limit} bytes"]
     wanted = set(data["investigator_ids"])
-    known = set(db.session.scalars(select(User.id).where(User.id.in_(wanted))))
+    known = set(db.session.scalars(_KNOWN_USERS, {"ids": list(wanted)}))
     if wanted - known:
         errors["investigator_ids"] = [f"unknown user ids: {sorted(wanted - known)}"]
     if errors:
@@ -549,11 +580,7 @@ def _snapshot(household_id: int, version: int | None) -> dict | None:
     """Return the household's record at a version, or None when it never had it."""
     if version is None:
         return None
-    return db.session.scalar(
-        select(HouseholdVersion.snapshot).where(
-            HouseholdVersion.household_id == household_id, HouseholdVersion.version == version
-        )
-    )
+    return db.session.scalar(_SNAPSHOT, {"household_id": household_id, "version": version})
 
 
 def stamp(submissions: list[Submission], household: Household | None = None) -> None:
@@ -591,12 +618,7 @@ def lock_held_successors(instance_id: str) -> None:
         return
     frontier, seen = [instance_id], {instance_id}
     while frontier and len(seen) < MAX_CHAIN:
-        rows = db.session.scalars(
-            select(Submission)
-            .where(Submission.previous_instance_id.in_(frontier),
-                   Submission.merge_state == "held")
-            .with_for_update()
-        ).all()
+        rows = db.session.scalars(_LOCK_HELD_AFTER, {"frontier": frontier}).all()
         frontier = [row.instance_id for row in rows if row.instance_id not in seen]
         seen.update(frontier)
 
@@ -810,12 +832,12 @@ def _form_or_empty(submission: Submission) -> dict:
 def _held_successors(submission: Submission) -> list[Submission]:
     """Return the held links whose predecessor is this submission (usually none)."""
     with db.session.no_autoflush:
+        if db.session.scalar(_ANY_HELD_AFTER, {"instance_id": submission.instance_id}) is None:
+            return []
         held = select(Submission.id).where(
             Submission.previous_instance_id == submission.instance_id,
             Submission.merge_state == "held",
         )
-        if db.session.scalar(held.limit(1)) is None:
-            return []
         return list(
             db.session.scalars(
                 select(Submission).where(Submission.id.in_(held)).order_by(Submission.id)

@@ -1,5 +1,6 @@
 """Converting between the Household rows and the plain record of domain/record.py."""
 
+import functools
 from datetime import date
 from decimal import Decimal
 
@@ -26,6 +27,17 @@ def _from_json(field: str, value):
     if field in DATE_FIELDS and value == "":
         return None
     return value
+
+
+@functools.cache
+def _defaults(section: str) -> dict:
+    """Return the scalar column defaults of a collection's items ({field: value})."""
+    return {
+        column.key: column.default.arg
+        for column in ITEM_MODELS[section].__table__.columns
+        if column.key in COLLECTION_FIELDS[section]
+        and column.default is not None and column.default.is_scalar
+    }
 
 
 def to_record(household: Household) -> dict:
@@ -55,7 +67,9 @@ def apply_record(household: Household, record: dict) -> None:
         for item_id, values in wanted.items():
             row = by_id.get(item_id)
             if row is None:
-                row = ITEM_MODELS[section](id=item_id)
+                # The columns' defaults now, not at the flush: the version's snapshot is
+                # taken from these objects before anything is written.
+                row = ITEM_MODELS[section](id=item_id, **_defaults(section))
                 rows.append(row)
             for field in fields:
                 if field in values:

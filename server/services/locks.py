@@ -5,8 +5,10 @@ with `begin_household_write`, so two of them never interleave (no lost update):
 
 * PostgreSQL: ``SELECT ... FOR UPDATE`` on the household row. A submission that creates a
   household has no row yet, so it locks the ``sync_lock`` row named ``household:new``
-  instead. Order is always: that row, the household, other rows, and the change counter
-  last (versions.next_change_seq), so no two transactions wait on each other in a cycle.
+  instead. Order is always: that row, the household, other existing rows (held links),
+  and the change counter last of the locks (versions.next_change_seq), so no two
+  transactions wait on each other in a cycle. What is written after the counter is new
+  rows and the rows already locked.
 * SQLite: ``BEGIN IMMEDIATE`` takes the database's write lock at the start. A deferred
   transaction that reads and then writes could read a snapshot another writer already
   replaced and then fail with SQLITE_BUSY instead of waiting. Threads of one process

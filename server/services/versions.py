@@ -21,10 +21,13 @@ def next_change_seq() -> int:
 
     The counter row stays locked until commit, so sequence numbers become visible in
     commit order: a phone holding cursor N can never later miss a change numbered below N
-    (a plain autoincrement id on PostgreSQL can commit out of order). Call it last, just
-    before committing, to keep the lock short.
+    (a plain autoincrement id on PostgreSQL can commit out of order). Take it once
+    everything has been read and decided: what is left before the commit is writing, so
+    the lock (the one every write shares on PostgreSQL) is held for the writes only.
     """
-    result = db.session.execute(_TAKE_NEXT).scalar_one_or_none()
+    # On the connection, not through the session: no autoflush here. The caller's row
+    # changes are flushed at its commit.
+    result = db.session.connection().execute(_TAKE_NEXT).scalar_one_or_none()
     if result is None:
         db.session.add(ChangeCounter(id=1, value=1))
         db.session.flush()
@@ -49,7 +52,6 @@ def record_version(
     household). The actor is a user row or, when the caller holds only its id, `actor_id`.
     Bumps household.version and change_seq. The caller commits.
     """
-    db.session.flush()
     after = to_record(household)
     changes = diff(before or {}, after)
     if before is not None and not changes:

@@ -137,7 +137,6 @@ def main() -> None:
             stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
             stats.print_stats(60)
             stats.sort_stats("tottime").print_stats(45)
-            stats.print_callees(r"sync.py.*\((submit|_prepare|_receive|_merge)\)|forms.py.*\((assess|context_for)\)|versions.py.*record_version|auth_context.py.*wrapper|submissions.py.*create_submission")
             print(out.getvalue())
     print(f"\n{args.engine}, {args.rounds} rounds (the client's body building included in both)")
     print(table(results, [("path", "path"), ("cpu_ms", "CPU ms / request"),

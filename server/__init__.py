@@ -95,18 +95,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     web.init_app(app)
     cli.init_app(app)
-    app.teardown_request(_forget_kept_rows)
+    from .services.transactions import forget_kept_rows
+
+    app.teardown_request(forget_kept_rows)
     return app
-
-
-def _forget_kept_rows(_error: BaseException | None) -> None:
-    """Expire, when the request ends, what a commit kept loaded for the answer.
-
-    Some use cases commit without expiring what they answer with
-    (services/transactions.py); a session that outlives the request (a test's or a
-    command's app context) must not take those rows for the database's later on.
-    """
-    from .services.transactions import KEPT
-
-    if db.session.registry.has() and db.session().info.pop(KEPT, False):
-        db.session.expire_all()

@@ -11,6 +11,14 @@ from tests.conftest import TOWNSHIP_1
 from tests.sync_helpers import count_submissions, frozen, survey
 
 
+def _wait_until(condition, seconds: float = 5.0) -> None:
+    """Poll until condition() holds; fail the test (never hang) after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.001)
+
+
 def test_a_freed_slot_goes_to_the_longest_waiter():
     gate = FairGate(1)
     assert gate.acquire(timeout=0)
@@ -27,8 +35,7 @@ def test_a_freed_slot_goes_to_the_longest_waiter():
         thread = threading.Thread(target=wait, args=(name,))
         thread.start()
         threads.append(thread)
-        while len(started) < len(threads) or len(gate._waiters) < len(threads):
-            time.sleep(0.001)
+        _wait_until(lambda: len(started) == len(threads) == len(gate._waiters))
     gate.release()
     for thread in threads:
         thread.join(timeout=5)
@@ -41,8 +48,7 @@ def test_a_release_hands_the_slot_over_instead_of_freeing_it():
     got = []
     waiter = threading.Thread(target=lambda: got.append(gate.acquire(timeout=5)))
     waiter.start()
-    while not gate._waiters:
-        time.sleep(0.001)
+    _wait_until(lambda: bool(gate._waiters))
     gate.release()
     # The slot now belongs to the waiter, even before it runs: a newcomer cannot barge in.
     assert not gate.acquire(timeout=0)

@@ -4,10 +4,20 @@ import functools
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy.orm import selectinload
+
 from ..domain.record import COLLECTION_FIELDS, HOUSEHOLD_FIELDS, empty_record
 from ..models import Asset, Household, IncomeItem, Member, Supporter
 
 ITEM_MODELS = {"members": Member, "supporters": Supporter, "assets": Asset, "incomes": IncomeItem}
+# Loader options bringing a household's whole record: one extra query per collection, for
+# any number of households (never one query per household).
+FULL_RECORD = (
+    selectinload(Household.members),
+    selectinload(Household.supporters),
+    selectinload(Household.assets),
+    selectinload(Household.incomes),
+)
 DATE_FIELDS = frozenset({"birth_date", "died_on", "next_review_on"})
 
 

@@ -1,29 +1,21 @@
 """Reading households within a user's scope: delta download, fetch, QR lookup."""
 
 from sqlalchemy import bindparam, cast, func, literal, null, select, union_all
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from ..extensions import MAX_DB_INT, db
 from ..models import ChangeCounter, Household, HouseholdVersion, Region, User
 from . import audit, ledger
 from .errors import Forbidden, Invalid, NotFound
-from .household_record import ITEM_MODELS
+from .household_record import FULL_RECORD, ITEM_MODELS
 from .scope import covers_village, scoped_households, village_ids
 from .transactions import commit_keeping_loaded
 
 MAX_PAGE = 500
 
-# Members, supporters, assets and incomes are loaded in one extra query each for the whole
-# page (selectinload), never one query per household.
-_FULL_RECORD = (
-    selectinload(Household.members),
-    selectinload(Household.supporters),
-    selectinload(Household.assets),
-    selectinload(Household.incomes),
-)
 # One household also brings its village and township in the same query: the scope check and
 # the village and township names need them (a QR lookup must stay within a few ms).
-_ONE_HOUSEHOLD = (*_FULL_RECORD, joinedload(Household.village).joinedload(Region.parent))
+_ONE_HOUSEHOLD = (*FULL_RECORD, joinedload(Household.village).joinedload(Region.parent))
 
 
 def parse_cursor(cursor: str | None, user: User) -> tuple[int, bool]:
@@ -58,7 +50,7 @@ def delta(user: User, *, since: str | None, limit: int, ip: str | None = None) -
         .where(Household.change_seq > seq)
         .order_by(Household.change_seq)
         .limit(limit + 1)
-        .options(*_FULL_RECORD)
+        .options(*FULL_RECORD)
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]

@@ -21,23 +21,17 @@ with `begin_household_write`, so two of them never interleave (no lost update):
 import threading
 
 from sqlalchemy import bindparam, event, select
-from sqlalchemy.orm import Session, SessionTransaction, selectinload
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ..extensions import db
 from ..models import Household, SyncLock
+from .household_record import FULL_RECORD
 
 NEW_HOUSEHOLD = "household:new"
 # One SQLite writer at a time per process (see the module docstring).
 _SQLITE_WRITER = threading.Lock()
 _HOLDS_WRITER = "ruhu_sqlite_writer"
 
-# The whole master record comes with the household: one query per collection.
-FULL_RECORD = (
-    selectinload(Household.members),
-    selectinload(Household.supporters),
-    selectinload(Household.assets),
-    selectinload(Household.incomes),
-)
 
 # Built once: every merge runs it.
 _LOCK_HOUSEHOLD = (

@@ -83,9 +83,9 @@ _KNOWN_USERS = select(User.id).where(User.id.in_(bindparam("ids", expanding=True
 _SNAPSHOT = select(HouseholdVersion.snapshot).where(
     HouseholdVersion.household_id == bindparam("household_id"),
     HouseholdVersion.version == bindparam("version"))
-_ANY_HELD_AFTER = select(Submission.id).where(
+_HELD_AFTER = select(Submission).where(
     Submission.previous_instance_id == bindparam("instance_id"),
-    Submission.merge_state == "held").limit(1)
+    Submission.merge_state == "held").order_by(Submission.id)
 _ITEMS_ELSEWHERE = union_all(*[
     select(literal(section).label("section"), model.id.label("id")).where(
         model.id.in_(bindparam(f"ids_{section}", expanding=True)),
@@ -326,16 +326,10 @@ def _check_household(user: User, household: Household | None) -> Household:
 
 
 def _household_in_scope(user: User, household_id: int) -> Household:
-    """Return a household the user may submit for, with its village (one query)."""
-    household = db.session.scalar(_HOUSEHOLD_WITH_VILLAGE, {"household_id": household_id})
-    if household is None:
-        raise NotFound("户不存在 / no such household")
-    scope = db.session.get(Region, user.region_id)
-    if scope is None or not household.village.path.startswith(scope.path):
-        raise Forbidden(
-            "此户不在您的负责范围内 / household outside your region", code="scope.forbidden"
-        )
-    return household
+    """Return a household the user may submit for, with its village (one query: the scope
+    check finds the village already loaded)."""
+    return _check_household(
+        user, db.session.scalar(_HOUSEHOLD_WITH_VILLAGE, {"household_id": household_id}))
 
 
 @dataclass
@@ -832,17 +826,7 @@ def _form_or_empty(submission: Submission) -> dict:
 def _held_successors(submission: Submission) -> list[Submission]:
     """Return the held links whose predecessor is this submission (usually none)."""
     with db.session.no_autoflush:
-        if db.session.scalar(_ANY_HELD_AFTER, {"instance_id": submission.instance_id}) is None:
-            return []
-        held = select(Submission.id).where(
-            Submission.previous_instance_id == submission.instance_id,
-            Submission.merge_state == "held",
-        )
-        return list(
-            db.session.scalars(
-                select(Submission).where(Submission.id.in_(held)).order_by(Submission.id)
-            )
-        )
+        return list(db.session.scalars(_HELD_AFTER, {"instance_id": submission.instance_id}))
 
 
 def _merge_new_household(

@@ -17,8 +17,16 @@ def commit_keeping_loaded() -> None:
         session.commit()
     finally:
         session.expire_on_commit = True
-    # Expired when the request ends instead (server/__init__.py, _forget_kept_rows).
-    session.info[KEPT] = True
+    # Expired when the request ends instead (forget_kept_rows).
+    session.info[_KEPT] = True
 
 
-KEPT = "ruhu_kept_after_commit"
+_KEPT = "ruhu_kept_after_commit"
+
+
+def forget_kept_rows(_error: BaseException | None = None) -> None:
+    """Expire, when the request ends, what a commit kept loaded for the answer (registered
+    by create_app as a teardown): a session that outlives the request (a test's or a
+    command's app context) must not take those rows for the database's later on."""
+    if db.session.registry.has() and db.session().info.pop(_KEPT, False):
+        db.session.expire_all()

@@ -4,7 +4,7 @@ and payment rolls — a few clicks each, within the signed-in supervisor's scope
 import io
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import CrosscheckFlag, LedgerEntry, ReviewAssignment
@@ -130,6 +130,15 @@ def test_a_problem_is_added_by_hand_and_overdue_ones_stand_out(console, demo):
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "no such household" in unknown
+    # An empty household code is a readable refusal (it was a 500), and nothing is added.
+    before = db.session.scalar(select(func.count()).select_from(LedgerEntry))
+    empty = sup1.post(
+        "/console/ledger",
+        data={"household_code": "", "category": "favour_case", "actions": ["stop"]},
+        follow_redirects=True,
+    )
+    assert empty.status_code == 200 and "name the household" in empty.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == before
 
 
 def test_the_review_calendar_page_assigns_households(console, demo):

@@ -188,7 +188,8 @@ def test_a_bad_row_aborts_the_roll_with_its_row_number(api, demo):
 
 @pytest.mark.parametrize(
     "form,field",
-    [({"township_code": "230229100001"}, "township_code"), ({"period": "2026-13"}, "period")],
+    [({"township_code": "230229100001"}, "township_code"), ({"period": "2026-13"}, "period"),
+     ({"period": "2026-5"}, "period"), ({"period": "02026-05"}, "period")],
 )
 def test_the_township_and_month_are_checked(api, demo, form, field):
     """A roll belongs to a township (not a village) and a real month."""
@@ -197,6 +198,20 @@ def test_the_township_and_month_are_checked(api, demo, form, field):
         api.as_user("sup1"), ROLLS, csv_bytes(HEADER, [["x", "", "", 1, 1]]), "roll.csv", **data
     )
     assert response.status_code == 422 and field in response.get_json()["errors"]
+    assert db.session.scalar(select(func.count()).select_from(PaymentRoll)) == 0
+
+
+def test_a_roll_of_a_township_outside_the_region_is_refused(api, demo):
+    """A county supervisor imports rolls of their own county's townships only."""
+    from server.services.regions import add_region
+
+    county = add_region(name="另一县", code="230230", level="county", parent=None)
+    add_region(name="另一镇", code="230230100", level="township", parent=county)
+    db.session.commit()
+    response = upload(api.as_user("sup1"), ROLLS, csv_bytes(HEADER, [["x", "", "", 1, 1]]),
+                      "roll.csv", township_code="230230100", period=PERIOD)
+    assert response.status_code == 403 and response.get_json()["code"] == "scope.forbidden"
+    assert db.session.scalar(select(func.count()).select_from(PaymentRoll)) == 0
 
 
 def test_rolls_are_county_only_and_audited(api, demo):

@@ -206,17 +206,19 @@ def create(user: User, data: dict, *, ip: str | None = None) -> LedgerEntry:
     errors = _validate_fields(data)
     if errors:
         raise Invalid("整改条目有误 / invalid ledger entry", errors=errors)
-    if data.get("household_code"):
+    code = plain_text(data.get("household_code") or "")
+    if code:
         # The console names households by code, as their door labels do.
-        household = db.session.scalar(
-            scoped_households(user).where(Household.code == plain_text(data["household_code"]))
-        )
-    else:
+        household = db.session.scalar(scoped_households(user).where(Household.code == code))
+    elif isinstance(data.get("household_id"), int):
         household = (
             db.session.get(Household, data["household_id"])
             if data["household_id"] <= MAX_ID
             else None
         )
+    else:
+        raise Invalid("请填写户编号 / name the household",
+                      errors={"household_code": ["required"]})
     if household is None:
         raise NotFound("户不存在 / no such household")
     if not covers_village(user, household.village_id):

@@ -9,6 +9,7 @@ county supervisors and admins only, every import and read is audited, and the ra
 not kept unless RUHU_AUDIT_KEEP_UPLOADS is set.
 """
 
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -39,11 +40,11 @@ from .audit_files import (
     read_table,
     require_county_auditor,
 )
-from .errors import Invalid, NotFound
+from .errors import Forbidden, Invalid, NotFound
 from .household_record import to_record
 from .import_households import refuse_if_errors
 from .review_calendar import last_surveys
-from .scope import scoped_households
+from .scope import covers_region, scoped_households
 
 
 def computed_benefit(household: Household, survey: Submission | None, on: date) -> dict:
@@ -136,6 +137,9 @@ def parse_roll(path: Path, *, today: date) -> list[audit_roll.RollRow]:
     return rows
 
 
+PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
 def _township(code: str) -> Region:
     """Return the township with this code or refuse."""
     township = db.session.scalar(
@@ -148,13 +152,11 @@ def _township(code: str) -> Region:
 
 def _period_start(period: str) -> date:
     """Return the first day of a YYYY-MM period, or refuse it."""
-    try:
-        year, month = (int(p) for p in period.split("-"))
-        return date(year, month, 1)
-    except ValueError:
+    if not isinstance(period, str) or not PERIOD.fullmatch(period):
         raise Invalid(
             "发放月份须为 YYYY-MM / period must be YYYY-MM", errors={"period": ["YYYY-MM"]}
-        ) from None
+        )
+    return date(int(period[:4]), int(period[5:]), 1)
 
 
 def import_roll(
@@ -170,6 +172,9 @@ def import_roll(
     """Import a township's roll for a month and reconcile it with the record. Commits."""
     require_county_auditor(actor)
     township = _township(township_code)
+    if actor is not None and not covers_region(actor, township.id):
+        raise Forbidden("此乡镇不在您的负责范围内 / township outside your region",
+                        code="scope.forbidden")
     on = _period_start(period)
     today = today or date.today()
     rows = parse_roll(path, today=today)
@@ -294,8 +299,9 @@ def to_ledger(
     household the record does not know).
     """
     roll = get_roll(user, roll_id, ip=ip)
-    chosen = [m for m in roll.mismatches if mismatch_ids is None or m.id in set(mismatch_ids)]
-    if mismatch_ids is not None and len(chosen) != len(set(mismatch_ids)):
+    wanted = None if mismatch_ids is None else set(mismatch_ids)
+    chosen = [m for m in roll.mismatches if wanted is None or m.id in wanted]
+    if wanted is not None and len(chosen) != len(wanted):
         raise NotFound("差异不存在 / no such mismatch on this roll")
     households = {
         h.id: h

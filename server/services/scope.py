@@ -22,11 +22,16 @@ def scoped_households(user: User) -> Select:
     return select(Household).where(Household.village_id.in_(village_ids(user)))
 
 
+def covers_region(user: User, region_id: int) -> bool:
+    """Tell whether a region (a village, a township ...) lies in the user's scope."""
+    scope = db.session.get(Region, user.region_id)
+    region = db.session.get(Region, region_id)
+    return bool(scope and region and region.path.startswith(scope.path))
+
+
 def covers_village(user: User, village_id: int) -> bool:
     """Tell whether a village lies in the user's scope."""
-    region = db.session.get(Region, user.region_id)
-    village = db.session.get(Region, village_id)
-    return bool(region and village and village.path.startswith(region.path))
+    return covers_region(user, village_id)
 
 
 def covers_everything(user: User) -> bool:

@@ -38,7 +38,7 @@ def test_places_is_the_walk_remembered_per_definition():
     assert forms.places(form) is first
 
 
-def test_answers_are_checked_the_same_with_the_remembered_walk():
+def test_answers_are_checked_the_same_with_the_remembered_walk(monkeypatch):
     form = copy.deepcopy(SURVEY)
     good, bad = answers(), answers()
     bad["members"][0]["bogus"] = 1
@@ -48,3 +48,7 @@ def test_answers_are_checked_the_same_with_the_remembered_walk():
     assert "nonsense" in errors and "members[0].bogus" in errors
     # Twice, so the second run goes through the cached walk and children.
     assert forms.validate_answers(form, bad) == errors
+    # And the same as with nothing remembered at all (the plain walk every time).
+    monkeypatch.setattr(forms, "_remembered", lambda definition, compute: compute())
+    assert forms.validate_answers(copy.deepcopy(SURVEY), bad) == errors
+    assert forms.validate_answers(copy.deepcopy(SURVEY), good) == {}

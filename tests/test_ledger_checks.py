@@ -4,10 +4,11 @@ import uuid
 from datetime import datetime
 
 import pytest
+from sqlalchemy import func, select
 
 from server.domain.audit_categories import category_of_check
 from server.extensions import db
-from server.models import Submission
+from server.models import LedgerEntry, Submission
 from server.services import ledger
 
 from .audit_helpers import covered, township_supervisor
@@ -93,6 +94,10 @@ def test_a_supervisor_enters_a_failed_check_once(api, demo):
     refused = sup1.post(url, json={**body, "check_id": "signatures"})
     assert refused.status_code == 409 and refused.get_json()["code"] == "ledger.not_a_problem"
     assert sup1.post(url, json={**body, "check_id": "nope"}).status_code == 404
+    assert sup1.post(url, json={**body, "instance_id": str(uuid.uuid4())}).status_code == 404
+    assert sup1.post(url, json={"check_id": "deceased_member"}).status_code == 422
+    # Only the first request opened an entry.
+    assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == 1
     township_supervisor("sup2", TOWNSHIP_2, demo.password)
     assert api.as_user("sup2").post(url, json=body).status_code == 403
 

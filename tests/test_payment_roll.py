@@ -164,6 +164,14 @@ def test_every_other_kind_of_mismatch(api, demo):
         .status_code
         == 404
     )
+    # All or nothing: a real mismatch beside an unknown one opens no entry; a bad body is 422.
+    entries_before = db.session.scalar(select(func.count()).select_from(LedgerEntry))
+    mixed = api.as_user("sup1").post(f"{ROLLS}/{roll['id']}/ledger",
+                                     json={"mismatch_ids": [by_row[2]["id"], 999999]})
+    assert mixed.status_code == 404
+    assert api.as_user("sup1").post(f"{ROLLS}/{roll['id']}/ledger",
+                                    json={"mismatch_ids": "x"}).status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == entries_before
 
 
 def test_a_bad_row_aborts_the_roll_with_its_row_number(api, demo):

@@ -2,6 +2,7 @@
 assignment get no marker without the three marker queries; the others get the same marker
 as before, in a single call for a mix of both."""
 
+import pytest
 from sqlalchemy import event
 
 from server.extensions import db
@@ -42,7 +43,7 @@ def test_a_household_with_nothing_to_mark_costs_one_query(app, demo):
     assert len(statements) == 1
 
 
-def test_qr_lookup_reads_the_probe_with_the_household(api, demo):
+def test_qr_lookup_reads_the_probe_with_the_household(api, demo, monkeypatch):
     """The lookup folds the probe into its household query: the marker is the same as the
     household fetch gives, for a household to re-survey, an assigned one and a quiet one."""
     marked, assigned, quiet = demo.households_in(TOWNSHIP_1)[6:9]
@@ -52,8 +53,16 @@ def test_qr_lookup_reads_the_probe_with_the_household(api, demo):
                                     investigator_id=demo.user("inv2").id))
     db.session.commit()
     inv1 = api.as_user("inv1")
+    looked_up_all = {}
+    # The lookup runs no separate probe: it came with the household's own query.
+    monkeypatch.setattr(ledger, "_with_candidates",
+                        lambda ids: pytest.fail("the lookup ran a separate probe"))
     for household in (marked, assigned, quiet):
-        looked_up = inv1.get(f"/api/v1/households/lookup?qr={household.qr_token}")
+        looked_up_all[household.id] = inv1.get(
+            f"/api/v1/households/lookup?qr={household.qr_token}")
+    monkeypatch.undo()
+    for household in (marked, assigned, quiet):
+        looked_up = looked_up_all[household.id]
         fetched = inv1.get(f"/api/v1/households/{household.id}")
         assert looked_up.status_code == fetched.status_code == 200
         assert looked_up.get_json()["revisit"] == fetched.get_json()["revisit"]

@@ -14,11 +14,9 @@ from ..schemas.audit import (
     progress_schema,
     transition_request_schema,
 )
-from ..services import ledger
+from ..services import exports, ledger
 from . import bp
 from .auth_context import client_ip, require_user
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.get("/audit/ledger")
@@ -152,7 +150,7 @@ def export_ledger():
         data,
         200,
         {
-            "Content-Type": XLSX,
+            "Content-Type": exports.XLSX_MIME,
             "Content-Disposition": f'attachment; filename="{name}"',
             "Cache-Control": "no-store",
         },

@@ -7,6 +7,7 @@ the user may see.
 """
 
 import hashlib
+from datetime import date
 from functools import wraps
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -38,6 +39,14 @@ SESSION_KEYS = ("user_id", "auth")
 def client_ip() -> str:
     """Return the caller's address (the proxy sets it; see docs/deploy.md)."""
     return request.remote_addr or ""
+
+
+def date_arg(text: str | None) -> date | None:
+    """Return the date of an ISO text field of a request, or None (empty or malformed)."""
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def safe_next(target: str | None, default: str) -> str:

@@ -15,22 +15,13 @@ from ..models.submission import REVIEW_STATES
 from ..services import exports
 from ..services.region_tree import scope_tree
 from . import bp
-from .access import client_ip
+from .access import client_ip, date_arg
 from .i18n import translate
 from .nav import NavItem, register
 
 register(NavItem("console.exports_page", "nav.exports", group="records",
                  also=("console.publicity",)))
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _date(text: str | None) -> date | None:
-    """Return a date from an ISO text field, or None."""
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
 
 
 def _filters() -> exports.ExportFilters:
@@ -40,8 +31,8 @@ def _filters() -> exports.ExportFilters:
     return exports.ExportFilters(
         township=args.get("township") or None,
         village=args.get("village") or None,
-        date_from=_date(args.get("from")),
-        date_to=_date(args.get("to")),
+        date_from=date_arg(args.get("from")),
+        date_to=date_arg(args.get("to")),
         review_state=state if state in REVIEW_STATES else None,
     )
 
@@ -61,7 +52,7 @@ def _download(name: str, columns, rows, filters: exports.ExportFilters, fmt: str
         return Response(body, mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": disposition})
     data = exports.xlsx_bytes(translate(f"export.{name}"), header, rows)
-    return Response(data, mimetype=XLSX, headers={"Content-Disposition": disposition})
+    return Response(data, mimetype=exports.XLSX_MIME, headers={"Content-Disposition": disposition})
 
 
 @bp.get("/exports")

@@ -1,36 +1,26 @@
 """Progress per township and village, against the quality thresholds; daily chart; XLSX."""
 
-from datetime import date
 
 from flask import Response, g, render_template, request
 
 from ..services import exports, progress
 from ..services.region_tree import scope_tree
 from . import bp
-from .access import client_ip
+from .access import client_ip, date_arg
 from .charts import daily_chart
 from .i18n import translate
 from .nav import NavItem, register
 
 register(NavItem("console.progress_page", "nav.progress"))
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _date(text: str | None) -> date | None:
-    """Return a date from an ISO text field, or None."""
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
 
 
 def _report() -> progress.Progress:
     """Run the report for the query string's period and township."""
     return progress.report(
         g.user,
-        date_from=_date(request.args.get("from")),
-        date_to=_date(request.args.get("to")),
+        date_from=date_arg(request.args.get("from")),
+        date_to=date_arg(request.args.get("to")),
         township=request.args.get("township") or None,
         ip=client_ip(),
     )
@@ -75,5 +65,5 @@ def progress_xlsx():
     rows.append(line(translate("common.total"), "", report.total))
     data = exports.xlsx_bytes(translate("nav.progress"), header, rows)
     name = f"ruhu-progress-{report.date_from:%Y%m%d}-{report.date_to:%Y%m%d}.xlsx"
-    return Response(data, mimetype=XLSX,
+    return Response(data, mimetype=exports.XLSX_MIME,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

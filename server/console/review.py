@@ -1,6 +1,5 @@
 """The review queue, bulk approval, and one submission's page with its photo evidence."""
 
-from datetime import date
 
 from flask import flash, g, redirect, render_template, request, url_for
 
@@ -9,19 +8,11 @@ from ..services.errors import ServiceError
 from ..services.pagination import clamp
 from ..services.region_tree import scope_tree
 from . import bp
-from .access import client_ip, safe_next
+from .access import client_ip, date_arg, safe_next
 from .i18n import translate
 from .nav import NavItem, register
 
 register(NavItem("console.queue", "nav.queue", also=("console.submission",)))
-
-
-def _date(text: str | None) -> date | None:
-    """Return a date from an ISO text field, or None."""
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
 
 
 def _filters() -> review_queue.QueueFilters:
@@ -36,8 +27,8 @@ def _filters() -> review_queue.QueueFilters:
         township=args.get("township") or None,
         village=args.get("village") or None,
         investigator=investigator,
-        date_from=_date(args.get("from")),
-        date_to=_date(args.get("to")),
+        date_from=date_arg(args.get("from")),
+        date_to=date_arg(args.get("to")),
         state=state if state in (*review_queue.REVIEW_STATES, "all") else "received",
         flags=tuple(f for f in args.getlist("flag") if f in review_queue.QUEUE_FLAGS),
         sort=args.get("sort") if args.get("sort") in review_queue.SORTS else "completed_at",

@@ -63,6 +63,8 @@ COLUMNS = {
     ),
 }  # fmt: skip
 
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 
 @dataclass
 class ExportFilters:

@@ -61,6 +61,28 @@ def test_progress_counts_per_township_and_village(console, scenario, demo):
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "progress.read"))
 
 
+def test_a_visited_household_closed_since_is_neither_counted_nor_visited(app, scenario, demo):
+    """The visit rate stays a share of the open households (it went above 100% when a
+    visited household was closed afterwards)."""
+    from datetime import date
+
+    from server.services import progress
+
+    households = demo.households_in(TOWNSHIP_1)
+    for i, household in enumerate(households[:3]):
+        scenario.record_edit("inv1", household, {"phone": f"1391111{i:04d}"})
+    before = progress.report(demo.user("sup1"), date_from=date(2026, 1, 1),
+                             date_to=date(2026, 12, 31)).total
+    closed = db.session.get(Household, households[0].id)
+    closed.status = "closed"
+    db.session.commit()
+    after = progress.report(demo.user("sup1"), date_from=date(2026, 1, 1),
+                            date_to=date(2026, 12, 31)).total
+    assert (after.households, after.visited) == (before.households - 1, before.visited - 1)
+    assert after.submitted == before.submitted  # its survey still counts as a survey
+    assert after.visited <= after.households
+
+
 def test_progress_chart_is_server_rendered_svg(console, scenario, demo):
     """The daily chart is an inline SVG with a bar per day and the visit-rate line."""
     scenario.record_edit("inv1", demo.households_in(TOWNSHIP_1)[0], {"phone": "13900001111"})

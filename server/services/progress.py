@@ -196,7 +196,9 @@ def _per_village_and_first_day(start: datetime, end: datetime, in_scope):
         select(
             Household.village_id, day,
             *(func.sum(per_household.c[name]) for name in REVIEW_STATES),
-            func.count(per_household.c.first),
+            # Visited households as the denominator counts them: closed ones are neither
+            # (a rate above 100% otherwise).
+            func.count(case((Household.status != "closed", per_household.c.first))),
         )
         .join(Household, Household.id == per_household.c.household_id)
         .group_by(Household.village_id, day)

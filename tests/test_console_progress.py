@@ -229,6 +229,16 @@ def test_township_supervisor_cannot_draw_for_another_township(console, sup2, dem
     assert "克山镇" not in client.text(f"/console/sampling/{run.id}")
 
 
+def test_a_draw_outside_the_scope_is_not_found(console, sup2, demo, xinmi_policy_for_the_demo):
+    """A draw of township 1 alone is sup1's to see, not sup2's; an unknown draw is 404."""
+    console.as_user("sup1").post("/console/sampling", {"region": TOWNSHIP_1, "seed": "y"})
+    run = db.session.scalar(select(SamplingRun))
+    assert set(run.params["townships"]) == {TOWNSHIP_1}
+    assert "克山镇" in console.as_user("sup1").text(f"/console/sampling/{run.id}")
+    console.as_user("sup2").text(f"/console/sampling/{run.id}", status=404)
+    console.as_user("sup1").text(f"/console/sampling/{run.id + 1000}", status=404)
+
+
 def test_assignments_need_sign_in(client):
     """The assignments list is not public."""
     assert client.get("/api/v1/assignments").status_code == 401

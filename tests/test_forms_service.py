@@ -242,3 +242,28 @@ def test_registered_elsewhere_ignores_own_household(app, demo):
                                                        "member_id_number": own.id_number}]},
                                 household)
     assert context.id_numbers_elsewhere == {}
+
+
+def test_a_changed_policy_file_is_used_once_the_recheck_interval_passed(app, tmp_path,
+                                                                        monkeypatch):
+    """The policy folder is listed at most once per RECHECK_SECONDS (not on every survey),
+    and a changed file is in force after that."""
+    from server.services import policies
+
+    forms = tmp_path / "forms"
+    shutil.copytree(Path(app.config["FORMS_DIR"]), forms)
+    app.config["FORMS_DIR"] = str(forms)
+    app.extensions.pop("ruhu_policies", None)
+    clock = [1000.0]
+    monkeypatch.setattr(policies.time, "monotonic", lambda: clock[0])
+
+    def urban_standard() -> float:
+        return {p.id: p for p in policies.all_policies()}["keshan-2022"].areas["urban"].standard
+
+    assert urban_standard() == 637
+    path = forms / "policies" / "keshan-2022.yaml"
+    path.write_text(path.read_text("utf-8").replace("standard: 637", "standard: 700"), "utf-8")
+    clock[0] += policies.RECHECK_SECONDS / 2
+    assert urban_standard() == 637  # not looked at yet
+    clock[0] += policies.RECHECK_SECONDS
+    assert urban_standard() == 700

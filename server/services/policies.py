@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 from datetime import date
 from pathlib import Path
 
@@ -49,16 +50,26 @@ def scan(folder: Path) -> tuple[list[Policy], list[str]]:
     return loaded, problems
 
 
+# How often the policy files are looked at for changes. Every survey's assessment, and
+# every household of a payment roll or review calendar, asks for its policy: the folder is
+# listed at most this often, not on every call.
+RECHECK_SECONDS = 1.0
+
+
 def all_policies() -> list[Policy]:
     """Return the policies of this app's FORMS_DIR (reloaded when a file changes)."""
+    cache = current_app.extensions.setdefault("ruhu_policies", {})
+    now = time.monotonic()
+    if "policies" in cache and now - cache["checked"] < RECHECK_SECONDS:
+        return cache["policies"]
     folder = Path(current_app.config["FORMS_DIR"]) / "policies"
     stamp = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.glob("*.yaml")))
-    cache = current_app.extensions.setdefault("ruhu_policies", {})
     if cache.get("stamp") != stamp:
         loaded, problems = scan(folder)
         for problem in problems:
             log.error("policy not used: %s", problem)
         cache.update(stamp=stamp, policies=loaded)
+    cache["checked"] = now
     return cache["policies"]
 
 

@@ -69,7 +69,7 @@ def import_list_command(kind: str, file: Path, username: str, source: str, as_of
 def import_roll_command(township_code: str, period: str, file: Path, username: str):
     """Import a township's payment roll for a month (YYYY-MM) and list every mismatch."""
     from .cli import _fail
-    from .domain.audit_roll import Mismatch, describe
+    from .domain.audit_roll import describe
     from .services import payment_roll
 
     try:
@@ -81,11 +81,4 @@ def import_roll_command(township_code: str, period: str, file: Path, username: s
         f"{roll.mismatch_count} mismatches"
     )
     for stored in roll.mismatches:
-        mismatch = Mismatch(
-            stored.kind,
-            stored.household_code,
-            stored.household_id,
-            stored.row_number,
-            stored.facts,
-        )
-        click.echo(f"  {stored.kind:20} {describe(mismatch)}")
+        click.echo(f"  {stored.kind:20} {describe(stored.as_found())}")

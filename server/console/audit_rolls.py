@@ -3,7 +3,7 @@
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from ..domain.audit_roll import Mismatch, describe
+from ..domain.audit_roll import describe
 from ..services import payment_roll
 from ..services.audit_files import require_county_auditor, saved_upload
 from ..services.errors import ServiceError
@@ -85,13 +85,7 @@ def rolls_import():
 def roll_page(roll_id: int):
     """Show one roll's mismatches, each described, with its ledger entry if made."""
     roll = payment_roll.get_roll(g.user, roll_id, ip=client_ip())
-    described = [
-        (
-            m,
-            describe(Mismatch(m.kind, m.household_code, m.household_id, m.row_number, m.facts)),
-        )
-        for m in roll.mismatches
-    ]
+    described = [(m, describe(m.as_found())) for m in roll.mismatches]
     return render_template("console/roll.html", roll=roll, mismatches=described)
 
 

@@ -215,6 +215,13 @@ class PaymentRollMismatch(db.Model):
     facts: Mapped[dict] = mapped_column(JSON, default=dict)
     ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"))
 
+    def as_found(self):
+        """Return the mismatch as the reconciliation found it (domain/audit_roll.Mismatch)."""
+        from ..domain.audit_roll import Mismatch
+
+        return Mismatch(self.kind, self.household_code, self.household_id, self.row_number,
+                        self.facts)
+
 
 # ---- review calendar -------------------------------------------------------------------------
 

@@ -311,13 +311,7 @@ def to_ledger(
     }
     entries, revisit = [], []
     for stored in chosen:
-        mismatch = audit_roll.Mismatch(
-            stored.kind,
-            stored.household_code,
-            stored.household_id,
-            stored.row_number,
-            stored.facts,
-        )
+        mismatch = stored.as_found()
         household = households.get(stored.household_id)
         member = None
         if stored.kind == "deceased_person" and stored.facts.get("deceased"):

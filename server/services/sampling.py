@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from ..models import Household, Region, SampleHousehold, SampleVillage, SamplingRun, User
@@ -184,7 +185,9 @@ def _reported(user: User, codes: list[str], township_ids: set[int]) -> list[Hous
     if not wanted:
         return []
     found = db.session.scalars(
-        scoped_households(user).where(Household.code.in_(wanted))
+        scoped_households(user)
+        .where(Household.code.in_(wanted))
+        .options(joinedload(Household.village))
     ).all()
     found = [h for h in found if h.village.parent_id in township_ids]
     missing = sorted(set(wanted) - {h.code for h in found})
@@ -213,6 +216,7 @@ def _always_visit(user: User, township_ids: set[int], plans: list[TownshipPlan])
             for h in db.session.scalars(
                 scoped_households(user)
                 .where(column.is_(True), Household.village_id.in_(in_townships))
+                .options(joinedload(Household.village))
                 .order_by(Household.code)
             )
         )
@@ -241,12 +245,18 @@ def _touching(user: User):
 
 
 def runs(user: User, limit: int = 20) -> list[SamplingRun]:
-    """Return the recent draws touching the user's scope, newest first."""
+    """Return the recent draws touching the user's scope, newest first, each with its region,
+    villages and households (the list shows them: a query for each, not for each draw)."""
     touching = _touching(user)
     return list(
         db.session.scalars(
             select(SamplingRun)
             .where(SamplingRun.id.in_(touching))
+            .options(
+                joinedload(SamplingRun.region),
+                selectinload(SamplingRun.villages).joinedload(SampleVillage.village),
+                selectinload(SamplingRun.households),
+            )
             .order_by(SamplingRun.id.desc())
             .limit(limit)
         )
@@ -254,8 +264,18 @@ def runs(user: User, limit: int = 20) -> list[SamplingRun]:
 
 
 def get_run(user: User, run_id: int) -> SamplingRun:
-    """Return a draw that touches the user's scope."""
-    run = db.session.get(SamplingRun, run_id)
+    """Return a draw that touches the user's scope, with its households, their villages and
+    townships (its page shows them all: one query for them, not three per household)."""
+    run = db.session.scalar(
+        select(SamplingRun)
+        .where(SamplingRun.id == run_id)
+        .options(
+            selectinload(SamplingRun.households)
+            .joinedload(SampleHousehold.household)
+            .joinedload(Household.village)
+            .joinedload(Region.parent)
+        )
+    )
     # Checked directly (one query), however old the draw.
     if run is None or db.session.scalar(
             _touching(user).where(SampleVillage.run_id == run_id).limit(1)) is None:

@@ -249,3 +249,36 @@ def test_keshan_policy_samples_every_village(app, demo):
     run = sampling.draw(demo.user("sup1"), "230229", seed="k")
     for part in run.params["townships"].values():
         assert part["drawn"] == part["candidates"]
+
+
+def test_always_visited_households_outside_the_drawn_villages_count_in_the_sample(
+    app, scenario, demo, xinmi_policy_for_the_demo
+):
+    """A township's sampled figures are its drawn villages' plus each always-visited
+    household outside them, once (disputed and reported alike), with its period's surveys."""
+    from datetime import date
+
+    from server.services import progress
+
+    sup1 = demo.user("sup1")
+    households = demo.households_in(TOWNSHIP_1)
+    for household in households:
+        household.disputed = True
+    db.session.commit()
+    drawn = {v.village_id for v in sampling.draw(sup1, TOWNSHIP_1, seed="抽查").villages}
+    outside = [h for h in households if h.village_id not in drawn]
+    # The same seed draws the same villages; the newer draw is in force.
+    sampling.draw(sup1, TOWNSHIP_1, seed="抽查", reported=[outside[0].code])
+    for i, household in enumerate(outside[:3]):
+        scenario.record_edit("inv1", household, {"phone": f"1392222{i:04d}"})
+    scenario.record_edit("inv1", outside[0], {"phone": "13922229999"})
+
+    report = progress.report(sup1, date_from=date(2026, 1, 1), date_to=date(2026, 12, 31))
+    row = next(r for r in report.townships if r.township.code == TOWNSHIP_1)
+    in_drawn = progress.Counts()
+    for village_row in row.villages:
+        if village_row.sampled:
+            in_drawn.add(village_row.counts)
+    assert row.sampled.households == in_drawn.households + len(outside)
+    assert row.sampled.submitted == in_drawn.submitted + 4
+    assert row.sampled.received == in_drawn.received + 4

@@ -16,7 +16,7 @@ from sqlalchemy import case, func, select
 
 from ..domain.policy import township_quality
 from ..extensions import db
-from ..models import Household, Region, SampleHousehold, Submission, SubmissionReview, User
+from ..models import Household, Region, Submission, SubmissionReview, User
 from ..models.submission import REVIEW_STATES
 from . import audit, policies, sampling
 from .region_tree import scope_tree
@@ -284,27 +284,21 @@ def report(
 
 
 def _always_visit_counts(user: User, start: datetime, end: datetime) -> dict[int, Counts]:
-    """Return {township_id: Counts} of the always-visit households outside sampled villages."""
-    sampled = sampling.active_villages(user)
-    entries = [e for e in sampling.assignments(user)
-               if "sampled_village" not in e["reasons"] and e["village_id"] not in sampled]
-    if not entries:
-        return {}
-    ids = [e["household_id"] for e in entries]
-    township_of = dict(db.session.execute(
-        select(SampleHousehold.household_id, SampleHousehold.township_id)
-        .where(SampleHousehold.household_id.in_(ids))
-    ).all())
-    result: dict[int, Counts] = {}
-    for entry in entries:
-        result.setdefault(township_of[entry["household_id"]], Counts()).households += 1
-    for household_id, state, n in db.session.execute(
-        select(Submission.household_id, Submission.review_state, func.count())
-        .where(Submission.household_id.in_(ids), Submission.completed_at >= start,
-               Submission.completed_at < end)
-        .group_by(Submission.household_id, Submission.review_state)
+    """Return {township_id: Counts} of the always-visit households outside sampled villages
+    (counted in SQL: one query for the households, one for their surveys of the period)."""
+    always = sampling.always_visited(user).subquery()
+    result = {
+        township_id: Counts(households=n)
+        for township_id, n in db.session.execute(
+            select(always.c.township_id, func.count()).group_by(always.c.township_id))
+    }
+    for township_id, state, n in db.session.execute(
+        select(always.c.township_id, Submission.review_state, func.count())
+        .join(always, always.c.household_id == Submission.household_id)
+        .where(Submission.completed_at >= start, Submission.completed_at < end)
+        .group_by(always.c.township_id, Submission.review_state)
     ):
-        row = result[township_of[household_id]]
+        row = result[township_id]
         row.submitted += n
         setattr(row, state, getattr(row, state) + n)
     return result

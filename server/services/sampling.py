@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
@@ -341,6 +341,26 @@ def assignments(user: User) -> list[dict]:
         if row.reason not in entry["reasons"]:
             entry["reasons"].append(row.reason)
     return sorted(found.values(), key=lambda e: e["household_code"])
+
+
+def always_visited(user: User) -> Select:
+    """Return a select of (household_id, township_id), once per household: the households
+    in the user's scope that the draws in force always visit outside the villages they drew,
+    each under the township of its draw."""
+    active = _active_runs().subquery()
+    drawn = select(SampleVillage.village_id).join(
+        active, (active.c.township_id == SampleVillage.township_id)
+        & (active.c.run_id == SampleVillage.run_id))
+    return (
+        select(SampleHousehold.household_id,
+               func.min(SampleHousehold.township_id).label("township_id"))
+        .join(active, (active.c.township_id == SampleHousehold.township_id)
+              & (active.c.run_id == SampleHousehold.run_id))
+        .join(Household, Household.id == SampleHousehold.household_id)
+        .where(Household.village_id.in_(village_ids(user)),
+               Household.village_id.not_in(drawn))
+        .group_by(SampleHousehold.household_id)
+    )
 
 
 def reasons_for(household: Household) -> list[str]:

@@ -1,6 +1,7 @@
 """Payment-roll reconciliation: a township's roll against covered persons and the policy's
 computed benefit; mismatches listed, turned into ledger entries; county-only."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -10,15 +11,18 @@ from sqlalchemy import func, select
 from server.domain import audit_roll
 from server.domain.audit_roll import HouseholdFacts, RollRow
 from server.extensions import db
-from server.models import AuditEntry, LedgerEntry, PaymentRoll
+from server.models import AuditEntry, LedgerEntry, PaymentRoll, PaymentRollMismatch
 from server.services import payment_roll
 
 from .audit_helpers import csv_bytes, living_member, township_supervisor, upload
 from .conftest import TOWNSHIP_1, TOWNSHIP_2
+from .query_helpers import counted, households_in_new_villages, reads
 
 ROLLS = "/api/v1/audit/payment-rolls"
 HEADER = ["户编号", "户主姓名", "身份证号", "保障人数", "保障金额"]
 PERIOD = "2026-05"
+# ledger.open_entry's look for an entry of the same finding: one per entry made.
+SAME_FINDING = re.compile(r"FROM ledger_entry\s+WHERE ledger_entry\.source = ")
 
 
 def clean_township(demo, code: str) -> list[tuple]:
@@ -301,3 +305,37 @@ def test_reconcile_reads_rows_with_chinese_headers_and_checks_cells():
         3, {"household_code": "H1", "persons": "0", "amount": "-1"}, today=date(2026, 5, 1)
     )
     assert any("persons" in p for p in problems) and any("amount" in p for p in problems)
+
+
+def roll_missing(township, households) -> PaymentRoll:
+    """Store a roll of the township that left off these households (one mismatch each)."""
+    roll = PaymentRoll(township_id=township.id, period=PERIOD, file_sha256="0" * 64)
+    roll.mismatches.extend(
+        PaymentRollMismatch(household_id=h.id, household_code=h.code, kind="missing_from_roll",
+                            category="miscalculation",
+                            facts={"expected": {"persons": 1, "amount": 300.0}})
+        for h in households
+    )
+    db.session.add(roll)
+    db.session.commit()
+    return roll
+
+
+def test_entering_mismatches_reads_villages_and_townships_once(app, demo):
+    """2 then 8 households, each in a village of its own: entering their mismatches in the
+    ledger reads as much (besides each entry's own writes and look for the same finding)."""
+    township = demo.region(TOWNSHIP_1)
+    township_id = township.id
+    few = households_in_new_villages(township, range(0, 2), status="covered")
+    many = households_in_new_villages(township, range(2, 10), status="covered")
+    db.session.commit()
+    rolls = [roll_missing(township, few).id, roll_missing(township, many).id]
+    counts = []
+    for roll_id in rolls:
+        db.session.expunge_all()
+        sup1 = demo.user("sup1")
+        with counted() as statements:
+            entries = payment_roll.to_ledger(sup1, roll_id)
+        assert {e.township_id for e in entries} == {township_id}
+        counts.append(len([s for s in reads(statements) if not SAME_FINDING.search(s)]))
+    assert counts[0] == counts[1], counts

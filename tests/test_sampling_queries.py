@@ -4,55 +4,28 @@ households and draws: the number of queries does not grow with the households dr
 Only the draw's reads are compared: it inserts one row per village and household drawn, and
 SQLite gets each insert as a statement of its own (PostgreSQL gets them in batches)."""
 
-from contextlib import contextmanager
-
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from server.extensions import db
 from server.models import SamplingRun
 from server.services import sampling
-from server.services.regions import add_region
-from server.services.register import register_household
 from tests.conftest import TOWNSHIP_1, TOWNSHIP_2
+from tests.query_helpers import counted, households_in_new_villages, reads
 
 pytest_plugins = ["tests.console_helpers"]
-
-
-@contextmanager
-def counted():
-    """Yield a list that collects every SQL statement run inside the block."""
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def always_visited_in_new_villages(demo, count: int, start: int) -> list[str]:
     """Add `count` villages to each demo township, each with one disputed household; return
     the households' codes."""
-    codes = []
-    for township_code in (TOWNSHIP_1, TOWNSHIP_2):
-        township = demo.region(township_code)
-        for serial in range(start, start + count):
-            village = add_region(name=f"测试村{serial}", code=f"{township_code}9{serial:02d}",
-                                 level="village", parent=township, area_type="rural")
-            household = register_household(village, code=f"{village.code}0001", record={},
-                                           cause="test")
-            household.disputed = True
-            codes.append(household.code)
+    codes = [
+        household.code
+        for township_code in (TOWNSHIP_1, TOWNSHIP_2)
+        for household in households_in_new_villages(
+            demo.region(township_code), range(start, start + count), disputed=True)
+    ]
     db.session.commit()
     return codes
-
-
-def reads(statements: list[str]) -> list[str]:
-    """Return the SELECT statements among these."""
-    return [s for s in statements if s.lstrip().upper().startswith("SELECT")]
 
 
 def draw_and_show(console, demo, codes: list[str], seed: str) -> tuple[int, int, int]:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..domain import audit_roll
 from ..domain.assessment import facts_from_record
@@ -303,10 +303,13 @@ def to_ledger(
     chosen = [m for m in roll.mismatches if wanted is None or m.id in wanted]
     if wanted is not None and len(chosen) != len(wanted):
         raise NotFound("差异不存在 / no such mismatch on this roll")
+    # With each household's village and township: the entry is the township's.
     households = {
         h.id: h
         for h in db.session.scalars(
-            select(Household).where(Household.id.in_({m.household_id for m in chosen}))
+            select(Household)
+            .where(Household.id.in_({m.household_id for m in chosen}))
+            .options(joinedload(Household.village).joinedload(Region.parent))
         )
     }
     entries, revisit = [], []

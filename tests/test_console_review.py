@@ -49,6 +49,24 @@ def test_queue_lists_received_submissions_with_counts(console, scenario, townshi
     assert re.search(r'待审核 <span class="count">2</span>', page)
 
 
+def test_the_queue_works_out_its_scope_once(console, scenario, township_1, team, demo,
+                                            monkeypatch):
+    """Its counts and its page share one answer to "does the scope hold everything?"."""
+    from server.services import review_queue, scope
+
+    scenario.record_edit("inv1", township_1[0], {"address": "一组1号"}, investigators=team)
+    client = console.as_user("sup1")
+    asked = []
+
+    def covers_everything(user):
+        asked.append(user.id)
+        return scope.covers_everything(user)
+
+    monkeypatch.setattr(review_queue, "covers_everything", covers_everything)
+    assert len(queue_ids(client.text("/console/queue"))) == 1
+    assert asked == [demo.user("sup1").id]
+
+
 def test_queue_filters_by_flag_village_and_investigator(console, scenario, township_1, demo):
     """Each filter narrows the list; the flag counts stay visible."""
     solo = [demo.user("inv1").id]

@@ -207,24 +207,32 @@ def _local_day_bounds(day: date, end: bool) -> datetime:
     return moment - offset
 
 
-def _conditions(user: User, filters: QueueFilters, *, with_state: bool, with_flags: bool) -> list:
-    """Return the WHERE conditions on ReviewFlags (and only it) matching the filters.
-
-    The summary carries the submission's household, review state and visit time, so the
-    queue counts without the submission table. Scope: the households the user may see (a
-    township or village filter only narrows it); a supervisor whose region holds every
-    household gets no scope condition at all, the same rows without a join.
-    """
-    conditions = [ReviewFlags.household_id.is_not(None)]
+def _scope(user: User, filters: QueueFilters) -> list:
+    """Return the scope condition on ReviewFlags: the households the user may see (a
+    township or village filter only narrows it); none at all for a supervisor whose region
+    holds every household, the same rows without a join. Worked out once per queue view:
+    its counts and its page both use it."""
     if filters.township or filters.village:
-        conditions.append(ReviewFlags.household_id.in_(
+        return [ReviewFlags.household_id.in_(
             select(Household.id).where(
                 Household.village_id.in_(village_filter(user, filters.township, filters.village))
             )
-        ))
-    elif not covers_everything(user):
-        conditions.append(ReviewFlags.household_id.in_(
-            scoped_households(user).with_only_columns(Household.id)))
+        )]
+    if covers_everything(user):
+        return []
+    return [ReviewFlags.household_id.in_(
+        scoped_households(user).with_only_columns(Household.id))]
+
+
+def _conditions(scope: list, filters: QueueFilters, *, with_state: bool,
+                with_flags: bool) -> list:
+    """Return the WHERE conditions on ReviewFlags (and only it) matching the filters, within
+    `scope` (from `_scope`).
+
+    The summary carries the submission's household, review state and visit time, so the
+    queue counts without the submission table.
+    """
+    conditions = [ReviewFlags.household_id.is_not(None), *scope]
     if filters.investigator:
         conditions.append(
             ReviewFlags.submission_id.in_(
@@ -266,7 +274,7 @@ def _flag_condition(flag: str):
     }[flag]
 
 
-def _counts(user: User, filters: QueueFilters) -> tuple[dict[str, int], dict[str, int]]:
+def _counts(scope: list, filters: QueueFilters) -> tuple[dict[str, int], dict[str, int]]:
     """Return (per review state, per flag) in one GROUP BY over the summary.
 
     Per state: with the flag filters, not the state's; per flag: with the state filter, not
@@ -281,7 +289,7 @@ def _counts(user: User, filters: QueueFilters) -> tuple[dict[str, int], dict[str
             func.sum(case((matching, 1), else_=0)),
             *(func.sum(case((_flag_condition(flag), 1), else_=0)) for flag in QUEUE_FLAGS),
         )
-        .where(*_conditions(user, filters, with_state=False, with_flags=False))
+        .where(*_conditions(scope, filters, with_state=False, with_flags=False))
         .group_by(ReviewFlags.review_state)
     ).all()
     state_counts = dict.fromkeys(REVIEW_STATES, 0)
@@ -299,7 +307,8 @@ def _counts(user: User, filters: QueueFilters) -> tuple[dict[str, int], dict[str
 def queue(user: User, filters: QueueFilters, *, page: int = 1, per_page: int = 50) -> Queue:
     """Return one page of the queue with its counts (one GROUP BY, then the page's rows)."""
     refresh_flags()
-    state_counts, flag_counts = _counts(user, filters)
+    scope = _scope(user, filters)
+    state_counts, flag_counts = _counts(scope, filters)
     total = (state_counts.get(filters.state, 0) if filters.state in REVIEW_STATES
              else sum(state_counts.values()))
     page = min(page, max(1, math.ceil(total / per_page))) if total else 1
@@ -313,7 +322,7 @@ def queue(user: User, filters: QueueFilters, *, page: int = 1, per_page: int = 5
         select(Submission, ReviewFlags, Household)
         .join(Submission, Submission.id == ReviewFlags.submission_id)
         .join(Household, Household.id == ReviewFlags.household_id)
-        .where(*_conditions(user, filters, with_state=True, with_flags=True))
+        .where(*_conditions(scope, filters, with_state=True, with_flags=True))
         .order_by(order.desc() if filters.descending else order.asc(),
                   ReviewFlags.submission_id)
         .limit(per_page)

@@ -262,4 +262,6 @@ def test_stale_conflict_decision_is_refused(console, scenario, township_1, demo)
                 {"choice": "submitted", "seen_version": seen})
     db.session.expire_all()
     assert conflict.status == "open"
-    assert "此字段已被修改" in client.text("/console/conflicts")
+    page = client.text("/console/conflicts")
+    assert "此字段已被修改" in page
+    assert f"the household is at {household.version}" in page  # the refusal's details too

@@ -1,4 +1,5 @@
-"""Who is at the console: the session check before every page, roles, and the error pages.
+"""Who is at the console: the session check before every page, roles, the error pages, and
+a refusal flashed with its details.
 
 Every console view runs after `load_user`, which puts the signed-in supervisor or admin in
 `g.user` or sends the browser to the sign-in page. Scope is not checked here: every query
@@ -16,6 +17,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     g,
     redirect,
     render_template,
@@ -39,6 +41,16 @@ SESSION_KEYS = ("user_id", "auth")
 def client_ip() -> str:
     """Return the caller's address (the proxy sets it; see docs/deploy.md)."""
     return request.remote_addr or ""
+
+
+def flash_refusal(error: ServiceError) -> None:
+    """Flash a refused use case with its details."""
+    details = [
+        str(m)
+        for messages in error.errors.values()
+        for m in (messages if isinstance(messages, list) else [messages])
+    ]
+    flash(" ".join([error.message, *details]), "error")
 
 
 def date_arg(text: str | None) -> date | None:

@@ -7,7 +7,7 @@ from ..services import accounts
 from ..services.errors import ServiceError
 from ..services.pagination import clamp
 from . import bp
-from .access import roles_required
+from .access import flash_refusal, roles_required
 from .i18n import translate
 from .nav import NavItem, register
 
@@ -36,11 +36,7 @@ def _done(message_key: str):
 
 def _refused(error: ServiceError):
     """Flash why a change was refused (with the field messages) and go back."""
-    details = "; ".join(
-        f"{field}: {m}" for field, messages in error.errors.items()
-        for m in (messages if isinstance(messages, list) else [messages])
-    )
-    flash(f"{error.message} {details}".strip(), "error")
+    flash_refusal(error)
     return redirect(url_for("console.accounts_page"))
 
 

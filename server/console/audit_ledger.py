@@ -12,7 +12,7 @@ from ..services.errors import ServiceError
 from ..services.pagination import Page, clamp
 from ..services.region_tree import scope_tree
 from . import bp
-from .access import client_ip
+from .access import client_ip, flash_refusal
 from .i18n import add_messages, translate
 from .nav import NavItem, register
 
@@ -87,16 +87,6 @@ def _filters() -> dict:
         "township_code": args.get("township") or None,
     }
     return {k: v for k, v in filters.items() if v is not None}
-
-
-def flash_refusal(error: ServiceError) -> None:
-    """Flash a refused use case with its details."""
-    details = [
-        str(m)
-        for messages in error.errors.values()
-        for m in (messages if isinstance(messages, list) else [messages])
-    ]
-    flash(" ".join([error.message, *details]), "error")
 
 
 @bp.get("/ledger")

@@ -6,8 +6,7 @@ from ..services import review_calendar
 from ..services.errors import ServiceError
 from ..services.region_tree import scope_tree
 from . import bp
-from .access import client_ip, safe_next
-from .audit_ledger import flash_refusal
+from .access import client_ip, flash_refusal, safe_next
 from .i18n import add_messages, translate
 from .nav import NavItem, register
 

@@ -9,8 +9,7 @@ from ..services.audit_files import require_county_auditor, saved_upload
 from ..services.errors import ServiceError
 from ..services.region_tree import scope_tree
 from . import bp
-from .access import client_ip
-from .audit_ledger import flash_refusal
+from .access import client_ip, flash_refusal
 from .i18n import add_messages, translate
 from .nav import NavItem, register
 

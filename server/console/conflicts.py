@@ -7,7 +7,7 @@ from ..services.errors import ServiceError
 from ..services.pagination import clamp
 from ..services.region_tree import scope_tree
 from . import bp
-from .access import client_ip, safe_next
+from .access import client_ip, flash_refusal, safe_next
 from .i18n import translate
 from .nav import NavItem, register
 
@@ -53,12 +53,7 @@ def resolve(conflict_id: int):
             ip=client_ip(),
         )
     except ServiceError as error:
-        details = "; ".join(
-            f"{m}" for messages in error.errors.values() for m in (
-                messages if isinstance(messages, list) else [messages]
-            )
-        )
-        flash(f"{error.message} {details}".strip(), "error")
+        flash_refusal(error)
     else:
         flash(translate("conflicts.resolved"), "success")
     return redirect(safe_next(request.form.get("next"), url_for("console.conflicts")))

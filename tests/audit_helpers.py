@@ -1,13 +1,15 @@
-"""Helpers shared by the audit tests: list and roll files, picking demo people, uploads."""
+"""Helpers shared by the audit tests: list and roll files, picking demo people, uploads,
+stored surveys."""
 
 import csv
 import io
-from datetime import date
+import uuid
+from datetime import date, datetime
 
 from openpyxl import Workbook
 
 from server.extensions import db
-from server.models import Household, Member, User
+from server.models import Household, Member, Submission, User
 from server.services import users
 from server.services.demo import id_number
 
@@ -63,6 +65,27 @@ def stranger(serial: int) -> list:
         "陌生人",
         "2026-01-05",
     ]
+
+
+def merged_survey(household: Household, user: User, *, completed_at: datetime,
+                  answers: dict | None = None, assessment: dict | None = None) -> Submission:
+    """Store (and commit) a complete survey of the household, merged into the record."""
+    submission = Submission(
+        instance_id=str(uuid.uuid4()),
+        body_hash="0" * 64,
+        form_id="dibao_household_survey",
+        form_version="2026.1",
+        household_id=household.id,
+        submitted_by=user.id,
+        merge_state="merged",
+        status="complete",
+        answers=answers or {},
+        completed_at=completed_at,
+        assessment=assessment,
+    )
+    db.session.add(submission)
+    db.session.commit()
+    return submission
 
 
 def township_supervisor(username: str, township_code: str, password: str) -> User:

@@ -11,7 +11,7 @@ from server.extensions import db
 from server.models import LedgerEntry, Submission
 from server.services import ledger
 
-from .audit_helpers import covered, township_supervisor
+from .audit_helpers import covered, merged_survey, township_supervisor
 from .conftest import TOWNSHIP_1, TOWNSHIP_2
 
 KESHAN = "克山政办发〔2022〕12号"
@@ -55,22 +55,8 @@ def test_failed_checks_map_to_keshans_categories(check, expected):
 
 def surveyed(household, user) -> Submission:
     """Store a merged survey of the household whose assessment failed CHECKS."""
-    submission = Submission(
-        instance_id=str(uuid.uuid4()),
-        body_hash="0" * 64,
-        form_id="dibao_household_survey",
-        form_version="2026.1",
-        household_id=household.id,
-        submitted_by=user.id,
-        merge_state="merged",
-        status="complete",
-        answers={},
-        completed_at=datetime(2026, 5, 2, 9, 40),
-        assessment={"eligible": False, "checks": CHECKS},
-    )
-    db.session.add(submission)
-    db.session.commit()
-    return submission
+    return merged_survey(household, user, completed_at=datetime(2026, 5, 2, 9, 40),
+                         assessment={"eligible": False, "checks": CHECKS})
 
 
 def test_a_supervisor_enters_a_failed_check_once(api, demo):

@@ -1,13 +1,11 @@
 """The review calendar: the policy's intervals, overdue first, region scope, assignments."""
 
-import uuid
 from datetime import date, datetime, timedelta
 
 from server.domain.policy import add_months
 from server.extensions import db
-from server.models import Submission
 
-from .audit_helpers import covered, township_supervisor
+from .audit_helpers import covered, merged_survey, township_supervisor
 from .conftest import TOWNSHIP_1, TOWNSHIP_2
 
 REVIEWS = "/api/v1/audit/reviews"
@@ -24,25 +22,6 @@ def prepare(household, *, able: bool = False, relative: bool = False, reviewed=R
         member.work_ability = "none"
     if able:
         household.members[0].work_ability = "full"
-
-
-def surveyed(household, answers: dict, on: date, user) -> None:
-    """Record a survey of the household that reached the record on a given day."""
-    db.session.add(
-        Submission(
-            instance_id=str(uuid.uuid4()),
-            body_hash="0" * 64,
-            form_id="dibao_household_survey",
-            form_version="2026.1",
-            household_id=household.id,
-            submitted_by=user.id,
-            merge_state="merged",
-            status="complete",
-            answers=answers,
-            completed_at=datetime.combine(on, datetime.min.time()),
-            assessment={"assessed_for": on.isoformat()},
-        )
-    )
 
 
 def due_list(api, user="sup1", **query):
@@ -62,7 +41,10 @@ def test_the_review_calendar_follows_the_policys_intervals(api, demo):
     prepare(able, able=True)
     prepare(relative, relative=True)
     prepare(unstable)
-    surveyed(unstable, {"income_unstable": True}, add_months(TODAY, -8), demo.user("inv1"))
+    reviewed_on = add_months(TODAY, -8)
+    merged_survey(unstable, demo.user("inv1"), answers={"income_unstable": True},
+                  completed_at=datetime.combine(reviewed_on, datetime.min.time()),
+                  assessment={"assessed_for": reviewed_on.isoformat()})
     db.session.commit()
 
     by_id, ordered = due_list(api, within_days=200)

@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("--form", choices=("survey", "record"), default="survey")
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--profile", type=int, default=0)
+    parser.add_argument("--dump", help="with --profile: also write the raw cProfile stats here")
     parser.add_argument("--callgrind", action="store_true",
                         help="under `valgrind --tool=callgrind --instr-atstart=no`: count "
                              "instructions of the merge rounds only (repeatable on a busy "
@@ -133,6 +134,8 @@ def main() -> None:
                         "wall_ms": wall / args.rounds * 1000,
                         "statements": statements[0] / args.rounds})
         if profiler:
+            if args.dump:
+                profiler.dump_stats(args.dump)
             out = io.StringIO()
             stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
             stats.print_stats(60)

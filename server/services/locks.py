@@ -41,6 +41,14 @@ _LOCK_HOUSEHOLD = (
     .options(*FULL_RECORD)
     .execution_options(populate_existing=True)
 )
+# The household row alone, for a use case that reads its collections as plain rows
+# (household_record.read_record): the merge.
+_LOCK_HOUSEHOLD_ROW = (
+    select(Household)
+    .where(Household.id == bindparam("household_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 def is_sqlite() -> bool:
@@ -48,11 +56,13 @@ def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 
 
-def begin_household_write(household_id: int | None) -> Household | None:
+def begin_household_write(household_id: int | None, *, collections: bool = True
+                          ) -> Household | None:
     """End any open transaction, lock the household (or the new-household row), return it.
 
-    The household comes back freshly read with its whole record, or None when
-    `household_id` is None or no such household exists.
+    The household comes back freshly read with its whole record (only its row when
+    `collections` is false), or None when `household_id` is None or no such household
+    exists.
     """
     db.session.commit()
     if is_sqlite():
@@ -72,12 +82,14 @@ def begin_household_write(household_id: int | None) -> Household | None:
         )
     if household_id is None:
         return None
-    return lock_household(household_id)
+    return lock_household(household_id, collections=collections)
 
 
-def lock_household(household_id: int) -> Household | None:
-    """Lock and read one more household inside the current write transaction."""
-    return db.session.scalar(_LOCK_HOUSEHOLD, {"household_id": household_id})
+def lock_household(household_id: int, *, collections: bool = True) -> Household | None:
+    """Lock and read one more household inside the current write transaction (with its
+    collections loaded, unless `collections` is false)."""
+    statement = _LOCK_HOUSEHOLD if collections else _LOCK_HOUSEHOLD_ROW
+    return db.session.scalar(statement, {"household_id": household_id})
 
 
 @event.listens_for(Session, "after_transaction_end")

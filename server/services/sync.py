@@ -64,7 +64,7 @@ from . import audit, ledger
 from .errors import Conflict as ConflictError
 from .errors import Forbidden, Invalid, NotFound
 from .gates import submission_slot
-from .household_record import ITEM_MODELS, apply_record, to_record
+from .household_record import ITEM_MODELS, read_record, write_record
 from .locks import begin_household_write, is_sqlite, lock_household
 from .register import register_household
 from .scope import covers_village
@@ -427,12 +427,10 @@ def _prepare(user: User, data: dict, body_hash: str) -> Prepared:
     return Prepared(submission, form, checked_village, snapshot, assessed)
 
 
-def _known_items(household: Household, snapshot: dict | None) -> dict:
-    """Return the item ids a household has now or had at a snapshot (per collection)."""
-    known = {
-        section: dict.fromkeys(row.id for row in getattr(household, section))
-        for section in COLLECTION_FIELDS
-    }
+def _known_items(server: dict, snapshot: dict | None) -> dict:
+    """Return the item ids a household has now (its record `server`) or had at a snapshot
+    (per collection)."""
+    known = {section: dict.fromkeys(server[section]) for section in COLLECTION_FIELDS}
     for section in COLLECTION_FIELDS:
         known[section].update(dict.fromkeys((snapshot or {}).get(section, {})))
     return known
@@ -490,7 +488,7 @@ def _receive(user: User, prepared: Prepared, ip: str | None) -> tuple[Submission
         previous = by_instance(submission.previous_instance_id)
         if previous is not None and previous.household_id is not None:
             household_id = previous.household_id
-    household = begin_household_write(household_id)
+    household = begin_household_write(household_id, collections=False)
     existing = _stored(submission.instance_id)
     if existing is not None:
         return _replay(existing, submission.body_hash), False
@@ -502,7 +500,7 @@ def _receive(user: User, prepared: Prepared, ip: str | None) -> tuple[Submission
     previous = by_instance(submission.previous_instance_id)
     if household is None and previous is not None and previous.household_id is not None:
         # The predecessor merged between the first look and the lock.
-        household = lock_household(previous.household_id)
+        household = lock_household(previous.household_id, collections=False)
     if submission.corrects_instance_id is not None:
         corrected = by_instance(submission.corrects_instance_id)
         if corrected is None or (
@@ -517,6 +515,7 @@ def _receive(user: User, prepared: Prepared, ip: str | None) -> tuple[Submission
     lone = submission.previous_instance_id is None
     waiting = not lone and (previous is None or previous.merge_state == "held")
     snapshot = prepared.snapshot
+    server = None  # the household's record, once read under the lock
     if snapshot is None and household is not None and submission.base_version is not None:
         snapshot = _snapshot(household.id, submission.base_version)
     if household is not None and not waiting and submission.household_id is not None:
@@ -527,7 +526,8 @@ def _receive(user: User, prepared: Prepared, ip: str | None) -> tuple[Submission
                 errors={"base_version": [f"the household is at version {household.version}"]},
             )
         if lone:
-            missing = missing_required(submission.changes, _known_items(household, snapshot))
+            server = read_record(household)
+            missing = missing_required(submission.changes, _known_items(server, snapshot))
             if missing:
                 raise Invalid(
                     "输入有误 / invalid input",
@@ -544,6 +544,7 @@ def _receive(user: User, prepared: Prepared, ip: str | None) -> tuple[Submission
             form=prepared.form,
             assessed=prepared.assessed,
             items_checked=lone,
+            server=server,
         )
     db.session.add(submission)
     stamp(touched, household)
@@ -739,12 +740,14 @@ def _merge(
     form: dict | None = None,
     assessed: bool = False,
     items_checked: bool = False,
+    server: dict | None = None,
 ) -> list[Submission]:
     """Merge a submission (and the held links after it); return every submission merged.
 
     The caller holds the household's lock (or the new-household lock) and commits.
     `assessed`: the assessment was computed before the lock on this same base;
-    `items_checked`: its new item ids were checked against other households on receipt.
+    `items_checked`: its new item ids were checked against other households on receipt;
+    `server`: the household's record, if the caller read it under the lock already.
 
     Writing the version takes the global change counter, held until commit: everything
     else is done and in the session first, so the counter is held for the last few
@@ -753,7 +756,8 @@ def _merge(
     if household is None:
         return _merge_new_household(submission, form, released)
     base, merge_base = effective_base(submission, household, snapshot)
-    server = to_record(household)
+    if server is None:
+        server = read_record(household)
     result = merging.merge(base, server, submission.changes)
     _unplaceable_additions(result, household.id, items_checked)
     expected_version = household.version + (1 if result.applied else 0)
@@ -791,10 +795,11 @@ def _merge(
     submission.applied = []
     if result.applied:
         moved_from = household.village_id
-        apply_record(household, result.record)
+        after = write_record(household, server, result.record)
         written = record_version(
             household,
             before=server,
+            after=after,
             cause="submission",
             actor_id=submission.submitted_by,
             source_ref=submission.instance_id,
@@ -893,7 +898,7 @@ def _release(submission: Submission, *, reason: str | None, actor: User | None) 
     """Merge a held link now, under its household's lock; commit. Returns those merged."""
     instance_id = submission.instance_id
     household_id = household_of_chain(submission)
-    household = begin_household_write(household_id)
+    household = begin_household_write(household_id, collections=False)
     submission = by_instance(instance_id)
     if submission is None or submission.merge_state != "held":
         db.session.commit()

@@ -1,10 +1,13 @@
 """Household versions and the commit-ordered change sequence behind the delta cursor."""
 
-from sqlalchemy import update
+from dataclasses import dataclass
+
+from sqlalchemy import insert, update
 
 from ..domain.record import diff
 from ..extensions import db
 from ..models import ChangeCounter, Household, HouseholdVersion, User
+from ..models.clock import utcnow
 from .household_record import to_record
 
 # Built once: every version write runs it.
@@ -14,6 +17,15 @@ _TAKE_NEXT = (
     .values(value=ChangeCounter.value + 1)
     .returning(ChangeCounter.value)
 )
+_INSERT_VERSION = insert(HouseholdVersion.__table__)
+
+
+@dataclass(frozen=True)
+class Written:
+    """A version just written: its number and what it changed (``{"path", "old", "new"}``)."""
+
+    version: int
+    changes: list[dict]
 
 
 def next_change_seq() -> int:
@@ -45,32 +57,39 @@ def record_version(
     source_ref: str | None = None,
     note: str | None = None,
     prev_village_id: int | None = None,
-) -> HouseholdVersion | None:
+    after: dict | None = None,
+) -> Written | None:
     """Write a new version if the record changed since `before`; return it (or None).
 
     `before` is the record as it was before this use case changed the rows (None for a new
     household). The actor is a user row or, when the caller holds only its id, `actor_id`.
-    Bumps household.version and change_seq. The caller commits.
+    Bumps household.version and change_seq. The caller commits. `after` is the record the
+    rows now hold when the caller has it (household_record.write_record); otherwise it is
+    read from the household's objects.
     """
-    after = to_record(household)
+    if after is None:
+        after = to_record(household)
     changes = diff(before or {}, after)
     if before is not None and not changes:
         return None
     seq = next_change_seq()
     household.version = (household.version or 0) + 1
     household.change_seq = seq
-    version = HouseholdVersion(
-        household_id=household.id,
-        version=household.version,
-        snapshot=after,
-        changes=changes,
-        cause=cause,
-        source_ref=source_ref,
-        actor_id=actor.id if actor else actor_id,
-        village_id=household.village_id,
-        prev_village_id=prev_village_id,
-        change_seq=seq,
-        note=note,
-    )
-    db.session.add(version)
-    return version
+    # One plain INSERT, sent now (the household row exists: a new one was flushed by
+    # register_household): a version is history, never changed after, and nothing in the
+    # transaction reads it back as an object.
+    db.session.connection().execute(_INSERT_VERSION, {
+        "household_id": household.id,
+        "version": household.version,
+        "snapshot": after,
+        "changes": changes,
+        "cause": cause,
+        "source_ref": source_ref,
+        "actor_id": actor.id if actor else actor_id,
+        "village_id": household.village_id,
+        "prev_village_id": prev_village_id,
+        "change_seq": seq,
+        "created_at": utcnow(),
+        "note": note,
+    })
+    return Written(household.version, changes)

@@ -1,13 +1,13 @@
 """Reading households within a user's scope: delta download, fetch, QR lookup."""
 
-from sqlalchemy import bindparam, cast, func, literal, null, select, union_all
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import MAX_DB_INT, db
 from ..models import ChangeCounter, Household, HouseholdVersion, Region, User
 from . import audit, ledger
 from .errors import Forbidden, Invalid, NotFound
-from .household_record import FULL_RECORD, ITEM_MODELS
+from .household_record import FULL_RECORD, ITEM_MODELS, ITEMS
 from .scope import covers_village, scoped_households, village_ids
 from .transactions import commit_keeping_loaded
 
@@ -123,31 +123,8 @@ def get(user: User, household_id: int, *, ip: str | None = None) -> Household:
     return household
 
 
-def _items_query():
-    """Return one statement reading a household's four collections (UNION ALL).
-
-    Each branch selects every column any collection has (NULL where its table has none),
-    tagged with its collection; rows come back in position order.
-    """
-    columns: dict[str, object] = {}
-    for model in ITEM_MODELS.values():
-        for column in model.__table__.columns:
-            if column.key != "household_id":
-                columns.setdefault(column.key, column.type)
-    branches = []
-    for section, model in ITEM_MODELS.items():
-        table = model.__table__
-        branches.append(
-            select(literal(section).label("section"), *[
-                (table.c[name] if name in table.c else cast(null(), kind)).label(name)
-                for name, kind in columns.items()
-            ]).where(table.c.household_id == bindparam("household_id"))
-        )
-    return union_all(*branches).order_by("position")
-
-
-# Built once: the QR lookup runs it at every door.
-_ITEMS = _items_query()
+# Each collection's keys on the wire: its columns but the household's id. (The statement is
+# household_record.ITEMS, which the merge runs too.)
 _ITEM_KEYS = {section: [c.key for c in model.__table__.columns if c.key != "household_id"]
               for section, model in ITEM_MODELS.items()}
 
@@ -160,7 +137,7 @@ def record_items(household_id: int) -> dict[str, list[dict]]:
     of its time.
     """
     items: dict[str, list[dict]] = {section: [] for section in ITEM_MODELS}
-    for row in db.session.execute(_ITEMS, {"household_id": household_id}).mappings():
+    for row in db.session.execute(ITEMS, {"household_id": household_id}).mappings():
         section = row["section"]
         items[section].append({key: row[key] for key in _ITEM_KEYS[section]})
     return items

@@ -461,7 +461,7 @@ def reported_deceased_id_numbers(id_numbers: list[str]) -> set[str]:
     numbers = {n.strip().upper() for n in id_numbers if n}
     if not numbers:
         return set()
-    return set(db.session.scalars(_ON_DEATH_LISTS, {"numbers": sorted(numbers)}))
+    return set(db.session.connection().scalars(_ON_DEATH_LISTS, {"numbers": sorted(numbers)}))
 
 
 # Built once: every survey's assessment runs it.

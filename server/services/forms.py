@@ -292,11 +292,11 @@ def context_for(form: dict, answers: dict, household: Household | None,
                for item in answers.get(place.repeat["name"]) or [] if isinstance(item, dict)]
     # Ids are positive: without a household yet, "another household" is any household.
     own = household.id if household is not None else -1
-    used = db.session.execute(
+    used = db.session.connection().execute(
         _PHOTOS_ELSEWHERE, {"hashes": [p for p in photos if p], "own": own}
     ).all() if photos else []
     numbers = [n.strip().upper() for n in numbers if isinstance(n, str) and n.strip()]
-    registered = db.session.execute(
+    registered = db.session.connection().execute(
         _REGISTERED_ELSEWHERE, {"numbers": numbers, "own": own}
     ).all() if numbers else []
     location = None

@@ -127,11 +127,13 @@ ITEMS = _items_query()
 def read_items(household_id: int) -> dict[str, dict[str, dict]]:
     """Return a household's collections as the record holds them ({section: {id: item}}).
 
-    One statement through the session (which flushes pending changes first), rows as
-    plain data in position order.
+    One statement, after pending changes are flushed, run on the session's connection (half
+    the Python of session.execute); rows as plain data in position order.
     """
     items: dict[str, dict[str, dict]] = {section: {} for section in COLLECTION_FIELDS}
-    for row in db.session.execute(ITEMS, {"household_id": household_id}).mappings():
+    db.session.flush()
+    rows = db.session.connection().execute(ITEMS, {"household_id": household_id}).mappings()
+    for row in rows:
         section = row["section"]
         items[section][row["id"]] = {f: _to_json(row[f]) for f in COLLECTION_FIELDS[section]}
     return items

@@ -184,13 +184,21 @@ def test_cli_check_ok_and_failing(runner, forms_copy):
     assert "published but its file is gone" in bad.output
 
 
-def test_server_refuses_to_serve_a_changed_version(app, forms_copy):
-    """At run time a version whose content no longer matches the lock is not served."""
+def test_server_refuses_to_serve_a_changed_version(app, forms_copy, monkeypatch):
+    """At run time a version whose content no longer matches the lock is not served, once
+    the folder is looked at again (at most once per RECHECK_SECONDS, not on every survey)."""
+    from server.services import watched_files
+
+    clock = [1000.0]
+    monkeypatch.setattr(watched_files.time, "monotonic", lambda: clock[0])
     app.config["FORMS_DIR"] = str(forms_copy)
-    assert forms.find_form(FORM_ID) is not None
+    assert forms.find_form(FORM_ID) is not None  # another folder: read at once
     path = forms_copy / FORM_ID / "2026.1.yaml"
     path.write_text(path.read_text("utf-8").replace("en: Address}", "en: Home address}"),
                     "utf-8")
+    clock[0] += watched_files.RECHECK_SECONDS / 2
+    assert forms.find_form(FORM_ID) is not None  # not looked at yet
+    clock[0] += watched_files.RECHECK_SECONDS
     assert forms.find_form(FORM_ID) is None
     with pytest.raises(Invalid) as caught:
         forms.get_form(FORM_ID, "2026.1")
@@ -248,14 +256,14 @@ def test_a_changed_policy_file_is_used_once_the_recheck_interval_passed(app, tmp
                                                                         monkeypatch):
     """The policy folder is listed at most once per RECHECK_SECONDS (not on every survey),
     and a changed file is in force after that."""
-    from server.services import policies
+    from server.services import policies, watched_files
 
     forms = tmp_path / "forms"
     shutil.copytree(Path(app.config["FORMS_DIR"]), forms)
     app.config["FORMS_DIR"] = str(forms)
     app.extensions.pop("ruhu_policies", None)
     clock = [1000.0]
-    monkeypatch.setattr(policies.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(watched_files.time, "monotonic", lambda: clock[0])
 
     def urban_standard() -> float:
         return {p.id: p for p in policies.all_policies()}["keshan-2022"].areas["urban"].standard
@@ -263,7 +271,7 @@ def test_a_changed_policy_file_is_used_once_the_recheck_interval_passed(app, tmp
     assert urban_standard() == 637
     path = forms / "policies" / "keshan-2022.yaml"
     path.write_text(path.read_text("utf-8").replace("standard: 637", "standard: 700"), "utf-8")
-    clock[0] += policies.RECHECK_SECONDS / 2
+    clock[0] += watched_files.RECHECK_SECONDS / 2
     assert urban_standard() == 637  # not looked at yet
-    clock[0] += policies.RECHECK_SECONDS
+    clock[0] += watched_files.RECHECK_SECONDS
     assert urban_standard() == 700

@@ -25,6 +25,7 @@ from ..models import Household, Member
 from ..models.submission import Submission, SubmissionMedia
 from . import policies
 from .errors import Invalid
+from .watched_files import kept
 
 log = logging.getLogger(__name__)
 LOCK_FILE = "versions.lock"
@@ -182,18 +183,24 @@ def _policy_questions(loaded: list, catalogue: Catalogue, root: Path) -> list[st
     return problems
 
 
+def _form_files(root: Path) -> list[Path]:
+    """Return the files the catalogue is made of: form versions and their lock files."""
+    return [p for p in root.glob("*/*") if p.suffix == ".yaml" or p.name == LOCK_FILE]
+
+
+def _load_catalogue(root: Path) -> Catalogue:
+    """Scan the forms folder, logging the forms that cannot be served."""
+    found = scan(root)
+    for problem in found.errors:
+        log.error("form not served: %s", problem)
+    return found
+
+
 def catalogue() -> Catalogue:
-    """Return the forms of this app's FORMS_DIR, reloaded when a file there changes."""
+    """Return the forms of this app's FORMS_DIR, reloaded when a file there changes
+    (looked at at most once a second, see watched_files)."""
     root = Path(current_app.config["FORMS_DIR"])
-    stamp = tuple(sorted((str(p), p.stat().st_mtime_ns) for p in root.glob("*/*")
-                         if p.suffix == ".yaml" or p.name == LOCK_FILE))
-    cache = current_app.extensions.setdefault("ruhu_forms", {})
-    if cache.get("stamp") != stamp:
-        found = scan(root)
-        for problem in found.errors:
-            log.error("form not served: %s", problem)
-        cache.update(stamp=stamp, catalogue=found)
-    return cache["catalogue"]
+    return kept("ruhu_forms", root, _form_files, _load_catalogue)
 
 
 def _newest(versions: dict[str, dict]) -> dict:

@@ -2,7 +2,6 @@
 
 import json
 import logging
-import time
 from datetime import date
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from flask import current_app
 
 from ..domain.policy import Policy, PolicyError
 from ..domain.policy import policy_for as choose_policy
+from .watched_files import kept
 
 log = logging.getLogger(__name__)
 
@@ -50,27 +50,19 @@ def scan(folder: Path) -> tuple[list[Policy], list[str]]:
     return loaded, problems
 
 
-# How often the policy files are looked at for changes. Every survey's assessment, and
-# every household of a payment roll or review calendar, asks for its policy: the folder is
-# listed at most this often, not on every call.
-RECHECK_SECONDS = 1.0
+def _load(folder: Path) -> list[Policy]:
+    """Load the policies of a folder, logging the files that cannot be used."""
+    loaded, problems = scan(folder)
+    for problem in problems:
+        log.error("policy not used: %s", problem)
+    return loaded
 
 
 def all_policies() -> list[Policy]:
-    """Return the policies of this app's FORMS_DIR (reloaded when a file changes)."""
-    cache = current_app.extensions.setdefault("ruhu_policies", {})
-    now = time.monotonic()
-    if "policies" in cache and now - cache["checked"] < RECHECK_SECONDS:
-        return cache["policies"]
+    """Return the policies of this app's FORMS_DIR (reloaded when a file changes: looked at
+    at most once a second, see watched_files)."""
     folder = Path(current_app.config["FORMS_DIR"]) / "policies"
-    stamp = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.glob("*.yaml")))
-    if cache.get("stamp") != stamp:
-        loaded, problems = scan(folder)
-        for problem in problems:
-            log.error("policy not used: %s", problem)
-        cache.update(stamp=stamp, policies=loaded)
-    cache["checked"] = now
-    return cache["policies"]
+    return kept("ruhu_policies", folder, lambda f: f.glob("*.yaml"), _load)
 
 
 def policy_for(region_code: str, on: date) -> Policy | None:

@@ -5,8 +5,8 @@ from flask import current_app, g, request
 from ..domain.masking import mask_id_number
 from ..schemas.household import (
     delta_query_schema,
+    dump_household_head,
     household_delta_schema,
-    household_head_schema,
     household_schema,
     record_items_schema,
 )
@@ -80,7 +80,7 @@ def lookup_household():
     # Accept the whole scanned URL as well as the bare token.
     token = token.rstrip("/").rsplit("/h/", 1)[-1]
     household, items = households.lookup_qr(g.user, token, ip=client_ip())
-    return household_head_schema.dump(household) | record_items_schema.dump(items)
+    return dump_household_head(household) | record_items_schema.dump(items)
 
 
 @bp.get("/households/<int:household_id>")

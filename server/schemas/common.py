@@ -1,5 +1,6 @@
 """Schemas shared by every resource."""
 
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from marshmallow import Schema, ValidationError, fields
@@ -44,3 +45,25 @@ class UtcDateTime(fields.DateTime):
             except OverflowError:  # e.g. 0001-01-01T00:00:00+03:04 has no UTC equivalent
                 raise ValidationError("date out of range") from None
         return parsed
+
+
+def plain_dump(schema: Schema) -> Callable[[Mapping], dict]:
+    """Return a function dumping plain data the way `schema.dump` dumps an object.
+
+    The data is a mapping holding the value of every field (a Function field's already
+    computed); each value goes through its field's own formatting, so the answer is the
+    same, without marshmallow looking up each attribute (the QR lookup answers at every
+    door). For a schema without dump hooks.
+    """
+    formats = []
+    for name, field in schema.dump_fields.items():
+        computed = isinstance(field, fields.Function | fields.Method)
+        formats.append((field.data_key or name, field.attribute or name,
+                        None if computed else field._serialize))
+
+    def dump(data: Mapping) -> dict:
+        """Return the schema's answer for this data."""
+        return {key: data[attr] if formatted is None else formatted(data[attr], attr, data)
+                for key, attr, formatted in formats}
+
+    return dump

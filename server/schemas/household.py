@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields
 
-from .common import UtcDateTime
+from .common import UtcDateTime, plain_dump
 
 
 class MemberSchema(Schema):
@@ -130,6 +130,8 @@ class DeltaQuerySchema(Schema):
 
 household_schema = HouseholdSchema()
 household_head_schema = HouseholdHeadSchema()
+# The QR lookup's household is plain data (services.households.lookup_qr): the same answer.
+dump_household_head = plain_dump(household_head_schema)
 record_items_schema = RecordItemsSchema()
 household_delta_schema = HouseholdDeltaSchema()
 delta_query_schema = DeltaQuerySchema()

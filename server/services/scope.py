@@ -24,9 +24,16 @@ def scoped_households(user: User) -> Select:
 
 def covers_region(user: User, region_id: int) -> bool:
     """Tell whether a region (a village, a township ...) lies in the user's scope."""
-    scope = db.session.get(Region, user.region_id)
     region = db.session.get(Region, region_id)
-    return bool(scope and region and region.path.startswith(scope.path))
+    return bool(region and covers_path(user, region.path))
+
+
+def covers_path(user: User, path: str | None) -> bool:
+    """Tell whether the region with this materialised path lies in the user's scope: the
+    test of covers_region, for a caller that read the path with its own row (no Region
+    object loaded for it)."""
+    scope = db.session.get(Region, user.region_id)
+    return bool(scope and path and path.startswith(scope.path))
 
 
 def covers_village(user: User, village_id: int) -> bool:

@@ -138,6 +138,50 @@ def test_disabling_a_user_revokes_their_devices(client):
     assert login(client).status_code == 401
 
 
+def test_a_disabled_account_is_refused_even_with_a_live_token(client, demo):
+    """The account's own flag is checked on every request, not only its tokens."""
+    token = login(client).get_json()["token"]
+    demo.user("inv1").active = False
+    db.session.commit()
+    response = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert response.get_json()["code"] == "auth.account_disabled"
+
+
+def test_an_enrolment_code_is_no_bearer_token(client, demo):
+    """Only a login token signs a request in: an enrolment code is refused as a bearer."""
+    from server.services import auth
+
+    code, _ = auth.create_enrolment("inv1", actor=demo.user("sup1"))
+    response = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {code}"})
+    assert response.status_code == 401 and response.get_json()["code"] == "auth.invalid_token"
+
+
+def test_last_seen_is_written_at_most_every_few_minutes(client):
+    """The first request of a token stamps last_seen; the next ones within the granularity
+    write nothing; a later one stamps it again."""
+    from server.services.auth import LAST_SEEN_GRANULARITY
+
+    body = login(client).get_json()
+    headers = {"Authorization": f"Bearer {body['token']}"}
+
+    def last_seen():
+        db.session.expire_all()
+        return db.session.get(DeviceToken, body["token_id"]).last_seen_at
+
+    assert last_seen() is None
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    first = last_seen()
+    assert first is not None
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    assert last_seen() == first
+    long_ago = utcnow() - LAST_SEEN_GRANULARITY - timedelta(seconds=1)
+    db.session.get(DeviceToken, body["token_id"]).last_seen_at = long_ago
+    db.session.commit()
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    assert last_seen() > long_ago
+
+
 @pytest.mark.parametrize("header", ["", "Bearer", "Bearer not-a-token", "Basic aW52MTp4"])
 def test_missing_or_bad_credentials_are_401(client, header):
     """Every household endpoint needs a valid token."""

@@ -81,9 +81,9 @@ def logout():
           description: signed out
         401: error
     """
-    token = getattr(g, "device_token", None)
-    if token is not None:
-        auth.revoke_token(token.id, actor=g.user)
+    token_id = getattr(g, "device_token_id", None)
+    if token_id is not None:
+        auth.revoke_token(token_id, actor=g.user)
     db.session.commit()
     return "", 204
 

@@ -18,8 +18,8 @@ def current_user() -> User:
     """Return the signed-in user, or raise Unauthorized."""
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        user, token = auth.user_for_token(header[7:].strip())
-        g.device_token = token
+        user, token_id = auth.user_for_token(header[7:].strip())
+        g.device_token_id = token_id
         return user
     # The console's session cookie is accepted for reads only: writes through the API need a
     # bearer token, so the API needs no CSRF token.

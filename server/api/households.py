@@ -6,9 +6,9 @@ from ..domain.masking import mask_id_number
 from ..schemas.household import (
     delta_query_schema,
     dump_household_head,
+    dump_record_items,
     household_delta_schema,
     household_schema,
-    record_items_schema,
 )
 from ..services import households, qr_codes
 from ..services.errors import Invalid
@@ -80,7 +80,7 @@ def lookup_household():
     # Accept the whole scanned URL as well as the bare token.
     token = token.rstrip("/").rsplit("/h/", 1)[-1]
     household, items = households.lookup_qr(g.user, token, ip=client_ip())
-    return dump_household_head(household) | record_items_schema.dump(items)
+    return dump_household_head(household) | dump_record_items(items)
 
 
 @bp.get("/households/<int:household_id>")

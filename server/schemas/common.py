@@ -51,15 +51,12 @@ def plain_dump(schema: Schema) -> Callable[[Mapping], dict]:
     """Return a function dumping plain data the way `schema.dump` dumps an object.
 
     The data is a mapping holding the value of every field (a Function field's already
-    computed); each value goes through its field's own formatting, so the answer is the
-    same, without marshmallow looking up each attribute (the QR lookup answers at every
-    door). For a schema without dump hooks.
+    computed; a list of nested objects as a list of such mappings); each value goes through
+    its field's own formatting, so the answer is the same, without marshmallow looking up
+    each attribute (the QR lookup answers at every door). For a schema without dump hooks.
     """
-    formats = []
-    for name, field in schema.dump_fields.items():
-        computed = isinstance(field, fields.Function | fields.Method)
-        formats.append((field.data_key or name, field.attribute or name,
-                        None if computed else field._serialize))
+    formats = [(field.data_key or name, field.attribute or name, _plain_format(field))
+               for name, field in schema.dump_fields.items()]
 
     def dump(data: Mapping) -> dict:
         """Return the schema's answer for this data."""
@@ -67,3 +64,13 @@ def plain_dump(schema: Schema) -> Callable[[Mapping], dict]:
                 for key, attr, formatted in formats}
 
     return dump
+
+
+def _plain_format(field: fields.Field):
+    """Return how plain_dump formats one field's value (None: as it is)."""
+    if isinstance(field, fields.Function | fields.Method):
+        return None
+    if isinstance(field, fields.List) and isinstance(field.inner, fields.Nested):
+        each = plain_dump(field.inner.schema)
+        return lambda values, attr, data: None if values is None else [each(v) for v in values]
+    return field._serialize

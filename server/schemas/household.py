@@ -130,8 +130,10 @@ class DeltaQuerySchema(Schema):
 
 household_schema = HouseholdSchema()
 household_head_schema = HouseholdHeadSchema()
-# The QR lookup's household is plain data (services.households.lookup_qr): the same answer.
-dump_household_head = plain_dump(household_head_schema)
 record_items_schema = RecordItemsSchema()
+# The QR lookup's household and collections are plain data (services.households.lookup_qr):
+# the same answer.
+dump_household_head = plain_dump(household_head_schema)
+dump_record_items = plain_dump(record_items_schema)
 household_delta_schema = HouseholdDeltaSchema()
 delta_query_schema = DeltaQuerySchema()

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from flask import current_app
 from openpyxl import Workbook
-from sqlalchemy import Select, and_, case, exists, func, or_, select, union_all
+from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import selectinload
 
 from ..domain import audit_ledger
@@ -701,7 +701,8 @@ def may_need_revisit():
     return or_(
         exists().where(
             LedgerEntry.household_id == Household.id,
-            LedgerEntry.state.in_(audit_ledger.ACTIVE_STATES),
+            # Plain bound values, not an expanding IN (rendered again at every execution).
+            LedgerEntry.state.in_([literal(state) for state in audit_ledger.ACTIVE_STATES]),
         ),
         exists().where(ReviewAssignment.household_id == Household.id),
     )

@@ -182,6 +182,54 @@ def test_last_seen_is_written_at_most_every_few_minutes(client):
     assert last_seen() > long_ago
 
 
+def _signed_in_read(demo, plain: bool) -> str:
+    """Return a read that signs in with the User row (/auth/me) or as a plain caller (the
+    QR lookup: auth.caller_for_token)."""
+    if plain:
+        return f"/api/v1/households/lookup?qr={demo.households_in('230229100')[0].qr_token}"
+    return "/api/v1/auth/me"
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["user-row", "plain-caller"])
+def test_both_ways_of_signing_in_check_the_token_alike(client, demo, plain):
+    """Unknown, enrolment, revoked and expired tokens and a disabled account are refused
+    with the same codes whether the request loads the User row or only a plain caller."""
+    from server.services import auth
+
+    url = _signed_in_read(demo, plain)
+
+    def code(token):
+        response = client.get(url, headers={"Authorization": f"Bearer {token}"})
+        return response.status_code, (response.get_json() or {}).get("code")
+
+    body = login(client).get_json()
+    assert code(body["token"])[0] == 200
+    assert code("not-a-token") == (401, "auth.invalid_token")
+    enrolment, _ = auth.create_enrolment("inv1", actor=demo.user("sup1"))
+    assert code(enrolment) == (401, "auth.invalid_token")
+    expiring = login(client).get_json()
+    db.session.get(DeviceToken, expiring["token_id"]).expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert code(expiring["token"]) == (401, "auth.token_expired")
+    revoked = login(client).get_json()
+    client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {revoked['token']}"})
+    assert code(revoked["token"]) == (401, "auth.token_revoked")
+    demo.user("inv1").active = False
+    db.session.commit()
+    assert code(body["token"]) == (401, "auth.account_disabled")
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["user-row", "plain-caller"])
+def test_both_ways_of_signing_in_stamp_last_seen(client, demo, plain):
+    """The plain caller's sign-in stamps last_seen as the User row's does."""
+    body = login(client).get_json()
+    response = client.get(_signed_in_read(demo, plain),
+                          headers={"Authorization": f"Bearer {body['token']}"})
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(DeviceToken, body["token_id"]).last_seen_at is not None
+
+
 @pytest.mark.parametrize("header", ["", "Bearer", "Bearer not-a-token", "Basic aW52MTp4"])
 def test_missing_or_bad_credentials_are_401(client, header):
     """Every household endpoint needs a valid token."""

@@ -55,7 +55,7 @@ def list_households():
 
 
 @bp.get("/households/lookup")
-@require_user()
+@require_user(plain=True)
 def lookup_household():
     """Find the household whose door label carries a QR token.
     ---
@@ -79,7 +79,7 @@ def lookup_household():
         raise Invalid("缺少二维码 / missing qr", errors={"qr": ["required"]})
     # Accept the whole scanned URL as well as the bare token.
     token = token.rstrip("/").rsplit("/h/", 1)[-1]
-    household, items = households.lookup_qr(g.user, token, ip=client_ip())
+    household, items = households.lookup_qr(g.caller, token, ip=client_ip())
     return dump_household_head(household) | dump_record_items(items)
 
 

@@ -6,9 +6,10 @@ from sqlalchemy.orm import joinedload
 from ..extensions import MAX_DB_INT, db
 from ..models import ChangeCounter, Household, HouseholdVersion, Region, User
 from . import audit, ledger
+from .auth import Caller
 from .errors import Forbidden, Invalid, NotFound
 from .household_record import FULL_RECORD, ITEM_MODELS, ITEMS
-from .scope import covers_path, covers_village, scoped_households, village_ids
+from .scope import covers_village, scoped_households, village_ids, within_scope
 from .transactions import commit_keeping_loaded
 
 MAX_PAGE = 500
@@ -172,9 +173,9 @@ _BY_QR_TOKEN = (
 _HOUSEHOLD_KEYS = [c.key for c in Household.__table__.columns]
 
 
-def lookup_qr(user: User, qr_token: str, *, ip: str | None = None
+def lookup_qr(caller: Caller, qr_token: str, *, ip: str | None = None
               ) -> tuple[dict, dict[str, list[dict]]]:
-    """Return the household whose label carries this QR token, within the user's scope,
+    """Return the household whose label carries this QR token, within the caller's scope,
     and its collections (record_items), as plain data.
 
     The household is its row's fields with `village_name`, `township_name` ("" for a
@@ -186,7 +187,7 @@ def lookup_qr(user: User, qr_token: str, *, ip: str | None = None
     row = connection.execute(_BY_QR_TOKEN, {"qr_token": qr_token}).mappings().one_or_none()
     if row is None:
         raise NotFound(_NO_SUCH_HOUSEHOLD)
-    if not covers_path(user, row["village_path"]):
+    if not within_scope(row["village_path"], caller.region_path):
         raise _outside_scope()
     household = {key: row[key] for key in _HOUSEHOLD_KEYS}
     household["village_name"] = row["village_name"]
@@ -196,7 +197,8 @@ def lookup_qr(user: User, qr_token: str, *, ip: str | None = None
     household["revisit"] = markers.get(household_id)
     items = record_items(household_id)
     audit.record(
-        "household.lookup", actor=user, object_type="household", object_id=household_id, ip=ip
+        "household.lookup", actor=caller, object_type="household", object_id=household_id,
+        ip=ip,
     )
     db.session.commit()
     return household, items

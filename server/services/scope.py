@@ -24,16 +24,16 @@ def scoped_households(user: User) -> Select:
 
 def covers_region(user: User, region_id: int) -> bool:
     """Tell whether a region (a village, a township ...) lies in the user's scope."""
-    region = db.session.get(Region, region_id)
-    return bool(region and covers_path(user, region.path))
-
-
-def covers_path(user: User, path: str | None) -> bool:
-    """Tell whether the region with this materialised path lies in the user's scope: the
-    test of covers_region, for a caller that read the path with its own row (no Region
-    object loaded for it)."""
     scope = db.session.get(Region, user.region_id)
-    return bool(scope and path and path.startswith(scope.path))
+    region = db.session.get(Region, region_id)
+    return bool(scope and region and within_scope(region.path, scope.path))
+
+
+def within_scope(path: str | None, scope_path: str | None) -> bool:
+    """Tell whether the region with materialised path `path` lies in the scope of the region
+    with path `scope_path` (is it or below it): covers_region's test, for a caller that
+    holds both paths (read with its own rows, no Region object loaded)."""
+    return bool(path and scope_path and path.startswith(scope_path))
 
 
 def covers_village(user: User, village_id: int) -> bool:

@@ -43,7 +43,7 @@ def record(
 
     One plain INSERT, sent at once on the session's connection: nearly every request writes
     an entry (reads of personal data too), and the ORM's unit of work cost more than the rest
-    of a QR lookup's writing (session.execute, twice the Python of the connection's).
+    of a QR lookup's writing (session.execute's ORM layer is skipped too).
     """
     db.session.connection().execute(_INSERT, {
         "at": utcnow(),

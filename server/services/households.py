@@ -182,7 +182,8 @@ def lookup_qr(caller: Caller, qr_token: str, *, ip: str | None = None
     village under no township) and `revisit` (the re-visit marker, as ledger.annotate
     sets it): what the household schema reads from a Household object.
     """
-    # Plain statements on the session's connection: half the Python of session.execute.
+    # Plain statements on the session's connection, not through session.execute (its ORM
+    # layer costs Python on every statement).
     connection = db.session.connection()
     row = connection.execute(_BY_QR_TOKEN, {"qr_token": qr_token}).mappings().one_or_none()
     if row is None:

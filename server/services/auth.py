@@ -217,19 +217,20 @@ def _ancestor_paths(path: str) -> list[str]:
     return ["/" + "/".join(ids[:i]) + "/" for i in range(1, len(ids) + 1)]
 
 
+# The token's columns its checks read (_admit), not the token as an object: each column and
+# object costs Python on every request.
+_TOKEN_CHECKED = (
+    DeviceToken.id.label("token_id"),
+    DeviceToken.kind,
+    DeviceToken.revoked_at,
+    DeviceToken.expires_at,
+    DeviceToken.last_seen_at,
+)
+
 # Built once: every API request runs it. The user comes with their region (user.region:
-# the scope checks every request makes; a round trip each was most of a QR lookup's time),
-# the token as the few columns its checks read, not as a third object (each column and
-# object costs Python on every request).
+# the scope checks every request makes; a round trip each was most of a QR lookup's time).
 _BY_TOKEN = (
-    select(
-        User,
-        DeviceToken.id.label("token_id"),
-        DeviceToken.kind,
-        DeviceToken.revoked_at,
-        DeviceToken.expires_at,
-        DeviceToken.last_seen_at,
-    )
+    select(User, *_TOKEN_CHECKED)
     .join(DeviceToken, DeviceToken.user_id == User.id)
     .join(User.region)
     .options(contains_eager(User.region))
@@ -276,11 +277,7 @@ _CALLER_BY_TOKEN = (
         User.region_id,
         User.active,
         Region.path,
-        DeviceToken.id.label("token_id"),
-        DeviceToken.kind,
-        DeviceToken.revoked_at,
-        DeviceToken.expires_at,
-        DeviceToken.last_seen_at,
+        *_TOKEN_CHECKED,
     )
     .join(DeviceToken, DeviceToken.user_id == User.id)
     .join(Region, Region.id == User.region_id)

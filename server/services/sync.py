@@ -459,23 +459,27 @@ def _submit_new(user: User, data: dict, body_hash: str, ip: str | None
     except Invalid:
         # An identical copy may have been merged since arrival (a phone retrying at once):
         # its new members now "belong to another household". The retry gets the outcome.
-        db.session.rollback()
-        existing = _stored(data["instance_id"])
-        if existing is None:
+        if (stored := _copy_got_in_first(data["instance_id"], body_hash)) is None:
             raise
-        return _replay(existing, body_hash), False
+        return stored, False
     try:
         submission, created = _receive(user, prepared, ip)
     except IntegrityError:
         # Two copies raced through different locks; the unique instance_id let one in.
-        db.session.rollback()
-        existing = by_instance(data["instance_id"])
-        if existing is None:
+        if (stored := _copy_got_in_first(data["instance_id"], body_hash)) is None:
             raise
-        return _replay(existing, body_hash), False
+        return stored, False
     if created and submission.merge_state == "held":
         _release_if_predecessor_merged(submission.instance_id)
     return submission, created
+
+
+def _copy_got_in_first(instance_id: str, body_hash: str) -> Submission | None:
+    """Roll back, then return the stored copy of this submission if one got in meanwhile
+    (a changed body is refused as _replay refuses it), else None."""
+    db.session.rollback()
+    existing = _stored(instance_id)
+    return None if existing is None else _replay(existing, body_hash)
 
 
 def _receive(user: User, prepared: Prepared, ip: str | None) -> tuple[Submission, bool]:

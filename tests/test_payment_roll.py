@@ -201,7 +201,8 @@ def test_a_bad_row_aborts_the_roll_with_its_row_number(api, demo):
 @pytest.mark.parametrize(
     "form,field",
     [({"township_code": "230229100001"}, "township_code"), ({"period": "2026-13"}, "period"),
-     ({"period": "2026-5"}, "period"), ({"period": "02026-05"}, "period")],
+     ({"period": "2026-5"}, "period"), ({"period": "02026-05"}, "period"),
+     ({"period": "0000-05"}, "period")],
 )
 def test_the_township_and_month_are_checked(api, demo, form, field):
     """A roll belongs to a township (not a village) and a real month."""

@@ -137,7 +137,7 @@ def parse_roll(path: Path, *, today: date) -> list[audit_roll.RollRow]:
     return rows
 
 
-PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+PERIOD = re.compile(r"[1-9]\d{3}-(0[1-9]|1[0-2])")  # year 0000 is no date
 
 
 def _township(code: str) -> Region:

@@ -8,12 +8,14 @@ from server.domain.record import copy_json
 from server.extensions import db
 from server.models import Household
 from server.services.household_record import (
+    ITEM_MODELS,
     apply_record,
     as_stored,
     read_record,
     to_record,
     write_record,
 )
+from tests.query_helpers import counted
 
 
 def _richest_household() -> Household:
@@ -50,9 +52,10 @@ def _reloaded(household_id: int) -> dict:
 
 
 def test_read_record_is_to_record(app):
-    with app.app_context():
-        for household in db.session.scalars(select(Household).limit(8)):
-            assert read_record(household) == to_record(household)
+    households = [*db.session.scalars(select(Household).limit(8)), _richest_household()]
+    for household in households:
+        assert read_record(household) == to_record(household)
+    assert all(read_record(households[-1])[section] for section in ITEM_MODELS)
 
 
 def test_write_record_stores_what_apply_record_stores(app):
@@ -88,17 +91,8 @@ def test_write_record_leaves_an_unchanged_record_alone(app):
     with app.app_context():
         household = _richest_household()
         before = read_record(household)
-        statements = []
-
-        def count(*_args):
-            statements.append(1)
-
-        from sqlalchemy import event
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
+        with counted() as statements:
             written = write_record(household, before, copy_json(before))
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
         assert written == before
         assert statements == []
         assert not db.session.dirty

@@ -3,12 +3,12 @@ assignment get no marker without the three marker queries; the others get the sa
 as before, in a single call for a mix of both."""
 
 import pytest
-from sqlalchemy import event
 
 from server.extensions import db
 from server.models import ReviewAssignment
 from server.services import ledger
 from tests.conftest import TOWNSHIP_1
+from tests.query_helpers import counted
 
 
 def test_markers_of_a_mixed_set_of_households(app, demo):
@@ -30,16 +30,8 @@ def test_markers_of_a_mixed_set_of_households(app, demo):
 def test_a_household_with_nothing_to_mark_costs_one_query(app, demo):
     """The QR lookup's case: no entry, no assignment, one probe and no marker."""
     household = demo.households_in(TOWNSHIP_1)[5]
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with counted() as statements:
         assert ledger.annotate([household])[0].revisit is None
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert len(statements) == 1
 
 
@@ -66,9 +58,8 @@ def test_qr_lookup_reads_the_probe_with_the_household(api, demo, monkeypatch):
         fetched = inv1.get(f"/api/v1/households/{household.id}")
         assert looked_up.status_code == fetched.status_code == 200
         assert looked_up.get_json()["revisit"] == fetched.get_json()["revisit"]
-    assert inv1.get(f"/api/v1/households/lookup?qr={quiet.qr_token}").get_json()[
-        "revisit"] is None
-    marker = inv1.get(f"/api/v1/households/lookup?qr={marked.qr_token}").get_json()["revisit"]
+    assert looked_up_all[quiet.id].get_json()["revisit"] is None
+    marker = looked_up_all[marked.id].get_json()["revisit"]
     assert [r["category"] for r in marker["reasons"]] == ["miscalculation"]
-    assert inv1.get(f"/api/v1/households/lookup?qr={assigned.qr_token}").get_json()[
-        "revisit"] == {"reasons": [], "assigned_to": demo.user("inv2").id}
+    assert looked_up_all[assigned.id].get_json()["revisit"] == {
+        "reasons": [], "assigned_to": demo.user("inv2").id}

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from flask import current_app
 from openpyxl import Workbook
-from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, union_all
+from sqlalchemy import Select, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..domain import audit_ledger
@@ -677,27 +677,20 @@ def last_visits(household_ids: list[int]) -> dict[int, object]:
 
 def _with_candidates(household_ids: list[int]) -> list[int]:
     """Return those of the households that have an active ledger entry or a review
-    assignment: the only ones a marker can be for (one query)."""
+    assignment: the only ones a marker can be for (one query, may_need_revisit)."""
     if not household_ids:
         return []
-    found = db.session.scalars(
-        union_all(
-            select(LedgerEntry.household_id).where(
-                LedgerEntry.household_id.in_(household_ids),
-                LedgerEntry.state.in_(audit_ledger.ACTIVE_STATES),
-            ),
-            select(ReviewAssignment.household_id).where(
-                ReviewAssignment.household_id.in_(household_ids)
-            ),
-        )
-    ).all()
-    return sorted(set(found))
+    return list(db.session.scalars(
+        select(Household.id)
+        .where(Household.id.in_(household_ids), may_need_revisit())
+        .order_by(Household.id)
+    ))
 
 
 def may_need_revisit():
     """Return the probe as an SQL condition on Household (an active ledger entry or a review
     assignment), for a caller to read with the household in the same query (the QR lookup)
-    and hand to `annotate(..., probed=...)`."""
+    and then ask `revisits(..., probed=True)` only when it holds."""
     return or_(
         exists().where(
             LedgerEntry.household_id == Household.id,
@@ -765,17 +758,9 @@ def revisits(household_ids: list[int], *, probed: bool = False) -> dict[int, dic
     return result
 
 
-def annotate(
-    households: list[Household], *, probed: dict[int, bool] | None = None
-) -> list[Household]:
-    """Set `revisit` (a dict or None) on each household for the wire; return them.
-
-    `probed`: {household id: may_need_revisit()} already read with the households (then
-    only those it names are looked at, with no probe query)."""
-    if probed is None:
-        markers = revisits([h.id for h in households])
-    else:
-        markers = revisits([h.id for h in households if probed.get(h.id)], probed=True)
+def annotate(households: list[Household]) -> list[Household]:
+    """Set `revisit` (a dict or None) on each household for the wire; return them."""
+    markers = revisits([h.id for h in households])
     for household in households:
         household.revisit = markers.get(household.id)
     return households

@@ -190,9 +190,9 @@ def test_server_refuses_to_serve_a_changed_version(app, forms_copy, monkeypatch)
     from server.services import watched_files
 
     clock = [1000.0]
-    monkeypatch.setattr(watched_files.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(watched_files, "clock", lambda: clock[0])
     app.config["FORMS_DIR"] = str(forms_copy)
-    assert forms.find_form(FORM_ID) is not None  # another folder: read at once
+    assert forms.find_form(FORM_ID) is not None
     path = forms_copy / FORM_ID / "2026.1.yaml"
     path.write_text(path.read_text("utf-8").replace("en: Address}", "en: Home address}"),
                     "utf-8")
@@ -203,6 +203,19 @@ def test_server_refuses_to_serve_a_changed_version(app, forms_copy, monkeypatch)
     with pytest.raises(Invalid) as caught:
         forms.get_form(FORM_ID, "2026.1")
     assert caught.value.code == "form.unknown"
+
+
+def test_another_forms_folder_is_read_at_once(app, forms_copy, monkeypatch):
+    """A changed FORMS_DIR is not held back by the recheck interval."""
+    from server.services import watched_files
+
+    monkeypatch.setattr(watched_files, "clock", lambda: 1000.0)  # time stands still
+    assert forms.find_form(FORM_ID) is not None  # the shipped folder, now kept
+    path = forms_copy / FORM_ID / "2026.1.yaml"
+    path.write_text(path.read_text("utf-8").replace("en: Address}", "en: Home address}"),
+                    "utf-8")
+    app.config["FORMS_DIR"] = str(forms_copy)
+    assert forms.find_form(FORM_ID) is None  # the copy's changed version, read at once
 
 
 # ---- answers and assessment through the services ----
@@ -263,7 +276,7 @@ def test_a_changed_policy_file_is_used_once_the_recheck_interval_passed(app, tmp
     app.config["FORMS_DIR"] = str(forms)
     app.extensions.pop("ruhu_policies", None)
     clock = [1000.0]
-    monkeypatch.setattr(watched_files.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(watched_files, "clock", lambda: clock[0])
 
     def urban_standard() -> float:
         return {p.id: p for p in policies.all_policies()}["keshan-2022"].areas["urban"].standard

@@ -14,6 +14,7 @@ from typing import TypeVar
 from flask import current_app
 
 RECHECK_SECONDS = 1.0
+clock = time.monotonic  # a test may set its own
 
 T = TypeVar("T")
 
@@ -23,7 +24,7 @@ def kept(name: str, folder: Path, files: Callable[[Path], Iterable[Path]],
     """Return load(folder), loaded again only when the files `files(folder)` lists (their
     names or modification times) changed since; kept in the app under `name`."""
     cache = current_app.extensions.setdefault(name, {})
-    now = time.monotonic()
+    now = clock()
     if cache.get("folder") == folder and now - cache["checked"] < RECHECK_SECONDS:
         return cache["value"]
     stamp = tuple(sorted((str(p), p.stat().st_mtime_ns) for p in files(folder)))

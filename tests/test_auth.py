@@ -9,6 +9,7 @@ from server.extensions import db
 from server.models import AuditEntry, DeviceToken
 from server.models.clock import utcnow
 from server.services import users
+from tests.conftest import TOWNSHIP_1
 
 
 def login(client, username="inv1", password="demo-pass-2026", **extra):
@@ -186,7 +187,7 @@ def _signed_in_read(demo, plain: bool) -> str:
     """Return a read that signs in with the User row (/auth/me) or as a plain caller (the
     QR lookup: auth.caller_for_token)."""
     if plain:
-        return f"/api/v1/households/lookup?qr={demo.households_in('230229100')[0].qr_token}"
+        return f"/api/v1/households/lookup?qr={demo.households_in(TOWNSHIP_1)[0].qr_token}"
     return "/api/v1/auth/me"
 
 
@@ -231,9 +232,11 @@ def test_both_ways_of_signing_in_stamp_last_seen(client, demo, plain):
 
 
 @pytest.mark.parametrize("header", ["", "Bearer", "Bearer not-a-token", "Basic aW52MTp4"])
-def test_missing_or_bad_credentials_are_401(client, header):
-    """Every household endpoint needs a valid token."""
-    response = client.get("/api/v1/households", headers={"Authorization": header} if header else {})
+@pytest.mark.parametrize("url", ["/api/v1/households", "/api/v1/households/lookup?qr=x"])
+def test_missing_or_bad_credentials_are_401(client, header, url):
+    """Every household endpoint needs a valid token: the list (signed in with the user row)
+    and the QR lookup (signed in as a plain caller)."""
+    response = client.get(url, headers={"Authorization": header} if header else {})
     assert response.status_code == 401
     assert set(response.get_json()) == {"code", "message", "errors"}
 

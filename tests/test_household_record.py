@@ -113,3 +113,17 @@ def test_as_stored_fills_a_new_items_defaults_and_keeps_missing_fields():
     assert stored["members"]["m2"]["relation"] == "self"
     assert stored["members"]["m2"]["co_resident"] is True
     assert stored["members"]["m2"]["occupation"] is None
+
+
+def test_objects_loaded_before_a_plain_write_are_read_again(app):
+    """Collections (and their item objects) loaded earlier in the transaction are not
+    answered stale after write_record: a removed item does not come back from the session,
+    a changed one shows its new value."""
+    household = _richest_household()
+    loaded = to_record(household)  # loads the four collections as objects
+    held = {section: list(getattr(household, section)) for section in ITEM_MODELS}  # in use
+    wanted = _wanted(loaded)
+    written = write_record(household, read_record(household), copy_json(wanted))
+    assert to_record(household) == written
+    assert sum(map(len, held.values())) == sum(len(loaded[s]) for s in ITEM_MODELS)
+    db.session.rollback()

@@ -194,6 +194,7 @@ def write_record(household: Household, before: dict, wanted: dict) -> dict:
     the rows.
     """
     after = as_stored(before, wanted)
+    _forget_loaded_items(household)
     for field in HOUSEHOLD_FIELDS:
         if field != "code" and after["household"][field] != before["household"][field]:
             setattr(household, field, _from_json(field, after["household"][field]))
@@ -218,5 +219,14 @@ def write_record(household: Household, before: dict, wanted: dict) -> dict:
     # Removals last, collections in reverse order (an income line names its member).
     for table, gone in reversed(removed):
         connection.execute(table.delete().where(table.c.id.in_(gone)))
-    db.session.expire(household, list(ITEM_MODELS))
     return after
+
+
+def _forget_loaded_items(household: Household) -> None:
+    """Drop from the session the household's collections and any item objects loaded with
+    them: the rows are about to change behind the ORM's back, and a later read in the same
+    transaction must read them again (a deleted one must not come back from the session)."""
+    for section in ITEM_MODELS:
+        for row in household.__dict__.get(section, ()):
+            db.session.expunge(row)
+    db.session.expire(household, list(ITEM_MODELS))

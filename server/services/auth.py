@@ -15,7 +15,7 @@ from ..models import DeviceToken, LoginAttempt, Region, User
 from ..models.clock import utcnow
 from . import audit
 from .errors import Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
-from .scope import covers_village
+from .scope import covers_region
 
 # A hash of a random password, checked when the username is unknown so that a failed login
 # takes the same time whether or not the account exists.
@@ -133,8 +133,7 @@ def create_enrolment(
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound(f"用户不存在 / no such user: {username}")
-    # covers_village is a plain path containment test: it works for any region.
-    if not covers_village(actor, user.region_id):
+    if not covers_region(actor, user.region_id):
         raise Forbidden(
             "此用户不在您的负责范围内 / user outside your region", code="scope.forbidden"
         )

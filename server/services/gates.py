@@ -68,7 +68,7 @@ def submission_slot():
         yield
         return
     with _GATES_GUARD:
-        gate = _GATES.setdefault(slots, FairGate(slots))
+        gate = _GATES.get(slots) or _GATES.setdefault(slots, FairGate(slots))
     if not gate.acquire(timeout=current_app.config["DB_LOCK_TIMEOUT_SECONDS"]):
         raise Unavailable("服务器繁忙，请稍后重试 / server busy, retry later",
                           headers={"Retry-After": "5"})

@@ -33,22 +33,15 @@ _SQLITE_WRITER = threading.Lock()
 _HOLDS_WRITER = "ruhu_sqlite_writer"
 
 
-# Built once: every merge runs it.
-_LOCK_HOUSEHOLD = (
-    select(Household)
-    .where(Household.id == bindparam("household_id"))
-    .with_for_update()
-    .options(*FULL_RECORD)
-    .execution_options(populate_existing=True)
-)
-# The household row alone, for a use case that reads its collections as plain rows
-# (household_record.read_record): the merge.
+# Built once: every write to a household runs one. The household row alone is for a use case
+# that reads its collections as plain rows (household_record.read_record: the merge).
 _LOCK_HOUSEHOLD_ROW = (
     select(Household)
     .where(Household.id == bindparam("household_id"))
     .with_for_update()
     .execution_options(populate_existing=True)
 )
+_LOCK_HOUSEHOLD = _LOCK_HOUSEHOLD_ROW.options(*FULL_RECORD)
 
 
 def is_sqlite() -> bool:

@@ -399,7 +399,7 @@ def _store(path: Path, sha256: str) -> None:
 def _mark_received(user: User, instance_id: str, sha256: str, ip: str | None) -> Submission:
     """Mark the photo received (and the submission complete when it was the last). Commits."""
     submission = sync.by_instance(instance_id)
-    begin_household_write(sync.household_of_chain(submission))
+    begin_household_write(sync.household_of_chain(submission), collections=False)
     submission = db.session.scalar(
         select(Submission).where(Submission.instance_id == instance_id).with_for_update()
         .execution_options(populate_existing=True))

@@ -20,7 +20,7 @@ from ..models import Household, Region, Submission, SubmissionReview, User
 from ..models.submission import REVIEW_STATES
 from . import audit, policies, sampling
 from .region_tree import scope_tree
-from .scope import covers_everything, scoped_households
+from .scope import household_condition, household_ids
 
 REVIEWED = ("approved", "has_issues", "rejected")
 # Shown when a township's policy sets no threshold (Keshan 2022 sets none): the figures of
@@ -161,20 +161,6 @@ def _thresholds(township: Region, on: date) -> Thresholds:
     )
 
 
-def _scope(user: User):
-    """Return the select of household ids in the user's scope, or None when the scope holds
-    every household (a county supervisor of the only county: no filter, the same rows)."""
-    if covers_everything(user):
-        return None
-    return scoped_households(user).with_only_columns(Household.id)
-
-
-def _within(column, in_scope) -> list:
-    """Return the condition keeping `column` (a household id) in scope: only "has a
-    household" when the scope holds every household."""
-    return [column.is_not(None) if in_scope is None else column.in_(in_scope)]
-
-
 def _per_village_and_first_day(start: datetime, end: datetime, in_scope):
     """Return the select of (village, local day of the first visit, surveys per review state,
     households visited) over the period, grouped by village and that day (None for the
@@ -187,7 +173,7 @@ def _per_village_and_first_day(start: datetime, end: datetime, in_scope):
             func.min(case((state != "rejected", Submission.completed_at))).label("first"),
         )
         .where(Submission.completed_at >= start, Submission.completed_at < end,
-               *_within(Submission.household_id, in_scope))
+               *household_condition(Submission.household_id, in_scope))
         .group_by(Submission.household_id)
         .subquery()
     )
@@ -214,7 +200,7 @@ def report(
     date_to = date_to or today
     date_from = date_from or date(date_to.year, 1, 1)
     start, end = _bounds(date_from, date_to)
-    in_scope = _scope(user)
+    in_scope = household_ids(user)
 
     per_village: dict[int, Counts] = {}
 
@@ -223,7 +209,7 @@ def report(
 
     for village_id, n in db.session.execute(
         select(Household.village_id, func.count())
-        .where(Household.status != "closed", *_within(Household.id, in_scope))
+        .where(Household.status != "closed", *household_condition(Household.id, in_scope))
         .group_by(Household.village_id)
     ):
         counts(village_id).households = n
@@ -319,7 +305,7 @@ def _daily(in_scope, date_from: date, date_to: date, start: datetime, end: datet
     submitted = _by_day(db.session.execute(
         select(day, func.count())
         .where(Submission.completed_at >= start, Submission.completed_at < end,
-               *_within(Submission.household_id, in_scope))
+               *household_condition(Submission.household_id, in_scope))
         .group_by(day)
     ).all())
     review_day = _local_day(SubmissionReview.at)
@@ -328,7 +314,7 @@ def _daily(in_scope, date_from: date, date_to: date, start: datetime, end: datet
         .join(Submission, Submission.id == SubmissionReview.submission_id)
         .where(SubmissionReview.to_state == "approved",
                SubmissionReview.at >= start, SubmissionReview.at < end,
-               *_within(Submission.household_id, in_scope))
+               *household_condition(Submission.household_id, in_scope))
         .group_by(review_day)
     ).all())
     points, running = [], 0

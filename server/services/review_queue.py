@@ -34,7 +34,7 @@ from .errors import Invalid, ServiceError
 from .household_directory import head_name
 from .pagination import Page
 from .region_tree import names, village_filter
-from .scope import covers_everything, scoped_households
+from .scope import household_condition, household_ids, scoped_households
 
 QUEUE_FLAGS = ("open_conflict", "failed_checks", "county_review", "missing_photos",
                "audit_flagged")
@@ -210,7 +210,7 @@ def _local_day_bounds(day: date, end: bool) -> datetime:
 def _scope(user: User, filters: QueueFilters) -> list:
     """Return the scope condition on ReviewFlags: the households the user may see (a
     township or village filter only narrows it); none at all for a supervisor whose region
-    holds every household, the same rows without a join. Worked out once per queue view:
+    holds every household, only "has a household" (household_condition). Worked out once per queue view:
     its counts and its page both use it."""
     if filters.township or filters.village:
         return [ReviewFlags.household_id.in_(
@@ -218,10 +218,7 @@ def _scope(user: User, filters: QueueFilters) -> list:
                 Household.village_id.in_(village_filter(user, filters.township, filters.village))
             )
         )]
-    if covers_everything(user):
-        return []
-    return [ReviewFlags.household_id.in_(
-        scoped_households(user).with_only_columns(Household.id))]
+    return household_condition(ReviewFlags.household_id, household_ids(user))
 
 
 def _conditions(scope: list, filters: QueueFilters, *, with_state: bool,

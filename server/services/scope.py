@@ -22,6 +22,21 @@ def scoped_households(user: User) -> Select:
     return select(Household).where(Household.village_id.in_(village_ids(user)))
 
 
+def household_ids(user: User) -> Select | None:
+    """Return the select of household ids in the user's scope, or None when the scope holds
+    every household (covers_everything: a county supervisor of the only county), so that a
+    query may skip the filter and give the same rows (see household_condition)."""
+    if covers_everything(user):
+        return None
+    return scoped_households(user).with_only_columns(Household.id)
+
+
+def household_condition(column, ids: Select | None) -> list:
+    """Return the WHERE conditions keeping `column` (a household id) within `ids` (from
+    household_ids): only "has a household" when the scope holds every household."""
+    return [column.is_not(None) if ids is None else column.in_(ids)]
+
+
 def covers_region(user: User, region_id: int) -> bool:
     """Tell whether a region (a village, a township ...) lies in the user's scope."""
     scope = db.session.get(Region, user.region_id)

@@ -4,7 +4,8 @@
                                             [--rounds 200] [--profile 25]
 
 No HTTP server and no other clients: the test client posts `--rounds` clean submissions
-(each on its household's current version, as `sync_bench.py` sends them) and reports CPU
+(each on its household's current version, as `sync_bench.py` sends them; re-visits unless
+`--first-visits`, with the production settings: CSRF on, not TESTING) and reports CPU
 milliseconds per merge (`time.process_time`) and SQL statements per merge, beside the
 bare JSON endpoint in the same process (the baseline). `--profile N` prints the cProfile
 of the slowest functions (cumulative) over the last N rounds.
@@ -43,6 +44,9 @@ def main() -> None:
     parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--form", choices=("survey", "record"), default="survey")
     parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--first-visits", action="store_true",
+                        help="measure each household's first survey (default: re-visits, as "
+                             "most visits are: the warm-up surveys every household once)")
     parser.add_argument("--profile", type=int, default=0)
     parser.add_argument("--dump", help="with --profile: also write the raw cProfile stats here")
     parser.add_argument("--callgrind", action="store_true",
@@ -57,12 +61,14 @@ def main() -> None:
     from server.extensions import db
     from server.services import demo
 
-    app = app_for(database_url(args.engine, "profile"))
+    app = app_for(database_url(args.engine, "profile"), TESTING=False, WTF_CSRF_ENABLED=True)
 
     @app.post("/bench/parse")
     def bench_parse():
         body = request.get_json(silent=True) or {}
         return jsonify({"ok": True, "keys": len(body)}), 201
+
+    app.extensions["csrf"].exempt(bench_parse)
 
     with app.app_context():
         demo.load_demo(households=HOUSEHOLDS, password=PASSWORD)
@@ -86,7 +92,8 @@ def main() -> None:
             break
     versions = {h["id"]: h["version"] for h in households}
     bodies = []
-    for n in range(args.rounds + 20):
+    warmup = 10 if args.first_visits else len(households)
+    for n in range(args.rounds + warmup + 10):
         household = households[n % len(households)]
         bodies.append((household, n))
 
@@ -101,7 +108,7 @@ def main() -> None:
     results = []
     for label, path in (("bare JSON endpoint", "/bench/parse"),
                         (f"merge, {args.form} form", "/api/v1/submissions")):
-        for n in range(10):  # warm up
+        for n in range(warmup):  # warm up
             post(path, n)
         statements[0] = 0
         profiler = cProfile.Profile() if args.profile and path != "/bench/parse" else None
@@ -111,8 +118,8 @@ def main() -> None:
                            capture_output=True)
         cpu = wall = 0.0
         blocks, block = [], 0.0
-        for n in range(10, 10 + args.rounds):
-            if profiler and n >= 10 + args.rounds - args.profile:
+        for n in range(warmup, warmup + args.rounds):
+            if profiler and n >= warmup + args.rounds - args.profile:
                 profiler.enable()
             c0, w0 = time.process_time(), time.perf_counter()
             post(path, n)
@@ -122,12 +129,13 @@ def main() -> None:
             wall += time.perf_counter() - w0
             if profiler:
                 profiler.disable()
-            if (n - 9) % BLOCK == 0:
+            if (n - warmup + 1) % BLOCK == 0:
                 blocks.append(block / BLOCK)
                 block = 0.0
         if counting:
             subprocess.run(["callgrind_control", "--instr=off", str(os.getpid())], check=True,
                            capture_output=True)
+        print(label, "blocks (ms):", " ".join(f"{b * 1000:.1f}" for b in blocks))
         # The best block of BLOCK requests: other work on a shared machine only adds time.
         results.append({"path": label, "cpu_ms": cpu / args.rounds * 1000,
                         "best_ms": min(blocks, default=0.0) * 1000,

@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,16 +116,31 @@ def survey_answers(form: str, household: dict, n: int) -> tuple[str, str, dict]:
             "members": [{"id": m["id"], "name": m["name"], "occupation": f"职业{n}"}
                         for m in household["members"][:2]],
         }
-    from tests.forms_helpers import answers
+    from server.services.demo import id_number
+    from tests.forms_helpers import HEAD_ID, answers
 
+    # A re-visit as a phone sends it: the family surveyed on the first visit keeps its item
+    # ids (the survey is prefilled from the master record), the head's ID number is this
+    # household's own (not one person registered in all 240), the wage changes from visit
+    # to visit, and the photos and signatures are taken on this visit (no hash shared with
+    # another submission). Fresh ids on every visit would add the family again each time.
     filled = answers()
-    ids = {item["id"]: str(uuid.uuid4()) for key in ("members", "incomes", "assets")
-           for item in filled[key]}
+    ids = {item["id"]: str(uuid.uuid5(uuid.NAMESPACE_URL, f"ruhu-bench/{household['id']}/"
+                                                          f"{item['id']}"))
+           for key in ("members", "incomes", "assets") for item in filled[key]}
     for key in ("members", "incomes", "assets"):
         for item in filled[key]:
             item["id"] = ids[item["id"]]
     for item in filled["incomes"]:
         item["income_member"] = ids.get(item["income_member"], item["income_member"])
+    filled["members"][0]["member_id_number"] = id_number(HEAD_ID[:6], date(1970, 1, 1),
+                                                         household["id"], True)
+    filled["incomes"][0]["income_amount"] += n % 50
+    for value in filled.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and "sha256" in item:
+                item["sha256"] = hashlib.sha256(
+                    f"{household['id']}/{n}/{item['sha256']}".encode()).hexdigest()
     filled["address"] = f"{household['address'].split('#')[0]}#{n}"
     return "dibao_household_survey", "2026.1", filled
 
@@ -136,8 +152,21 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) the given processes have used so far, from /proc (Linux)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def run_load(ports: list[int], token: str, households: list[dict], clients: int,
-             seconds: float, form: str, bare: bool, team: list[int]) -> dict:
+             seconds: float, form: str, bare: bool, team: list[int],
+             server_pids: list[int]) -> dict:
     """Drive one endpoint with `clients` threads for `seconds`; return the figures."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors: list[int] = [0] * clients
@@ -183,14 +212,20 @@ def run_load(ports: list[int], token: str, households: list[dict], clients: int,
         thread.start()
     start_barrier.wait()
     began = time.perf_counter()
+    server_cpu, client_cpu = cpu_seconds(server_pids), time.process_time()
     time.sleep(seconds)
     stop.set()
     for thread in threads:
         thread.join(timeout=120)
     elapsed = time.perf_counter() - began
+    server_cpu = cpu_seconds(server_pids) - server_cpu
+    client_cpu = time.process_time() - client_cpu
     flat = [x for per_client in latencies for x in per_client]
     return {
         "requests": len(flat), "per_second": len(flat) / elapsed, "errors": sum(errors),
+        # Where the two cores went: the servers' CPU per request, and the clients' share.
+        "server_cpu_ms_per_request": server_cpu * 1000 / max(len(flat), 1),
+        "server_cores": server_cpu / elapsed, "client_cores": client_cpu / elapsed,
         "statuses": statuses,
         "p50_ms": percentile(flat, 50) * 1000, "p99_ms": percentile(flat, 99) * 1000,
     }
@@ -319,10 +354,11 @@ def main() -> None:
             cursor = page["cursor"]
             if not page["more"]:
                 break
+        pids = [server.pid for server in servers]
         merge = run_load(ports, sup, households, args.clients, args.seconds, args.form,
-                         False, team)
+                         False, team, pids)
         bare = run_load(ports, sup, households, args.clients, args.seconds, args.form,
-                        True, team)
+                        True, team, pids)
         ingest = time_ingest(twelve_megapixel_jpeg(), args.photo_rounds)
         upload = time_upload(args.port, sup, households[0], team, 5)
     finally:
@@ -343,9 +379,12 @@ def main() -> None:
     print(f"\n{engine}, {args.clients} clients, {args.processes} process(es), "
           f"form={args.form}: merge "
           f"{merge['per_second']:.0f}/s (p50 {merge['p50_ms']:.0f} ms, p99 "
-          f"{merge['p99_ms']:.0f} ms, errors {merge['errors']}) vs bare "
+          f"{merge['p99_ms']:.0f} ms, errors {merge['errors']}, server CPU "
+          f"{merge['server_cpu_ms_per_request']:.1f} ms each, {merge['server_cores']:.2f} "
+          f"cores; clients {merge['client_cores']:.2f} cores) vs bare "
           f"{bare['per_second']:.0f}/s (p50 {bare['p50_ms']:.0f} ms, p99 "
-          f"{bare['p99_ms']:.0f} ms) → ratio {report['ratio']:.0%}; 12-MP ingest median "
+          f"{bare['p99_ms']:.0f} ms, server CPU {bare['server_cpu_ms_per_request']:.1f} ms each, "
+          f"{bare['server_cores']:.2f} cores; clients {bare['client_cores']:.2f} cores) → ratio {report['ratio']:.0%}; 12-MP ingest median "
           f"{ingest['median_ms']:.0f} ms, upload end to end {upload['median_ms']:.0f} ms")
 
 

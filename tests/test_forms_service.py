@@ -265,6 +265,33 @@ def test_registered_elsewhere_ignores_own_household(app, demo):
     assert context.id_numbers_elsewhere == {}
 
 
+def test_a_photo_listed_again_by_another_household_is_one_fact(app, demo):
+    """A photo that another household's submissions list again and again (each link of a
+    chain of edits lists it) is found once, with that household's code: the query's rows
+    do not grow with the other household's submissions."""
+    from datetime import datetime
+
+    from server.extensions import db
+    from server.models import SubmissionMedia
+    from tests.audit_helpers import merged_survey
+
+    household, other = demo.households_in("230229100")[:2]
+    reused = "ab" * 32
+    for hour in (9, 10, 11):
+        submission = merged_survey(other, demo.user("inv1"),
+                                   completed_at=datetime(2026, 5, 22, hour))
+        db.session.add(SubmissionMedia(submission_id=submission.id, sha256=reused, size=1,
+                                       content_type="image/jpeg"))
+    db.session.commit()
+    rows = db.session.execute(forms._PHOTOS_ELSEWHERE,
+                              {"hashes": [reused], "own": household.id}).all()
+    assert [tuple(row) for row in rows] == [(reused, other.code)]
+    given = {"photo_housing_exterior": [{"sha256": reused, "category": "housing_exterior"}]}
+    assert forms.context_for(SURVEY, given, household).photo_hashes_elsewhere == {
+        reused: other.code}
+    assert forms.context_for(SURVEY, given, other).photo_hashes_elsewhere == {}
+
+
 def test_a_changed_policy_file_is_used_once_the_recheck_interval_passed(app, tmp_path,
                                                                         monkeypatch):
     """The policy folder is listed at most once per RECHECK_SECONDS (not on every survey),

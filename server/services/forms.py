@@ -269,13 +269,15 @@ def visit_date(answers: dict, submission: Submission | None) -> date:
     return date.today()
 
 
-# Built once: every survey's assessment runs them.
+# Built once: every survey's assessment runs them. A photo listed again by each link of a
+# chain of edits, or by every re-visit, is one row per household, not one per submission.
 _PHOTOS_ELSEWHERE = (
     select(SubmissionMedia.sha256, Household.code)
     .join(Submission, SubmissionMedia.submission_id == Submission.id)
     .join(Household, Submission.household_id == Household.id)
     .where(SubmissionMedia.sha256.in_(bindparam("hashes", expanding=True)),
            Household.id != bindparam("own"))
+    .distinct()
 )
 _REGISTERED_ELSEWHERE = (
     select(Member.id_number, Household.code)

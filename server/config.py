@@ -48,7 +48,7 @@ def from_environment(with_secret: bool = True) -> dict:
         # it is merged on the phone's original base (docs/architecture.md, Submissions).
         "SYNC_HOLD_SECONDS": int(os.environ.get("RUHU_SYNC_HOLD_SECONDS", str(72 * 3600))),
         # Submissions one process merges at once (services/gates.py); 0 for no limit.
-        "SUBMIT_CONCURRENCY": int(os.environ.get("RUHU_SUBMIT_CONCURRENCY", "2")),
+        "SUBMIT_CONCURRENCY": int(os.environ.get("RUHU_SUBMIT_CONCURRENCY", "1")),
         # Larger images are refused as decompression bombs (a 12-MP phone photo is far below).
         "MEDIA_MAX_PIXELS": int(os.environ.get("RUHU_MEDIA_MAX_PIXELS", str(60_000_000))),
         "MAX_MEDIA_BYTES": int(os.environ.get("RUHU_MAX_MEDIA_BYTES", str(15 * 1024 * 1024))),

@@ -8,8 +8,11 @@ merge behind it, grows with the number of threads. A small gate in front of the 
 keeps the rest of the threads waiting outside, at no cost, and hands each freed slot to the
 thread that has waited longest, so latency stays even (first come, first merged).
 
-`RUHU_SUBMIT_CONCURRENCY` sets the slots (0: no gate). A request that cannot get a slot
-within `RUHU_DB_LOCK_TIMEOUT` seconds is answered 503 with Retry-After, as a busy database is.
+`RUHU_SUBMIT_CONCURRENCY` sets the slots (0: no gate; default 1). Even two merges at once
+in one process cost about a fifth more CPU each than one after the other (they take turns on
+the interpreter lock) and merge no more per second (bench/README.md, merge pass 4): to use
+more cores, run more processes (docs/deploy.md). A request that cannot get a slot within
+`RUHU_DB_LOCK_TIMEOUT` seconds is answered 503 with Retry-After, as a busy database is.
 """
 
 import threading

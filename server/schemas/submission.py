@@ -57,7 +57,8 @@ class SubmissionSchema(Schema):
     started_at = UtcDateTime(required=True)
     completed_at = UtcDateTime(required=True)
     location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
-    answers = fields.Dict(keys=fields.String(), required=True)
+    # JSON object keys are strings already: no field per key (a survey has ~70).
+    answers = fields.Dict(required=True)
     media = fields.List(
         fields.Nested(MediaItemSchema), load_default=list, validate=validate.Length(max=200)
     )

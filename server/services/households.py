@@ -7,9 +7,16 @@ from ..extensions import MAX_DB_INT, db
 from ..models import ChangeCounter, Household, HouseholdVersion, Region, User
 from . import audit, ledger
 from .auth import Caller
-from .errors import Forbidden, Invalid, NotFound
+from .errors import Invalid, NotFound
 from .household_record import FULL_RECORD, ITEM_MODELS, ITEMS
-from .scope import covers_village, scoped_households, village_ids, within_scope
+from .scope import (
+    NO_SUCH_HOUSEHOLD,
+    household_in_scope,
+    outside_scope,
+    scoped_households,
+    village_ids,
+    within_scope,
+)
 from .transactions import commit_keeping_loaded
 
 MAX_PAGE = 500
@@ -102,28 +109,9 @@ def delta(user: User, *, since: str | None, limit: int, ip: str | None = None) -
     }
 
 
-def _check_scope(user: User, household: Household | None) -> Household:
-    """Return the household if the user may see it; raise NotFound or Forbidden."""
-    if household is None:
-        raise NotFound(_NO_SUCH_HOUSEHOLD)
-    if not covers_village(user, household.village_id):
-        raise _outside_scope()
-    return household
-
-
-_NO_SUCH_HOUSEHOLD = "户不存在 / no such household"
-
-
-def _outside_scope() -> Forbidden:
-    """Return the refusal of a household outside the user's region."""
-    return Forbidden(
-        "此户不在您的负责范围内 / household outside your region", code="scope.forbidden"
-    )
-
-
 def get(user: User, household_id: int, *, ip: str | None = None) -> Household:
     """Return one household in the user's scope; the read of its personal data is audited."""
-    household = _check_scope(user, db.session.get(Household, household_id, options=_ONE_HOUSEHOLD))
+    household = household_in_scope(user, db.session.get(Household, household_id, options=_ONE_HOUSEHOLD))
     ledger.annotate([household])
     audit.record(
         "household.read", actor=user, object_type="household", object_id=household.id, ip=ip
@@ -187,9 +175,9 @@ def lookup_qr(caller: Caller, qr_token: str, *, ip: str | None = None
     connection = db.session.connection()
     row = connection.execute(_BY_QR_TOKEN, {"qr_token": qr_token}).mappings().one_or_none()
     if row is None:
-        raise NotFound(_NO_SUCH_HOUSEHOLD)
+        raise NotFound(NO_SUCH_HOUSEHOLD)
     if not within_scope(row["village_path"], caller.region_path):
-        raise _outside_scope()
+        raise outside_scope()
     household = {key: row[key] for key in _HOUSEHOLD_KEYS}
     household["village_name"] = row["village_name"]
     household["township_name"] = row["township_name"] or ""

@@ -4,6 +4,9 @@ from sqlalchemy import Select, exists, select
 
 from ..extensions import db
 from ..models import Household, Region, User
+from .errors import Forbidden, NotFound
+
+NO_SUCH_HOUSEHOLD = "户不存在 / no such household"
 
 
 def region_ids_under(region: Region) -> Select:
@@ -54,6 +57,22 @@ def within_scope(path: str | None, scope_path: str | None) -> bool:
 def covers_village(user: User, village_id: int) -> bool:
     """Tell whether a village lies in the user's scope."""
     return covers_region(user, village_id)
+
+
+def outside_scope() -> Forbidden:
+    """Return the refusal of a household outside the user's region."""
+    return Forbidden("此户不在您的负责范围内 / household outside your region",
+                     code="scope.forbidden")
+
+
+def household_in_scope(user: User, household: Household | None) -> Household:
+    """Return the household if it lies in the user's region: NotFound when there is none,
+    Forbidden when it lies elsewhere (the same refusals for reading it and submitting)."""
+    if household is None:
+        raise NotFound(NO_SUCH_HOUSEHOLD)
+    if not covers_village(user, household.village_id):
+        raise outside_scope()
+    return household
 
 
 def covers_everything(user: User) -> bool:

@@ -67,7 +67,7 @@ from .gates import submission_slot
 from .household_record import ITEM_MODELS, read_record, write_record
 from .locks import begin_household_write, is_sqlite, lock_household
 from .register import register_household
-from .scope import covers_village
+from .scope import covers_village, household_in_scope
 from .transactions import commit_keeping_loaded
 from .versions import next_change_seq, record_version
 
@@ -316,20 +316,10 @@ def _village(village_id, user: User, path: str) -> Region:
     return village
 
 
-def _check_household(user: User, household: Household | None) -> Household:
-    """Return the household if the user may submit for it; raise NotFound or Forbidden."""
-    if household is None:
-        raise NotFound("户不存在 / no such household")
-    if not covers_village(user, household.village_id):
-        raise Forbidden("此户不在您的负责范围内 / household outside your region",
-                        code="scope.forbidden")
-    return household
-
-
 def _household_in_scope(user: User, household_id: int) -> Household:
     """Return a household the user may submit for, with its village (one query: the scope
     check finds the village already loaded)."""
-    return _check_household(
+    return household_in_scope(
         user, db.session.scalar(_HOUSEHOLD_WITH_VILLAGE, {"household_id": household_id}))
 
 
@@ -501,7 +491,7 @@ def _receive(user: User, prepared: Prepared, ip: str | None) -> tuple[Submission
         household is None or household.village_id != prepared.checked_village
     ):
         # Moved (or gone) since its scope was checked: check again.
-        _check_household(user, household)
+        household_in_scope(user, household)
     previous = by_instance(submission.previous_instance_id)
     if household is None and previous is not None and previous.household_id is not None:
         # The predecessor merged between the first look and the lock.

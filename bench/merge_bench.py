@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/merge_bench.py [--clients 32 128] [--engines sqlite postgresql]
                                           [--seconds 20] [--form survey|record]
+                                          [--processes 1 2]
 
 Runs the sync engineer's harness (bench/sync_bench.py: a real `ruhu serve`-like waitress
 process, N keep-alive clients, each owning its households and sending clean merges, then
@@ -13,6 +14,7 @@ keeps the 12-MP photo figures sync_bench measures on the way.
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 
@@ -44,8 +46,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--form", choices=("survey", "record"), default="survey")
     parser.add_argument("--port", type=int, default=5987)
-    parser.add_argument("--processes", type=int, nargs="+", default=[1],
-                        help="server processes per run (each count is a run of its own)")
+    parser.add_argument("--processes", type=int, nargs="+",
+                        default=sorted({1, os.cpu_count() or 1}),
+                        help="server processes per run (each count is a run of its own; "
+                             "default: one, and one per core as docs/deploy.md advises)")
     args = parser.parse_args()
     engines = list(args.engines)
     if "postgresql" in engines and not pg_available():
@@ -63,6 +67,7 @@ def main() -> None:
             "engine": engine, "clients": clients, "processes": processes,
             "merge_per_s": merge["per_second"], "merge_p50": merge["p50_ms"],
             "merge_p99": merge["p99_ms"], "errors": merge["errors"],
+            "merge_cpu": merge["server_cpu_ms_per_request"], "cores": merge["server_cores"],
             "bare_per_s": bare["per_second"], "bare_p50": bare["p50_ms"],
             "bare_p99": bare["p99_ms"], "ratio": report["ratio"],
         })
@@ -71,6 +76,7 @@ def main() -> None:
         ("engine", "engine"), ("clients", "clients"), ("processes", "processes"),
         ("merge_per_s", "merges/s"),
         ("merge_p50", "p50 ms"), ("merge_p99", "p99 ms"), ("errors", "errors"),
+        ("merge_cpu", "server CPU ms/merge"), ("cores", "server cores"),
         ("bare_per_s", "bare/s"), ("bare_p50", "bare p50 ms"), ("bare_p99", "bare p99 ms"),
         ("ratio", "merge/bare"),
     ]))

@@ -300,7 +300,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--threads", type=int, default=16, help="waitress worker threads")
+    parser.add_argument("--threads", type=int, default=8,
+                        help="waitress worker threads (ruhu serve's default)")
     parser.add_argument("--port", type=int, default=5987)
     parser.add_argument("--processes", type=int, default=1,
                         help="server processes (ports --port, --port+1, ...), sharing the "

@@ -292,13 +292,19 @@ def _active_runs():
         .group_by(SampleVillage.township_id)
 
 
+def _in_force(model: type[SampleVillage] | type[SampleHousehold], *columns) -> Select:
+    """Return a select of `columns` over the rows of `model` (SampleVillage or
+    SampleHousehold) that belong to the draws in force: joined to each township's newest
+    draw (`_active_runs`) on township and draw."""
+    active = _active_runs().subquery()
+    return select(*columns).join(
+        active, (active.c.township_id == model.township_id) & (active.c.run_id == model.run_id))
+
+
 def active_villages(user: User) -> dict[int, int]:
     """Return {village_id: run_id} of the villages sampled by the draws in force, in scope."""
-    active = _active_runs().subquery()
     rows = db.session.execute(
-        select(SampleVillage.village_id, SampleVillage.run_id)
-        .join(active, (active.c.township_id == SampleVillage.township_id)
-              & (active.c.run_id == SampleVillage.run_id))
+        _in_force(SampleVillage, SampleVillage.village_id, SampleVillage.run_id)
         .where(SampleVillage.village_id.in_(village_ids(user)))
     ).all()
     return {village_id: run_id for village_id, run_id in rows}
@@ -324,11 +330,8 @@ def assignments(user: User) -> list[dict]:
                 "household_id": household_id, "household_code": code, "village_id": village_id,
                 "reasons": ["sampled_village"], "sample_id": villages[village_id],
             }
-    active = _active_runs().subquery()
     rows = db.session.execute(
-        select(SampleHousehold, Household.code, Household.village_id)
-        .join(active, (active.c.township_id == SampleHousehold.township_id)
-              & (active.c.run_id == SampleHousehold.run_id))
+        _in_force(SampleHousehold, SampleHousehold, Household.code, Household.village_id)
         .join(Household, Household.id == SampleHousehold.household_id)
         .where(Household.id.in_(scoped_households(user).with_only_columns(Household.id)))
         .order_by(Household.code)
@@ -347,15 +350,10 @@ def always_visited(user: User) -> Select:
     """Return a select of (household_id, township_id), once per household: the households
     in the user's scope that the draws in force always visit outside the villages they drew,
     each under the township of its draw."""
-    active = _active_runs().subquery()
-    drawn = select(SampleVillage.village_id).join(
-        active, (active.c.township_id == SampleVillage.township_id)
-        & (active.c.run_id == SampleVillage.run_id))
+    drawn = _in_force(SampleVillage, SampleVillage.village_id)
     return (
-        select(SampleHousehold.household_id,
-               func.min(SampleHousehold.township_id).label("township_id"))
-        .join(active, (active.c.township_id == SampleHousehold.township_id)
-              & (active.c.run_id == SampleHousehold.run_id))
+        _in_force(SampleHousehold, SampleHousehold.household_id,
+                  func.min(SampleHousehold.township_id).label("township_id"))
         .join(Household, Household.id == SampleHousehold.household_id)
         .where(Household.village_id.in_(village_ids(user)),
                Household.village_id.not_in(drawn))
@@ -365,21 +363,16 @@ def always_visited(user: User) -> Select:
 
 def reasons_for(household: Household) -> list[str]:
     """Return why the draws in force ask to visit this household (empty: not asked)."""
-    active = _active_runs().subquery()
     reasons = []
     drawn = db.session.scalar(
-        select(SampleVillage.id)
-        .join(active, (active.c.township_id == SampleVillage.township_id)
-              & (active.c.run_id == SampleVillage.run_id))
+        _in_force(SampleVillage, SampleVillage.id)
         .where(SampleVillage.village_id == household.village_id)
         .limit(1)
     )
     if drawn is not None:
         reasons.append("sampled_village")
     for reason in db.session.scalars(
-        select(SampleHousehold.reason)
-        .join(active, (active.c.township_id == SampleHousehold.township_id)
-              & (active.c.run_id == SampleHousehold.run_id))
+        _in_force(SampleHousehold, SampleHousehold.reason)
         .where(SampleHousehold.household_id == household.id)
     ):
         if reason not in reasons:

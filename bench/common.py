@@ -8,9 +8,11 @@ bench/README.md holds the table of a reference run.
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -78,6 +80,88 @@ def timings(action, rounds: int, warmup: int = 1) -> dict:
     return {"median_ms": statistics.median(values), "best_ms": ordered[0],
             "p99_ms": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))],
             "rounds": rounds}
+
+
+class RequestTimer:
+    """CPU (`time.process_time`) and wall time of each request run through `run`.
+
+    The figure to trust on a shared machine is the best block of `block` requests: other work
+    only adds time. A remainder shorter than a block is left out of the blocks.
+    """
+
+    def __init__(self, block: int = 20):
+        self.block = block
+        self.cpu: list[float] = []
+        self.wall: list[float] = []
+
+    def run(self, action, *args) -> None:
+        """Call action(*args) and record its CPU and wall seconds."""
+        c0, w0 = time.process_time(), time.perf_counter()
+        action(*args)
+        self.cpu.append(time.process_time() - c0)
+        self.wall.append(time.perf_counter() - w0)
+
+    def cpu_ms(self) -> float:
+        """Mean CPU milliseconds per request."""
+        return sum(self.cpu) / len(self.cpu) * 1000 if self.cpu else 0.0
+
+    def wall_ms(self) -> float:
+        """Mean wall milliseconds per request."""
+        return sum(self.wall) / len(self.wall) * 1000 if self.wall else 0.0
+
+    def median_wall_ms(self) -> float:
+        """Median wall milliseconds per request."""
+        return statistics.median(self.wall) * 1000 if self.wall else 0.0
+
+    def blocks_ms(self) -> list[float]:
+        """Mean CPU milliseconds per request of each full block of `block` requests."""
+        full = len(self.cpu) - len(self.cpu) % self.block
+        return [sum(self.cpu[i:i + self.block]) / self.block * 1000
+                for i in range(0, full, self.block)]
+
+    def best_ms(self) -> float:
+        """Mean CPU milliseconds per request of the best block (0 with fewer requests)."""
+        return min(self.blocks_ms(), default=0.0)
+
+
+class StatementCounter:
+    """Count the SQL statements an engine sends (SQLAlchemy's `before_cursor_execute`)."""
+
+    def __init__(self, engine):
+        from sqlalchemy import event
+
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *args, **kwargs) -> None:
+        self.count += 1
+
+    def reset(self) -> None:
+        """Start counting from zero."""
+        self.count = 0
+
+
+@contextmanager
+def callgrind(enabled: bool = True):
+    """Count instructions inside the block only, when `enabled`.
+
+    For a process run under `valgrind --tool=callgrind --instr-atstart=no`: instrumentation is
+    switched on at entry and off at exit with `callgrind_control`, so set-up and warm-up stay out
+    of the figures. Does nothing when not enabled.
+    """
+    if not enabled:
+        yield
+        return
+    _callgrind_control("--instr=on")
+    try:
+        yield
+    finally:
+        _callgrind_control("--instr=off")
+
+
+def _callgrind_control(switch: str) -> None:
+    subprocess.run(["callgrind_control", switch, str(os.getpid())], check=True,
+                   capture_output=True)
 
 
 def table(rows: list[dict], columns: list[tuple[str, str]]) -> str:

@@ -6,11 +6,13 @@
 In one process through the test client, as `scale_bench.py` times it: an investigator's
 `GET /api/v1/households/lookup?qr=` on households of their township, beside `GET
 /api/v1/households/<id>` and a bare endpoint behind the same hooks (no sign-in, no
-statement: the test client and Flask alone). `--reuse` takes a database built by
-`scale_bench.py`; without it the demo county is loaded into a new database. `--profile`
-prints cProfile's CPU time per package (and keeps the raw stats); `--callgrind`, under
-`valgrind --tool=callgrind --instr-atstart=no`, counts the instructions of the timed rounds
-only (repeatable on a busy machine, unlike CPU time):
+statement: the test client and Flask alone). The bare endpoint is the baseline: the ratio
+column is CPU per request over its CPU per request, measured in the same run, also when
+`--paths` leaves it out (then as "bare (baseline)", without cProfile or callgrind). `--reuse`
+takes a database built by `scale_bench.py`; without it the demo county is loaded into a new
+database. `--profile` prints cProfile's CPU time per package (and keeps the raw stats);
+`--callgrind`, under `valgrind --tool=callgrind --instr-atstart=no`, counts the instructions
+of the timed rounds only (repeatable on a busy machine, unlike CPU time):
 
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/tmp/cg.%p \\
         .venv/bin/python bench/lookup_profile.py --reuse URL --rounds 100 --callgrind
@@ -20,13 +22,19 @@ only (repeatable on a busy machine, unlike CPU time):
 import argparse
 import collections
 import cProfile
-import os
 import pstats
-import statistics
-import subprocess
 import time
 
-from common import PASSWORD, app_for, database_url, save, table
+from common import (
+    PASSWORD,
+    RequestTimer,
+    StatementCounter,
+    app_for,
+    callgrind,
+    database_url,
+    save,
+    table,
+)
 
 PATHS = ("lookup", "by_id", "bare")
 
@@ -52,7 +60,7 @@ def main() -> None:
     parser.add_argument("--callgrind", action="store_true")
     args = parser.parse_args()
 
-    from sqlalchemy import event, select
+    from sqlalchemy import select
 
     from server.extensions import db
     from server.models import Household, User
@@ -73,9 +81,7 @@ def main() -> None:
             scoped_households(investigator).with_only_columns(Household.id, Household.qr_token)
             .order_by(Household.id).limit(200)).all()
         db.session.remove()
-        statements = [0]
-        event.listen(db.engine, "before_cursor_execute",
-                     lambda *a, **k: statements.__setitem__(0, statements[0] + 1))
+        statements = StatementCounter(db.engine)
     client = app.test_client()
     token = client.post("/api/v1/auth/login", json={
         "username": "inv1", "password": PASSWORD}).get_json()["token"]
@@ -86,35 +92,31 @@ def main() -> None:
         "bare": ["/api/v1/bench/bare"],
     }
 
+    paths = args.paths.split(",")
+    baseline_only = "bare" not in paths  # measured for the ratio, not watched
     results = []
-    for path in args.paths.split(","):
+    for path in paths + ["bare"] * baseline_only:
+        watched = path in paths
+
         def get(n: int, path=path) -> None:
             response = client.get(urls[path][n % len(urls[path])], headers=bearer)
             assert response.status_code == 200, response.status_code
 
         for n in range(30):  # warm up: caches, prepared statements
             get(n)
-        statements[0] = 0
-        profiler = cProfile.Profile(time.thread_time) if args.profile else None
-        if args.callgrind:
-            subprocess.run(["callgrind_control", "--instr=on", str(os.getpid())], check=True,
-                           capture_output=True)
-        if profiler:
-            profiler.enable()
-        walls, cpu = [], time.process_time()
-        for n in range(args.rounds):
-            began = time.perf_counter()
-            get(n)
-            walls.append((time.perf_counter() - began) * 1000)
-        cpu = time.process_time() - cpu
-        if profiler:
-            profiler.disable()
-        if args.callgrind:
-            subprocess.run(["callgrind_control", "--instr=off", str(os.getpid())], check=True,
-                           capture_output=True)
-        results.append({"path": path, "cpu_ms": cpu / args.rounds * 1000,
-                        "median_ms": statistics.median(walls),
-                        "statements": statements[0] / args.rounds})
+        statements.reset()
+        profiler = cProfile.Profile(time.thread_time) if args.profile and watched else None
+        timer = RequestTimer()
+        with callgrind(args.callgrind and watched):
+            if profiler:
+                profiler.enable()
+            for n in range(args.rounds):
+                timer.run(get, n)
+            if profiler:
+                profiler.disable()
+        results.append({"path": path if watched else "bare (baseline)",
+                        "cpu_ms": timer.cpu_ms(), "median_ms": timer.median_wall_ms(),
+                        "statements": statements.count / args.rounds})
         if profiler:
             profiler.dump_stats(f"/tmp/lookup_profile_{path}.prof")
             stats = pstats.Stats(profiler).stats
@@ -128,8 +130,12 @@ def main() -> None:
                 print(f"  {seconds / total:6.1%}  {package}")
     print(f"\n{args.rounds} rounds each (cProfile slows what it watches: compare shares)"
           if args.profile else f"\n{args.rounds} rounds each")
+    bare = results[-1]["cpu_ms"] if baseline_only else results[paths.index("bare")]["cpu_ms"]
+    for row in results:
+        row["ratio"] = row["cpu_ms"] / bare if bare else float("nan")
     print(table(results, [("path", "path"), ("cpu_ms", "CPU ms / request"),
-                          ("median_ms", "median wall ms"), ("statements", "SQL / request")]))
+                          ("median_ms", "median wall ms"), ("statements", "SQL / request"),
+                          ("ratio", "CPU × bare")]))
     save("lookup_profile", results)
 
 

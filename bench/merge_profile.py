@@ -7,21 +7,28 @@ No HTTP server and no other clients: the test client posts `--rounds` clean subm
 (each on its household's current version, as `sync_bench.py` sends them; re-visits unless
 `--first-visits`, with the production settings: CSRF on, not TESTING) and reports CPU
 milliseconds per merge (`time.process_time`) and SQL statements per merge, beside the
-bare JSON endpoint in the same process (the baseline). `--profile N` prints the cProfile
-of the slowest functions (cumulative) over the last N rounds.
+bare JSON endpoint in the same process (the baseline; the ratio column is CPU per request
+over the baseline's). `--profile N` prints the cProfile of the slowest functions
+(cumulative) over the last N rounds.
 """
 
 import argparse
 import cProfile
 import io
 import json
-import os
 import pstats
-import subprocess
-import time
 import uuid
 
-from common import PASSWORD, app_for, database_url, save, table
+from common import (
+    PASSWORD,
+    RequestTimer,
+    StatementCounter,
+    app_for,
+    callgrind,
+    database_url,
+    save,
+    table,
+)
 from sync_bench import HOUSEHOLDS, survey_answers
 
 BLOCK = 20
@@ -56,7 +63,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from flask import jsonify, request
-    from sqlalchemy import event
 
     from server.extensions import db
     from server.services import demo
@@ -72,9 +78,7 @@ def main() -> None:
 
     with app.app_context():
         demo.load_demo(households=HOUSEHOLDS, password=PASSWORD)
-        statements = [0]
-        event.listen(db.engine, "before_cursor_execute",
-                     lambda *a, **k: statements.__setitem__(0, statements[0] + 1))
+        statements = StatementCounter(db.engine)
     client = app.test_client()
     token = client.post("/api/v1/auth/login",
                         json={"username": "sup1", "password": PASSWORD}).get_json()["token"]
@@ -110,37 +114,21 @@ def main() -> None:
                         (f"merge, {args.form} form", "/api/v1/submissions")):
         for n in range(warmup):  # warm up
             post(path, n)
-        statements[0] = 0
+        statements.reset()
         profiler = cProfile.Profile() if args.profile and path != "/bench/parse" else None
-        counting = args.callgrind and path != "/bench/parse"
-        if counting:
-            subprocess.run(["callgrind_control", "--instr=on", str(os.getpid())], check=True,
-                           capture_output=True)
-        cpu = wall = 0.0
-        blocks, block = [], 0.0
-        for n in range(warmup, warmup + args.rounds):
-            if profiler and n >= warmup + args.rounds - args.profile:
-                profiler.enable()
-            c0, w0 = time.process_time(), time.perf_counter()
-            post(path, n)
-            spent = time.process_time() - c0
-            cpu += spent
-            block += spent
-            wall += time.perf_counter() - w0
-            if profiler:
-                profiler.disable()
-            if (n - warmup + 1) % BLOCK == 0:
-                blocks.append(block / BLOCK)
-                block = 0.0
-        if counting:
-            subprocess.run(["callgrind_control", "--instr=off", str(os.getpid())], check=True,
-                           capture_output=True)
-        print(label, "blocks (ms):", " ".join(f"{b * 1000:.1f}" for b in blocks))
+        timer = RequestTimer(BLOCK)
+        with callgrind(args.callgrind and path != "/bench/parse"):
+            for n in range(warmup, warmup + args.rounds):
+                if profiler and n >= warmup + args.rounds - args.profile:
+                    profiler.enable()
+                timer.run(post, path, n)
+                if profiler:
+                    profiler.disable()
+        print(label, "blocks (ms):", " ".join(f"{b:.1f}" for b in timer.blocks_ms()))
         # The best block of BLOCK requests: other work on a shared machine only adds time.
-        results.append({"path": label, "cpu_ms": cpu / args.rounds * 1000,
-                        "best_ms": min(blocks, default=0.0) * 1000,
-                        "wall_ms": wall / args.rounds * 1000,
-                        "statements": statements[0] / args.rounds})
+        results.append({"path": label, "cpu_ms": timer.cpu_ms(), "best_ms": timer.best_ms(),
+                        "wall_ms": timer.wall_ms(),
+                        "statements": statements.count / args.rounds})
         if profiler:
             if args.dump:
                 profiler.dump_stats(args.dump)
@@ -149,10 +137,14 @@ def main() -> None:
             stats.print_stats(60)
             stats.sort_stats("tottime").print_stats(45)
             print(out.getvalue())
+    bare = results[0]["cpu_ms"]
+    for row in results:
+        row["ratio"] = row["cpu_ms"] / bare if bare else float("nan")
     print(f"\n{args.engine}, {args.rounds} rounds (the client's body building included in both)")
     print(table(results, [("path", "path"), ("cpu_ms", "CPU ms / request"),
                           ("best_ms", f"best {BLOCK} CPU ms / request"),
-                          ("wall_ms", "wall ms / request"), ("statements", "SQL / request")]))
+                          ("wall_ms", "wall ms / request"), ("statements", "SQL / request"),
+                          ("ratio", "CPU × bare")]))
     save(f"merge_profile_{args.engine}_{args.form}", results)
 
 

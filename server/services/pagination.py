@@ -48,12 +48,27 @@ def clamp(page: object, per_page: object) -> tuple[int, int]:
     return page_number, size if size in PER_PAGE_CHOICES else 50
 
 
-def paginate(query: Select, page: int, per_page: int, *, scalars: bool = True) -> Page:
-    """Count the rows of `query` and return one page of them (ordered as the query says)."""
-    total = db.session.scalar(
-        select(func.count()).select_from(query.order_by(None).subquery())
-    )
-    page = min(page, max(1, math.ceil(total / per_page))) if total else 1
+def page_within(page: int, per_page: int, total: int) -> int:
+    """Return the page to show of `total` rows: `page`, or the last page if it lies past the
+    end (page 1 when there are no rows)."""
+    return min(page, max(1, math.ceil(total / per_page))) if total else 1
+
+
+def paginate(query: Select, page: int, per_page: int, *, scalars: bool = True,
+             total: int | None = None) -> Page:
+    """Count the rows of `query` and return one page of them (ordered as the query says).
+
+    A caller that already counted the rows passes `total`: nothing is counted again, and a
+    total of 0 reads no rows at all.
+    """
+    known = total is not None
+    if not known:
+        total = db.session.scalar(
+            select(func.count()).select_from(query.order_by(None).subquery())
+        )
+    page = page_within(page, per_page, total)
+    if known and not total:
+        return Page(items=[], total=total, page=page, per_page=per_page)
     cut = query.limit(per_page).offset((page - 1) * per_page)
     items = db.session.scalars(cut).all() if scalars else db.session.execute(cut).all()
     return Page(items=list(items), total=total, page=page, per_page=per_page)

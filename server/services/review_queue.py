@@ -6,7 +6,6 @@ the submissions whose outcome moved. Decisions go through services.review (the s
 review state machine); this module only adds what the console asks before calling it.
 """
 
-import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -32,7 +31,7 @@ from ..models.submission import REVIEW_STATES
 from . import review
 from .errors import Invalid, ServiceError
 from .household_directory import head_name
-from .pagination import Page
+from .pagination import Page, paginate
 from .region_tree import names, village_filter
 from .scope import household_condition, household_ids, scoped_households
 
@@ -308,25 +307,22 @@ def queue(user: User, filters: QueueFilters, *, page: int = 1, per_page: int = 5
     state_counts, flag_counts = _counts(scope, filters)
     total = (state_counts.get(filters.state, 0) if filters.state in REVIEW_STATES
              else sum(state_counts.values()))
-    page = min(page, max(1, math.ceil(total / per_page))) if total else 1
     order = {
         "completed_at": ReviewFlags.completed_at,
         "received_at": Submission.received_at,
         "household": Household.code,
         "failed_checks": ReviewFlags.failed_checks,
     }.get(filters.sort, ReviewFlags.completed_at)
-    items = db.session.execute(
+    result = paginate(
         select(Submission, ReviewFlags, Household)
         .join(Submission, Submission.id == ReviewFlags.submission_id)
         .join(Household, Household.id == ReviewFlags.household_id)
         .where(*_conditions(scope, filters, with_state=True, with_flags=True))
         .order_by(order.desc() if filters.descending else order.asc(),
                   ReviewFlags.submission_id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-        .options(selectinload(Household.members))
-    ).all() if total else []
-    result = Page(items=list(items), total=total, page=page, per_page=per_page)
+        .options(selectinload(Household.members)),
+        page, per_page, scalars=False, total=total,
+    )
 
     people_ids = set()
     for submission, _, _ in result.items:

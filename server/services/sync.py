@@ -87,14 +87,17 @@ _SNAPSHOT = select(HouseholdVersion.snapshot).where(
 _HELD_AFTER = select(Submission).where(
     Submission.previous_instance_id == bindparam("instance_id"),
     Submission.merge_state == "held").order_by(Submission.id)
+# Whether there are any: usually not, and a plain probe tells it without the ORM's loading.
+_ANY_HELD_AFTER = _HELD_AFTER.with_only_columns(Submission.id).order_by(None).limit(1)
 _ITEMS_ELSEWHERE = union_all(*[
     select(literal(section).label("section"), model.id.label("id")).where(
         model.id.in_(bindparam(f"ids_{section}", expanding=True)),
         model.household_id != bindparam("own"))
     for section, model in ITEM_MODELS.items()
 ])
+# Takes the row locks only: the rows are not loaded as objects.
 _LOCK_HELD_AFTER = (
-    select(Submission)
+    select(Submission.instance_id)
     .where(Submission.previous_instance_id.in_(bindparam("frontier", expanding=True)),
            Submission.merge_state == "held")
     .with_for_update()
@@ -608,8 +611,8 @@ def lock_held_successors(instance_id: str) -> None:
         return
     frontier, seen = [instance_id], {instance_id}
     while frontier and len(seen) < MAX_CHAIN:
-        rows = db.session.scalars(_LOCK_HELD_AFTER, {"frontier": frontier}).all()
-        frontier = [row.instance_id for row in rows if row.instance_id not in seen]
+        found = db.session.connection().scalars(_LOCK_HELD_AFTER, {"frontier": frontier})
+        frontier = [instance_id for instance_id in found if instance_id not in seen]
         seen.update(frontier)
 
 
@@ -824,9 +827,13 @@ def _form_or_empty(submission: Submission) -> dict:
 
 
 def _held_successors(submission: Submission) -> list[Submission]:
-    """Return the held links whose predecessor is this submission (usually none)."""
+    """Return the held links whose predecessor is this submission (usually none: a plain
+    probe says so, and only links that exist are loaded as objects)."""
+    params = {"instance_id": submission.instance_id}
+    if db.session.connection().scalar(_ANY_HELD_AFTER, params) is None:
+        return []
     with db.session.no_autoflush:
-        return list(db.session.scalars(_HELD_AFTER, {"instance_id": submission.instance_id}))
+        return list(db.session.scalars(_HELD_AFTER, params))
 
 
 def _merge_new_household(

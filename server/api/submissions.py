@@ -19,7 +19,7 @@ SUPERVISORS = ("supervisor", "admin")
 
 
 @bp.post("/submissions")
-@require_user()
+@require_user(plain=True)
 def create_submission():
     """Receive one survey; a retry of the same instance_id and body returns the same outcome.
     ---
@@ -54,7 +54,7 @@ def create_submission():
         503: error
     """
     data = submission_schema.load(request.get_json(silent=True) or {})
-    submission, created = sync.submit(g.user, data, ip=client_ip())
+    submission, created = sync.submit(g.caller, data, ip=client_ip())
     body = outcome_schema.dump(sync.outcome(submission))
     return body, 201 if created else 200, {"Location": f"{bp.url_prefix}/submissions/"
                                                        f"{submission.instance_id}"}

@@ -29,6 +29,12 @@ class User(db.Model):
 
     region = relationship("Region")
 
+    @property
+    def region_path(self) -> str | None:
+        """The materialised path of the user's region (what a scope test compares), as a
+        signed-in auth.Caller also holds it."""
+        return self.region.path if self.region is not None else None
+
 
 class DeviceToken(db.Model):
     """A bearer token given to one phone; only its SHA-256 is stored."""

@@ -1,10 +1,17 @@
 """Region scope: which villages a user may see. Every household query goes through here."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Select, exists, select
 
 from ..extensions import db
 from ..models import Household, Region, User
 from .errors import Forbidden, NotFound
+
+if TYPE_CHECKING:  # auth imports this module
+    from .auth import Caller
 
 NO_SUCH_HOUSEHOLD = "户不存在 / no such household"
 
@@ -40,11 +47,11 @@ def household_condition(column, ids: Select | None) -> list:
     return [column.is_not(None) if ids is None else column.in_(ids)]
 
 
-def covers_region(user: User, region_id: int) -> bool:
-    """Tell whether a region (a village, a township ...) lies in the user's scope."""
-    scope = db.session.get(Region, user.region_id)
+def covers_region(user: User | Caller, region_id: int) -> bool:
+    """Tell whether a region (a village, a township ...) lies in the user's scope (a User
+    row, or a signed-in auth.Caller: both hold their region's path)."""
     region = db.session.get(Region, region_id)
-    return bool(scope and region and within_scope(region.path, scope.path))
+    return bool(region and within_scope(region.path, user.region_path))
 
 
 def within_scope(path: str | None, scope_path: str | None) -> bool:
@@ -54,7 +61,7 @@ def within_scope(path: str | None, scope_path: str | None) -> bool:
     return bool(path and scope_path and path.startswith(scope_path))
 
 
-def covers_village(user: User, village_id: int) -> bool:
+def covers_village(user: User | Caller, village_id: int) -> bool:
     """Tell whether a village lies in the user's scope."""
     return covers_region(user, village_id)
 
@@ -65,7 +72,7 @@ def outside_scope() -> Forbidden:
                      code="scope.forbidden")
 
 
-def household_in_scope(user: User, household: Household | None) -> Household:
+def household_in_scope(user: User | Caller, household: Household | None) -> Household:
     """Return the household if it lies in the user's region: NotFound when there is none,
     Forbidden when it lies elsewhere (the same refusals for reading it and submitting)."""
     if household is None:

@@ -61,6 +61,7 @@ from ..models import (
 )
 from ..models.clock import utcnow
 from . import audit, ledger
+from .auth import Caller
 from .errors import Conflict as ConflictError
 from .errors import Forbidden, Invalid, NotFound
 from .gates import submission_slot
@@ -308,7 +309,7 @@ def items_elsewhere(changes: dict, household_id: int | None) -> dict[str, list[s
 # --- receiving -------------------------------------------------------------------------------
 
 
-def _village(village_id, user: User, path: str) -> Region:
+def _village(village_id, user: User | Caller, path: str) -> Region:
     """Return a village the user may place a household in; raise Invalid or Forbidden."""
     village = db.session.get(Region, village_id) if isinstance(village_id, int) else None
     if village is None or village.level != "village":
@@ -319,7 +320,7 @@ def _village(village_id, user: User, path: str) -> Region:
     return village
 
 
-def _household_in_scope(user: User, household_id: int) -> Household:
+def _household_in_scope(user: User | Caller, household_id: int) -> Household:
     """Return a household the user may submit for, with its village (one query: the scope
     check finds the village already loaded)."""
     return household_in_scope(
@@ -337,7 +338,7 @@ class Prepared:
     assessed: bool  # the assessment is computed on the final base already
 
 
-def _prepare(user: User, data: dict, body_hash: str) -> Prepared:
+def _prepare(user: User | Caller, data: dict, body_hash: str) -> Prepared:
     """Validate everything that needs no lock and build the (unsaved) submission row.
 
     The lock serialises every write to a household (on SQLite: every write), so whatever
@@ -430,8 +431,11 @@ def _known_items(server: dict, snapshot: dict | None) -> dict:
     return known
 
 
-def submit(user: User, data: dict, *, ip: str | None = None) -> tuple[Submission, bool]:
+def submit(user: User | Caller, data: dict, *, ip: str | None = None) -> tuple[Submission, bool]:
     """Accept a submission once; return it and whether it was new. Commits.
+
+    `user` submits: a User row, or the signed-in Caller (the API signs in without loading
+    ORM objects; everything here needs only the id, the name and the region's path).
 
     `data` is the loaded SubmissionSchema. Raises Invalid (422), NotFound, Forbidden, or
     Conflict ``submission.changed`` (same instance_id, different body).
@@ -444,7 +448,7 @@ def submit(user: User, data: dict, *, ip: str | None = None) -> tuple[Submission
         return _submit_new(user, data, body_hash, ip)
 
 
-def _submit_new(user: User, data: dict, body_hash: str, ip: str | None
+def _submit_new(user: User | Caller, data: dict, body_hash: str, ip: str | None
                 ) -> tuple[Submission, bool]:
     """Validate, merge (or hold) and commit a submission not seen on arrival."""
     try:
@@ -475,7 +479,7 @@ def _copy_got_in_first(instance_id: str, body_hash: str) -> Submission | None:
     return None if existing is None else _replay(existing, body_hash)
 
 
-def _receive(user: User, prepared: Prepared, ip: str | None) -> tuple[Submission, bool]:
+def _receive(user: User | Caller, prepared: Prepared, ip: str | None) -> tuple[Submission, bool]:
     """Merge (or hold) the prepared submission under the household lock; commit."""
     submission = prepared.submission
     household_id = submission.household_id

@@ -1,0 +1,42 @@
+"""services/scope: the region test a User row and a signed-in Caller share, and the one
+refusal of a household outside the user's region."""
+
+import pytest
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import Region
+from server.services import scope
+from server.services.auth import Caller
+from server.services.errors import Forbidden, NotFound
+from tests.conftest import TOWNSHIP_1, TOWNSHIP_2
+
+
+def test_covers_region_is_the_same_for_a_user_and_their_caller(app, demo):
+    """Every demo account, every region: the answer is the region-path rule, whether the
+    account comes as its User row or as the Caller a bearer token signs in as."""
+    regions = db.session.scalars(select(Region)).all()
+    for username in ("inv1", "inv3", "sup1", "admin"):
+        user = demo.user(username)
+        home = db.session.get(Region, user.region_id)
+        caller = Caller.of(user)
+        assert user.region_path == caller.region_path == home.path
+        for region in regions:
+            expected = region.path.startswith(home.path)
+            assert scope.covers_region(user, region.id) is expected, (username, region.code)
+            assert scope.covers_region(caller, region.id) is expected, (username, region.code)
+    assert not scope.covers_region(demo.user("inv1"), 10**9)  # no such region
+
+
+def test_household_in_scope_refuses_outside_and_missing(app, demo):
+    """Inside the region: the household; outside: 403 scope.forbidden; none: 404."""
+    inv1 = Caller.of(demo.user("inv1"))
+    own = demo.households_in(TOWNSHIP_1)[0]
+    other = demo.households_in(TOWNSHIP_2)[0]
+    assert scope.household_in_scope(inv1, own) is own
+    with pytest.raises(Forbidden) as refused:
+        scope.household_in_scope(inv1, other)
+    assert refused.value.code == "scope.forbidden"
+    with pytest.raises(NotFound):
+        scope.household_in_scope(inv1, None)
+    assert scope.household_in_scope(demo.user("sup1"), other) is other

@@ -1,17 +1,13 @@
 """The `ruhu` command: user management, demo, and serving the demo over real HTTP."""
 
-import json
 import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from server.services.auth import authenticate
+from tests.serve_helpers import RUHU, free_port, http_json, wait_until_listening
 
 
 def test_user_add_disable_passwd(runner, app):
@@ -110,36 +106,13 @@ def test_user_commands_refuse_bad_input(runner, app, args, message):
     assert message in result.output
 
 
-def _free_port() -> int:
-    """Return a free TCP port on the loopback interface."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _http(method, url, body=None, token=None):
-    """Make an HTTP request and return (status, JSON body)."""
-    request = urllib.request.Request(
-        url,
-        method=method,
-        data=json.dumps(body).encode() if body else None,
-        headers={
-            "Content-Type": "application/json",
-            **({"Authorization": f"Bearer {token}"} if token else {}),
-        },
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status, json.loads(response.read())
-
-
 def test_demo_served_over_http_lets_inv1_download_their_township(tmp_path):
     """`ruhu demo` then `ruhu serve`: inv1 signs in over HTTP and downloads township 1 only."""
     env = {**os.environ, "RUHU_DATA_DIR": str(tmp_path / "data")}
     env.pop("RUHU_DATABASE_URL", None)
-    ruhu = [sys.executable, "-c", "from server.cli import main; main()"]
     cwd = Path(__file__).resolve().parent.parent
     demo = subprocess.run(
-        [*ruhu, "demo", "--households", "30", "--password", "pass-for-test"],
+        [*RUHU, "demo", "--households", "30", "--password", "pass-for-test"],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -148,9 +121,9 @@ def test_demo_served_over_http_lets_inv1_download_their_township(tmp_path):
     )
     assert demo.returncode == 0, demo.stderr
     assert "inv1" in demo.stdout and "sup1" in demo.stdout
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
-        [*ruhu, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [*RUHU, "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         cwd=cwd,
         stdout=subprocess.PIPE,
@@ -158,17 +131,12 @@ def test_demo_served_over_http_lets_inv1_download_their_township(tmp_path):
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        status, login = _http(
+        wait_until_listening(port)
+        status, login = http_json(
             "POST", f"{base}/api/v1/auth/login", {"username": "inv1", "password": "pass-for-test"}
         )
         assert status == 200
-        status, page = _http("GET", f"{base}/api/v1/households?limit=500", token=login["token"])
+        status, page = http_json("GET", f"{base}/api/v1/households?limit=500", token=login["token"])
         assert status == 200 and not page["more"]
         townships = {h["township_name"] for h in page["households"]}
         assert townships == {"克山镇"}

@@ -14,7 +14,8 @@ from tests.conftest import TOWNSHIP_1, TOWNSHIP_2
 
 def test_covers_region_is_the_same_for_a_user_and_their_caller(app, demo):
     """Every demo account, every region: the answer is the region-path rule, whether the
-    account comes as its User row or as the Caller a bearer token signs in as."""
+    account comes as its User row or as its plain auth.Caller (what a bearer token signs in
+    as; caller_for_token itself is tested with the sign-in)."""
     regions = db.session.scalars(select(Region)).all()
     for username in ("inv1", "inv3", "sup1", "admin"):
         user = demo.user(username)

@@ -28,17 +28,25 @@ RACERS = 16
 def two_servers(tmp_path):
     """The demo county in one SQLite file, served by two `ruhu serve` processes."""
     env = {**os.environ, "RUHU_DATA_DIR": str(tmp_path / "data")}
-    env.pop("RUHU_DATABASE_URL", None)
+    # The deployed defaults, whatever the shell running the tests has set.
+    for name in ("RUHU_DATABASE_URL", "RUHU_SUBMIT_CONCURRENCY", "RUHU_DB_LOCK_TIMEOUT"):
+        env.pop(name, None)
     demo = subprocess.run([*RUHU, "demo", "--households", "12", "--password", PASSWORD],
                           env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert demo.returncode == 0, demo.stderr
-    ports = [free_port(), free_port()]
+    ports = [free_port()]
+    while len(ports) < 2:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
     servers = [subprocess.Popen([*RUHU, "serve", "--host", "127.0.0.1", "--port", str(port)],
                                 env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL) for port in ports]
     try:
         for port in ports:
             wait_until_listening(port)
+        # Both are up and listening on their own port (not one answering for both).
+        assert all(server.poll() is None for server in servers)
         yield [f"http://127.0.0.1:{port}" for port in ports]
     finally:
         for server in servers:

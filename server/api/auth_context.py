@@ -59,7 +59,7 @@ def require_user(*roles: str, plain: bool = False):
 
     plain=True sets g.caller instead (current_caller: who, their role and their scope as
     plain data), for a view whose services need no User row; signing in then loads no ORM
-    object (the QR lookup).
+    object (the QR lookup, a submission).
     """
 
     def decorate(view):

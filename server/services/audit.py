@@ -22,8 +22,8 @@ class Actor:
     username: str
 
     @classmethod
-    def of(cls, user: User) -> "Actor":
-        """Return the actor for a user row."""
+    def of(cls, user: "User | Actor") -> "Actor":
+        """Return the actor for a user row (or for a signed-in auth.Caller)."""
         return cls(user.id, user.username)
 
 

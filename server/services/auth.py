@@ -250,9 +250,10 @@ class Caller(audit.Actor):
     """A signed-in caller as plain data: the audit's actor (id, username), their role and
     their region (its id, and its materialised path for the scope test).
 
-    What a read takes that needs no User row (the QR lookup): signing in with a bearer
-    token then loads no ORM object at all (caller_for_token: 0.67 M instructions less per
-    lookup than user_for_token). Checked exactly as user_for_token checks.
+    What a request takes whose services need no User row (the QR lookup, a submission):
+    signing in with a bearer token then loads no ORM object at all (caller_for_token: 0.67 M
+    instructions less per request than user_for_token). Checked exactly as user_for_token
+    checks.
     """
 
     role: str

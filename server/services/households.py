@@ -111,7 +111,8 @@ def delta(user: User, *, since: str | None, limit: int, ip: str | None = None) -
 
 def get(user: User, household_id: int, *, ip: str | None = None) -> Household:
     """Return one household in the user's scope; the read of its personal data is audited."""
-    household = household_in_scope(user, db.session.get(Household, household_id, options=_ONE_HOUSEHOLD))
+    household = household_in_scope(
+        user, db.session.get(Household, household_id, options=_ONE_HOUSEHOLD))
     ledger.annotate([household])
     audit.record(
         "household.read", actor=user, object_type="household", object_id=household.id, ip=ip

@@ -483,7 +483,8 @@ def _receive(user: User | Caller, prepared: Prepared, ip: str | None) -> tuple[S
     """Merge (or hold) the prepared submission under the household lock; commit."""
     submission = prepared.submission
     household_id = submission.household_id
-    actor = audit.Actor.of(user)  # the lock's commit expires the user row
+    # Plain data: the lock's commit would expire a User row (a Caller is plain already).
+    actor = audit.Actor.of(user)
     previous = None
     if household_id is None and submission.previous_instance_id is not None:
         # A later link of a new household's chain: it lands where its predecessor landed.

@@ -41,3 +41,18 @@ def test_household_in_scope_refuses_outside_and_missing(app, demo):
     with pytest.raises(NotFound):
         scope.household_in_scope(inv1, None)
     assert scope.household_in_scope(demo.user("sup1"), other) is other
+
+
+def test_refuse_outside_by_path_is_the_rule_for_plain_rows(app, demo):
+    """A household read as a plain row (the QR lookup) is refused by its village's path
+    with the same answers: no path → 404, a path outside → 403 scope.forbidden."""
+    inv1 = Caller.of(demo.user("inv1"))
+    assert scope.refuse_outside(inv1, demo.households_in(TOWNSHIP_1)[0].village.path) is None
+    with pytest.raises(Forbidden) as refused:
+        scope.refuse_outside(inv1, demo.households_in(TOWNSHIP_2)[0].village.path)
+    assert refused.value.code == "scope.forbidden"
+    with pytest.raises(NotFound):
+        scope.refuse_outside(inv1, None)
+    # A township's own path is not "below" a sibling's, even sharing its first characters.
+    with pytest.raises(Forbidden):
+        scope.refuse_outside(inv1, demo.region(TOWNSHIP_2).path)

@@ -263,8 +263,7 @@ class Caller(audit.Actor):
     @classmethod
     def of(cls, user: User) -> "Caller":
         """Return the caller for a user row (a console session's)."""
-        region = db.session.get(Region, user.region_id)
-        return cls(user.id, user.username, user.role, user.region_id, region.path)
+        return cls(user.id, user.username, user.role, user.region_id, user.region_path)
 
 
 # Built once: the same token as _BY_TOKEN, with the user and their region as the columns a

@@ -7,16 +7,9 @@ from ..extensions import MAX_DB_INT, db
 from ..models import ChangeCounter, Household, HouseholdVersion, Region, User
 from . import audit, ledger
 from .auth import Caller
-from .errors import Invalid, NotFound
+from .errors import Invalid
 from .household_record import FULL_RECORD, ITEM_MODELS, ITEMS
-from .scope import (
-    NO_SUCH_HOUSEHOLD,
-    household_in_scope,
-    outside_scope,
-    scoped_households,
-    village_ids,
-    within_scope,
-)
+from .scope import household_in_scope, refuse_outside, scoped_households, village_ids
 from .transactions import commit_keeping_loaded
 
 MAX_PAGE = 500
@@ -175,10 +168,7 @@ def lookup_qr(caller: Caller, qr_token: str, *, ip: str | None = None
     # layer costs Python on every statement).
     connection = db.session.connection()
     row = connection.execute(_BY_QR_TOKEN, {"qr_token": qr_token}).mappings().one_or_none()
-    if row is None:
-        raise NotFound(NO_SUCH_HOUSEHOLD)
-    if not within_scope(row["village_path"], caller.region_path):
-        raise outside_scope()
+    refuse_outside(caller, row["village_path"] if row is not None else None)
     household = {key: row[key] for key in _HOUSEHOLD_KEYS}
     household["village_name"] = row["village_name"]
     household["township_name"] = row["township_name"] or ""

@@ -66,19 +66,21 @@ def covers_village(user: User | Caller, village_id: int) -> bool:
     return covers_region(user, village_id)
 
 
-def outside_scope() -> Forbidden:
-    """Return the refusal of a household outside the user's region."""
-    return Forbidden("此户不在您的负责范围内 / household outside your region",
-                     code="scope.forbidden")
+def refuse_outside(user: User | Caller, village_path: str | None) -> None:
+    """Refuse a household by its village's path unless it lies in the user's region:
+    NotFound when there is no household (no path), Forbidden (scope.forbidden) when it lies
+    elsewhere. The one rule for reading a household, looking it up and submitting for it."""
+    if village_path is None:
+        raise NotFound(NO_SUCH_HOUSEHOLD)
+    if not within_scope(village_path, user.region_path):
+        raise Forbidden("此户不在您的负责范围内 / household outside your region",
+                        code="scope.forbidden")
 
 
 def household_in_scope(user: User | Caller, household: Household | None) -> Household:
-    """Return the household if it lies in the user's region: NotFound when there is none,
-    Forbidden when it lies elsewhere (the same refusals for reading it and submitting)."""
-    if household is None:
-        raise NotFound(NO_SUCH_HOUSEHOLD)
-    if not covers_village(user, household.village_id):
-        raise outside_scope()
+    """Return the household if it lies in the user's region, else refuse_outside's
+    refusals."""
+    refuse_outside(user, household.village.path if household is not None else None)
     return household
 
 

@@ -49,6 +49,7 @@ def serve(args) -> None:
     from waitress import serve as waitress_serve
 
     from server import create_app
+    from server.cli import settle_heap
 
     app = create_app()
     # waitress logs a line whenever its task queue grows: expected at 32 clients.
@@ -61,6 +62,7 @@ def serve(args) -> None:
         return jsonify({"ok": True, "keys": len(body)}), 201
 
     app.extensions["csrf"].exempt(bench_parse)
+    settle_heap()  # as `ruhu serve` does
     waitress_serve(app, host="127.0.0.1", port=args.port, threads=args.threads,
                    connection_limit=256, channel_timeout=120, backlog=1024, _quiet=True)
 

@@ -377,6 +377,62 @@ def test_a_lock_held_too_long_gives_503_with_retry_after_then_the_retry_lands(
     assert sorted(stored) == sorted([saved["instance_id"], waiting["instance_id"]])
 
 
+def _hold_writer_file(path: str) -> subprocess.Popen:
+    """Hold the SQLite writers' lock file from another process (as a second `ruhu serve`
+    in the middle of a merge does) until its stdin is closed."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import fcntl, sys\n"
+         f"f = open({path!r}, 'a')\n"
+         "fcntl.flock(f, fcntl.LOCK_EX)\n"
+         "print('held', flush=True)\n"
+         "sys.stdin.read()\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def _can_take_writer_file(path: str) -> bool:
+    """Tell whether another process could take the writers' lock file right now."""
+    probe = subprocess.run(
+        [sys.executable, "-c",
+         "import fcntl\n"
+         f"f = open({path!r}, 'a')\n"
+         "fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"],
+        capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite-only: processes sharing one database file")
+def test_another_process_writing_the_sqlite_file_is_waited_for_then_a_503_then_the_retry_lands(
+        app, phone, body_for):
+    """A merge waits for the writers' lock file another process holds (server processes
+    sharing one SQLite file), answers 503 with Retry-After once the lock timeout passes,
+    stores nothing, hands the lock on, and the retry lands once the other process is done."""
+    path = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database + ".writer-lock"
+    first = body_for(0, {"address": "文件锁之前"})
+    assert phone.post(URL, json=first).status_code == 201
+    assert _can_take_writer_file(path)  # released after the merge's commit
+    waiting = body_for(1, {"address": "等文件锁"})
+    holder = _hold_writer_file(path)
+    try:
+        started = time.monotonic()
+        response = phone.post(URL, json=waiting)
+        waited = time.monotonic() - started
+        assert response.status_code == 503, response.get_json()
+        assert response.headers["Retry-After"].isdigit()
+        assert response.get_json()["code"] == "unavailable"
+        assert 0.3 <= waited < 5  # the configured timeout, then the answer
+    finally:
+        holder.communicate(timeout=10)  # closes its stdin: it lets go and ends
+    assert phone.post(URL, json=waiting).status_code == 201
+    assert _can_take_writer_file(path)
+    db.session.expire_all()
+    stored = db.session.scalars(select(Submission.instance_id)).all()
+    assert sorted(stored) == sorted([first["instance_id"], waiting["instance_id"]])
+    assert_versions_consistent(waiting["household_id"])
+
+
 # --- a full, read-only or unreachable database ------------------------------------------------
 
 

@@ -14,23 +14,40 @@ with `begin_household_write`, so two of them never interleave (no lost update):
   replaced and then fail with SQLITE_BUSY instead of waiting. Threads of one process
   first queue on a process-wide mutex: SQLite's busy handler waits by sleeping and
   retrying (up to 100 ms a try), so writers polling for the lock leave it idle most of
-  the time and the unlucky ones starve; a queue hands it over at once. The mutex is
-  released when the transaction ends, however it ends (commit, rollback, close).
+  the time and the unlucky ones starve; a queue hands it over at once. Processes sharing
+  the file (one `ruhu serve` per core) then take a lock file next to the database
+  (``<database>.writer-lock``, `filelock`), which they poll every half millisecond:
+  SQLite's own handler sleeps longer after each miss (1, 2, 5, 10, 15, 20 ... ms), so a process kept
+  missing the other's short locked stretches sat idle. Both are released when the
+  transaction ends, however it ends (commit, rollback, close); a lock file not got within
+  `RUHU_DB_LOCK_TIMEOUT` seconds is a 503, as a busy database is. The file only orders
+  Ruhu's own writers: SQLite's lock stays the guard, so a writer that does not take it
+  (another tool on the file) is still waited for.
 """
 
+import os
 import threading
 
+from filelock import FileLock, Timeout
+from flask import current_app
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..extensions import db
 from ..models import Household, SyncLock
+from .errors import Unavailable
 from .household_record import FULL_RECORD
 
 NEW_HOUSEHOLD = "household:new"
 # One SQLite writer at a time per process (see the module docstring).
 _SQLITE_WRITER = threading.Lock()
 _HOLDS_WRITER = "ruhu_sqlite_writer"
+# Across processes: the lock file this session holds, released with the mutex.
+_HOLDS_FILE = "ruhu_sqlite_writer_file"
+# How often a writer waiting for another process looks at the lock file again (seconds).
+_POLL_SECONDS = 0.0005
+# One FileLock per (process, database file): a forked process opens its own.
+_FILE_LOCKS: dict[tuple[int, str], FileLock] = {}
 
 
 # Built once: every write to a household runs one. The household row alone is for a use case
@@ -66,6 +83,7 @@ def begin_household_write(household_id: int | None, *, collections: bool = True
         if not session.info.get(_HOLDS_WRITER):
             _SQLITE_WRITER.acquire()
             session.info[_HOLDS_WRITER] = True
+            _take_writer_file(session)
         # pysqlite (legacy transaction control) only opens a transaction before DML, so an
         # explicit BEGIN IMMEDIATE is passed through and the session's commit ends it.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -85,8 +103,42 @@ def lock_household(household_id: int, *, collections: bool = True) -> Household 
     return db.session.scalar(statement, {"household_id": household_id})
 
 
+def writer_file_lock() -> FileLock | None:
+    """The lock file this process's SQLite writers take across processes (None for a
+    database that is not a file: nothing else can open it)."""
+    path = db.engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    key = (os.getpid(), path)
+    found = _FILE_LOCKS.get(key)
+    if found is None:
+        found = _FILE_LOCKS.setdefault(key, FileLock(f"{path}.writer-lock",
+                                                     preserve_lock_file=True))
+    return found
+
+
+def _take_writer_file(session: Session) -> None:
+    """Take the lock file within the lock timeout, or answer 503 (the mutex is handed on
+    when the request's transaction ends)."""
+    lock = writer_file_lock()
+    if lock is None:
+        return
+    try:
+        lock.acquire(timeout=current_app.config["DB_LOCK_TIMEOUT_SECONDS"],
+                     poll_interval=_POLL_SECONDS)
+    except Timeout:
+        raise Unavailable("服务器繁忙，请稍后重试 / server busy, retry later",
+                          headers={"Retry-After": "5"}) from None
+    session.info[_HOLDS_FILE] = lock
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _release_sqlite_writer(session: Session, transaction: SessionTransaction) -> None:
-    """Hand the SQLite writer mutex on when the session's outermost transaction ends."""
+    """Hand the SQLite writer locks on when the session's outermost transaction ends."""
     if transaction.parent is None and session.info.pop(_HOLDS_WRITER, False):
-        _SQLITE_WRITER.release()
+        held = session.info.pop(_HOLDS_FILE, None)
+        try:
+            if held is not None:
+                held.release()
+        finally:
+            _SQLITE_WRITER.release()

@@ -155,6 +155,20 @@ def test_unknown_household_and_token_are_404(api):
     assert inv1.get("/api/v1/households/lookup").status_code == 422
 
 
+@pytest.mark.parametrize("scanned", [
+    "4#fº¡",
+    "户主张三",  # another QR code's text
+    "a" * 41,  # longer than any label's token
+    "https://example.org/h/abc def",
+])
+def test_a_qr_code_that_is_no_label_is_404_not_an_error(api, scanned):
+    """Scanning a QR code that is not a Ruhu label (any text a phone's camera may find) is
+    "no such household", without asking the database."""
+    response = api.as_user("inv1").get("/api/v1/households/lookup", query_string={"qr": scanned})
+    assert response.status_code == 404, response.get_json()
+    assert response.get_json()["code"] == "not_found"
+
+
 def test_reads_of_personal_data_are_audited(api, demo):
     """Fetching and downloading households writes audit entries naming the reader."""
     inv1 = api.as_user("inv1")

@@ -15,7 +15,11 @@ _cache: dict = {}
 def build_spec(app) -> dict:
     """Build the OpenAPI 3 document for every /api/v1 route that documents itself."""
     spec = APISpec(
-        title="Ruhu API", version="1", openapi_version="3.0.3", plugins=[MarshmallowPlugin()]
+        title="Ruhu API", version="1", openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
+        info={"description": (
+            "Errors share one shape: {code, message, errors}, errors mapping fields to "
+            "messages. Text never holds a NUL character (U+0000): a query or JSON body with "
+            "one is refused with 422 validation.nul_character, naming where it is.")},
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", schema=ErrorSchema)

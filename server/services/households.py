@@ -9,6 +9,7 @@ from . import audit, ledger
 from .auth import Caller
 from .errors import Invalid
 from .household_record import FULL_RECORD, ITEM_MODELS, ITEMS
+from .register import may_be_qr_token
 from .scope import household_in_scope, refuse_outside, scoped_households, village_ids
 from .transactions import commit_keeping_loaded
 
@@ -166,6 +167,8 @@ def lookup_qr(caller: Caller, qr_token: str, *, ip: str | None = None
     """
     # Plain statements on the session's connection, not through session.execute (its ORM
     # layer costs Python on every statement).
+    if not may_be_qr_token(qr_token):
+        refuse_outside(caller, None)  # no such household: 404
     connection = db.session.connection()
     row = connection.execute(_BY_QR_TOKEN, {"qr_token": qr_token}).mappings().one_or_none()
     refuse_outside(caller, row["village_path"] if row is not None else None)

@@ -1,5 +1,6 @@
 """Registering a new household in the master record (used by import, demo and sync)."""
 
+import re
 import secrets
 
 from ..domain.record import empty_record
@@ -13,6 +14,16 @@ from .versions import record_version
 def new_qr_token() -> str:
     """Return an opaque label token: 120 random bits, never derived from personal data."""
     return secrets.token_urlsafe(15)
+
+
+# What a label's token can look like: URL-safe base64, as long as the column holds.
+_QR_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,40}")
+
+
+def may_be_qr_token(text: str) -> bool:
+    """Tell whether some label could carry this text (any other QR code a camera finds
+    cannot be one of ours: no need to ask the database)."""
+    return _QR_TOKEN.fullmatch(text) is not None
 
 
 def register_household(

@@ -14,10 +14,11 @@ def test_a_member_on_a_death_list_fails_the_deceased_check(api, demo):
     form = forms.get_form("dibao_household_survey")
     survey = answers()
     survey["members"][0]["member_id_number"] = member.id_number
-    assert member.id_number not in forms.context_for(form, survey, household).deceased_id_numbers
+    facts = forms.HouseholdFacts.of(household)
+    assert member.id_number not in forms.context_for(form, survey, facts).deceased_id_numbers
 
     assert import_deaths(api, death_list(member)).status_code == 201
-    context = forms.context_for(form, survey, household)
+    context = forms.context_for(form, survey, facts)
     assert context.deceased_id_numbers == {member.id_number}
-    checks = {c["id"]: c for c in forms.assess(form, survey, {}, household)["checks"]}
+    checks = {c["id"]: c for c in forms.assess(form, survey, {}, facts)["checks"]}
     assert checks["deceased_member"]["passed"] is False

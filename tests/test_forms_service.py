@@ -249,7 +249,8 @@ def test_assess_a_demo_household_with_database_facts(app, demo):
     given["members"][2]["birth_date"] = stranger.birth_date.isoformat()
     given["members"][2]["sex"] = stranger.sex
     given["area_type"] = household.village.area_type
-    result = forms.assess(SURVEY, given, to_record(household), household)
+    result = forms.assess(SURVEY, given, to_record(household),
+                          forms.HouseholdFacts.of(household))
     assert result["policy_id"] == "keshan-2022"
     elsewhere = next(c for c in result["checks"] if c["id"] == "member_elsewhere")
     assert elsewhere["passed"] is False
@@ -262,7 +263,7 @@ def test_registered_elsewhere_ignores_own_household(app, demo):
     own = next(m for m in household.members if m.id_number)
     context = forms.context_for(SURVEY, {"members": [{"id": own.id,
                                                        "member_id_number": own.id_number}]},
-                                household)
+                                forms.HouseholdFacts.of(household))
     assert context.id_numbers_elsewhere == {}
 
 
@@ -288,9 +289,10 @@ def test_a_photo_listed_again_by_another_household_is_one_fact(app, demo):
                               {"hashes": [reused], "own": household.id}).all()
     assert [tuple(row) for row in rows] == [(reused, other.code)]
     given = {"photo_housing_exterior": [{"sha256": reused, "category": "housing_exterior"}]}
-    assert forms.context_for(SURVEY, given, household).photo_hashes_elsewhere == {
+    seen_from = {h: forms.HouseholdFacts.of(h) for h in (household, other)}
+    assert forms.context_for(SURVEY, given, seen_from[household]).photo_hashes_elsewhere == {
         reused: other.code}
-    assert forms.context_for(SURVEY, given, other).photo_hashes_elsewhere == {}
+    assert forms.context_for(SURVEY, given, seen_from[other]).photo_hashes_elsewhere == {}
 
 
 def test_a_changed_policy_file_is_used_once_the_recheck_interval_passed(app, tmp_path,

@@ -288,7 +288,27 @@ _REGISTERED_ELSEWHERE = (
 )
 
 
-def context_for(form: dict, answers: dict, household: Household | None,
+@dataclass(frozen=True)
+class HouseholdFacts:
+    """What an assessment needs of the household: which one it is (to tell "another
+    household"), where it is (a visit's location), and its village's code (the policy)."""
+
+    id: int
+    lat: float | None
+    lon: float | None
+    village_code: str
+
+    @classmethod
+    def of(cls, household: Household | None) -> "HouseholdFacts | None":
+        """Take the facts from a household row (None for no household)."""
+        if household is None:
+            return None
+        village = household.village
+        return cls(household.id, household.lat, household.lon,
+                   village.code if village is not None else "")
+
+
+def context_for(form: dict, answers: dict, household: HouseholdFacts | None,
                 submission: Submission | None = None) -> AssessmentContext:
     """Gather the outside facts the checks need from the database."""
     photos = [p.get("sha256") for place in form_rules.questions_of_type(form, "photo")
@@ -330,10 +350,10 @@ def _reported_deceased(id_numbers: list[str]) -> set[str]:
     return crosscheck.reported_deceased_id_numbers(id_numbers)
 
 
-def assess(form: dict, answers: dict, record: dict, household: Household | None,
+def assess(form: dict, answers: dict, record: dict, household: HouseholdFacts | None,
            submission: Submission | None = None) -> dict:
     """Assess a submission against the policy of the household's village on the visit day."""
     context = context_for(form, answers, household, submission)
-    region = household.village.code if household is not None and household.village else ""
+    region = household.village_code if household is not None else ""
     policy = policies.policy_for(region, context.visit_date)
     return assess_submission(form, answers, record, policy, context)

@@ -42,8 +42,8 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import Float as FloatType
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from ..domain import merge as merging
 from ..domain.binding import BindingError, bound_changes
@@ -64,11 +64,12 @@ from . import audit, ledger
 from .auth import Caller
 from .errors import Conflict as ConflictError
 from .errors import Forbidden, Invalid, NotFound
+from .forms import HouseholdFacts
 from .gates import submission_slot
 from .household_record import ITEM_MODELS, read_record, write_record
 from .locks import begin_household_write, is_sqlite, lock_household
 from .register import register_household
-from .scope import covers_village, household_in_scope
+from .scope import covers_village, household_in_scope, refuse_outside
 from .transactions import commit_keeping_loaded
 from .versions import next_change_seq, record_version
 
@@ -103,8 +104,12 @@ _LOCK_HELD_AFTER = (
            Submission.merge_state == "held")
     .with_for_update()
 )
-_HOUSEHOLD_WITH_VILLAGE = (
-    select(Household).options(joinedload(Household.village))
+# Before the lock a submission needs only these of its household, as a plain row: the
+# scope (the village's path) and what the assessment needs (HouseholdFacts).
+_HOUSEHOLD_PLACE = (
+    select(Household.id, Household.village_id, Household.lat, Household.lon,
+           Region.code.label("village_code"), Region.path.label("village_path"))
+    .join(Region, Household.village_id == Region.id)
     .where(Household.id == bindparam("household_id"))
 )
 
@@ -185,7 +190,7 @@ def _validate_answers(form: dict, answers: dict) -> None:
         validate(form, answers)
 
 
-def _assess(form: dict, submission: Submission, household: Household | None,
+def _assess(form: dict, submission: Submission, household: HouseholdFacts | None,
             seen: dict) -> dict | None:
     """Return the policy assessment of a merged submission (forms issue), or None.
 
@@ -320,11 +325,13 @@ def _village(village_id, user: User | Caller, path: str) -> Region:
     return village
 
 
-def _household_in_scope(user: User | Caller, household_id: int) -> Household:
-    """Return a household the user may submit for, with its village (one query: the scope
-    check finds the village already loaded)."""
-    return household_in_scope(
-        user, db.session.scalar(_HOUSEHOLD_WITH_VILLAGE, {"household_id": household_id}))
+def _household_in_scope(user: User | Caller, household_id: int) -> Row:
+    """Return the place of a household the user may submit for (_HOUSEHOLD_PLACE's row),
+    or refuse it as reading it would be refused."""
+    row = db.session.connection().execute(
+        _HOUSEHOLD_PLACE, {"household_id": household_id}).one_or_none()
+    refuse_outside(user, row.village_path if row is not None else None)
+    return row
 
 
 @dataclass
@@ -417,7 +424,9 @@ def _prepare(user: User | Caller, data: dict, body_hash: str) -> Prepared:
         snapshot = _snapshot(data["household_id"], data["base_version"])
         if lone and snapshot is not None:
             # A lone submission's base is its base_version, fixed history: assess it now.
-            submission.assessment = _assess(form, submission, household, snapshot)
+            facts = HouseholdFacts(household.id, household.lat, household.lon,
+                                   household.village_code)
+            submission.assessment = _assess(form, submission, facts, snapshot)
             assessed = True
     return Prepared(submission, form, checked_village, snapshot, assessed)
 
@@ -787,7 +796,7 @@ def _merge(
     submission.merged_at = utcnow()
     if not assessed:
         submission.assessment = _assess(
-            form or _form_or_empty(submission), submission, household, base
+            form or _form_or_empty(submission), submission, HouseholdFacts.of(household), base
         )
     successors = _held_successors(submission)
     if successors:
@@ -863,7 +872,8 @@ def _merge_new_household(
     submission.merge_state = "merged"
     submission.merged_at = utcnow()
     submission.assessment = _assess(
-        form or _form_or_empty(submission), submission, household, empty_record()
+        form or _form_or_empty(submission), submission, HouseholdFacts.of(household),
+        empty_record()
     )
     db.session.add(submission)
     merged = [submission]

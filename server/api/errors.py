@@ -7,7 +7,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
-from ..services.errors import ServiceError
+from ..services.errors import ServiceError, busy
 
 # PostgreSQL's read_only_sql_transaction: writes sent to a standby or a read-only database.
 READ_ONLY_SQLSTATES = {"25006"}
@@ -69,12 +69,9 @@ def init_app(app: Flask) -> None:
         except Exception:  # the connection itself is gone; the pool replaces it
             db.session.close()
         app.logger.warning("database unavailable: %s", error)
-        return error_response(
-            503,
-            "unavailable",
-            "服务器繁忙，请稍后重试 / server busy, retry later",
-            headers={"Retry-After": "5"},
-        )
+        refusal = busy()
+        return error_response(refusal.status, refusal.code, refusal.message,
+                              headers=refusal.headers)
 
     @app.errorhandler(OperationalError)
     def handle_database_busy(error: OperationalError):

@@ -73,3 +73,13 @@ class Unavailable(ServiceError):
 
     status = 503
     code = "unavailable"
+
+
+BUSY = "服务器繁忙，请稍后重试 / server busy, retry later"
+RETRY_AFTER_SECONDS = 5
+
+
+def busy() -> Unavailable:
+    """The refusal of a request that waited its turn too long (a merge slot, a lock): 503,
+    retry after a few seconds. The phone's outbox sends the same request again."""
+    return Unavailable(BUSY, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})

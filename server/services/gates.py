@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 from flask import current_app
 
-from .errors import Unavailable
+from .errors import busy
 
 
 class FairGate:
@@ -73,8 +73,7 @@ def submission_slot():
     with _GATES_GUARD:
         gate = _GATES.get(slots) or _GATES.setdefault(slots, FairGate(slots))
     if not gate.acquire(timeout=current_app.config["DB_LOCK_TIMEOUT_SECONDS"]):
-        raise Unavailable("服务器繁忙，请稍后重试 / server busy, retry later",
-                          headers={"Retry-After": "5"})
+        raise busy()
     try:
         yield
     finally:

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from ..extensions import db
 from ..models import Household, SyncLock
-from .errors import Unavailable
+from .errors import busy
 from .household_record import FULL_RECORD
 
 NEW_HOUSEHOLD = "household:new"
@@ -127,8 +127,7 @@ def _take_writer_file(session: Session) -> None:
         lock.acquire(timeout=current_app.config["DB_LOCK_TIMEOUT_SECONDS"],
                      poll_interval=_POLL_SECONDS)
     except Timeout:
-        raise Unavailable("服务器繁忙，请稍后重试 / server busy, retry later",
-                          headers={"Retry-After": "5"}) from None
+        raise busy() from None
     session.info[_HOLDS_FILE] = lock
 
 

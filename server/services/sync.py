@@ -60,11 +60,10 @@ from ..models import (
     User,
 )
 from ..models.clock import utcnow
-from . import audit, ledger
+from . import audit, forms, ledger
 from .auth import Caller
 from .errors import Conflict as ConflictError
 from .errors import Forbidden, Invalid, NotFound
-from .forms import HouseholdFacts
 from .gates import submission_slot
 from .household_record import ITEM_MODELS, read_record, write_record
 from .locks import begin_household_write, is_sqlite, lock_household
@@ -105,7 +104,7 @@ _LOCK_HELD_AFTER = (
     .with_for_update()
 )
 # Before the lock a submission needs only these of its household, as a plain row: the
-# scope (the village's path) and what the assessment needs (HouseholdFacts).
+# scope (the village's path) and what the assessment needs (forms.HouseholdFacts).
 _HOUSEHOLD_PLACE = (
     select(Household.id, Household.village_id, Household.lat, Household.lon,
            Region.code.label("village_code"), Region.path.label("village_path"))
@@ -156,41 +155,24 @@ def _replay(existing: Submission, body_hash: str) -> Submission:
 # --- forms (integration point with the forms issue) ------------------------------------------
 
 
-def _forms_service():
-    """Return services.forms when the forms issue has landed, else None."""
-    try:
-        from . import forms
-    except ImportError:
-        return None
-    return forms if hasattr(forms, "get_form") else None
-
-
 def load_form(form_id: str, form_version: str) -> dict:
     """Return the form definition a submission names; unknown form or version → 422.
 
     The built-in record form (domain/record_form.py) is always there; survey forms come
-    from services.forms.get_form once the forms issue has landed.
+    from the forms catalogue (services/forms.py).
     """
     if (form_id, form_version) == (RECORD_FORM_ID, RECORD_FORM_VERSION):
         return record_form()
-    forms = _forms_service()
-    if forms is None:
-        raise Invalid("未知问卷 / unknown form",
-                      code="form.unknown", errors={"form_id": [f"{form_id} {form_version}"]})
     return forms.get_form(form_id, form_version)
 
 
 def _validate_answers(form: dict, answers: dict) -> None:
     """Check answers against the form with the forms service (types, required, constraints)."""
-    forms = _forms_service()
-    if form.get("id") == RECORD_FORM_ID or forms is None:
-        return
-    validate = getattr(forms, "validate_answers", None)
-    if validate is not None:
-        validate(form, answers)
+    if form.get("id") != RECORD_FORM_ID:
+        forms.validate_answers(form, answers)
 
 
-def _assess(form: dict, submission: Submission, household: HouseholdFacts | None,
+def _assess(form: dict, submission: Submission, household: forms.HouseholdFacts | None,
             seen: dict) -> dict | None:
     """Return the policy assessment of a merged submission (forms issue), or None.
 
@@ -199,12 +181,10 @@ def _assess(form: dict, submission: Submission, household: HouseholdFacts | None
     conclusion is compared with that. A failing assessment never blocks the survey: the
     survey is kept, the failure logged, the assessment left empty.
     """
-    forms = _forms_service()
-    assess = getattr(forms, "assess", None) if forms else None
-    if assess is None or form.get("id") == RECORD_FORM_ID:
+    if form.get("id") == RECORD_FORM_ID:
         return None
     try:
-        return assess(form, submission.answers, seen, household, submission)
+        return forms.assess(form, submission.answers, seen, household, submission)
     except Exception:
         log.exception("assessment of %s failed", submission.instance_id)
         return None
@@ -424,7 +404,7 @@ def _prepare(user: User | Caller, data: dict, body_hash: str) -> Prepared:
         snapshot = _snapshot(data["household_id"], data["base_version"])
         if lone and snapshot is not None:
             # A lone submission's base is its base_version, fixed history: assess it now.
-            facts = HouseholdFacts(household.id, household.lat, household.lon,
+            facts = forms.HouseholdFacts(household.id, household.lat, household.lon,
                                    household.village_code)
             submission.assessment = _assess(form, submission, facts, snapshot)
             assessed = True
@@ -795,9 +775,9 @@ def _merge(
     submission.merge_state = "merged"
     submission.merged_at = utcnow()
     if not assessed:
-        submission.assessment = _assess(
-            form or _form_or_empty(submission), submission, HouseholdFacts.of(household), base
-        )
+        facts = forms.HouseholdFacts.of(household)
+        submission.assessment = _assess(form or _form_or_empty(submission), submission, facts,
+                                        base)
     successors = _held_successors(submission)
     if successors:
         # A released successor's chain must find it in the database.
@@ -872,7 +852,7 @@ def _merge_new_household(
     submission.merge_state = "merged"
     submission.merged_at = utcnow()
     submission.assessment = _assess(
-        form or _form_or_empty(submission), submission, HouseholdFacts.of(household),
+        form or _form_or_empty(submission), submission, forms.HouseholdFacts.of(household),
         empty_record()
     )
     db.session.add(submission)

@@ -87,6 +87,10 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+#: How `ruhu serve` sets up waitress beyond address and threads (the browser tests' server too).
+WAITRESS_OPTIONS = {"max_request_body_size": 64 * 1024 * 1024, "ident": "ruhu"}
+
+
 @click.command("serve")
 @click.option(
     "--host",
@@ -108,8 +112,7 @@ def serve_command(host: str, port: int, threads: int):
         host=host,
         port=port,
         threads=threads,
-        max_request_body_size=64 * 1024 * 1024,
-        ident="ruhu",
+        **WAITRESS_OPTIONS,
     )
 
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from waitress.server import create_server
 
 from server import create_app, migrate
+from server.cli import WAITRESS_OPTIONS
 from server.extensions import db
 
 from ..conftest import DEMO_PASSWORD
@@ -72,9 +73,23 @@ class LiveServer:
         return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 
+def stop(server) -> None:
+    """Stop a waitress server running in another thread: its own loop closes the listening
+    socket, every connection and the trigger (so the loop ends), then the workers finish."""
+
+    def close_all():
+        for dispatcher in list(server._map.values()):
+            dispatcher.handle_close()
+
+    server.trigger.pull_trigger(close_all)
+    server.task_dispatcher.shutdown()
+
+
 @contextmanager
 def serve(databases, tmp_path, **config):
-    """Run a Ruhu server on a fresh copy of the demo county until the block ends."""
+    """Run a Ruhu server on a fresh copy of the demo county until the block ends, in waitress
+    as `ruhu serve` runs it (werkzeug's development server left a response's file open when
+    the browser reset the connection just after the last byte)."""
     url = databases.fresh("demo")
     app = create_app(
         {
@@ -88,13 +103,13 @@ def serve(databases, tmp_path, **config):
         }
     )
     migrate.upgrade(app)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server = create_server(app, host="127.0.0.1", port=0, threads=8, **WAITRESS_OPTIONS)
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}", _server=server)
+        yield LiveServer(app=app, url=f"http://127.0.0.1:{server.effective_port}", _server=server)
     finally:
-        server.shutdown()
+        stop(server)
         thread.join(timeout=10)
         with app.app_context():
             db.engine.dispose()

@@ -363,3 +363,33 @@ def test_death_lists_answer_the_survey_checks_question(api, demo):
     import_deaths(api, death_list(dead))
     found = crosscheck.reported_deceased_id_numbers([dead.id_number.lower(), alive.id_number, ""])
     assert found == {dead.id_number}
+
+
+def test_one_rule_of_an_active_flag_for_the_flag_list_queue_and_review_queue(api, demo):
+    """Three flagged households, their entries open, in progress and closed: the flag list's
+    state filter, the audit queue and the select the review queue's "flagged by audit" filter
+    uses (tests/test_console_counts.py checks that filter) agree: in progress is active."""
+    households = covered(demo.households_in(TOWNSHIP_1))[:3]
+    assert import_deaths(api, death_list(*map(living_member, households))).status_code == 201
+    entry_of = {
+        f.household_id: f.ledger_entry_id for f in db.session.scalars(select(CrosscheckFlag))
+    }
+    opened, working, closed = (h.id for h in households)
+    sup1 = api.as_user("sup1")
+    moves = [(working, {"to_state": "in_progress"}),
+             (closed, {"to_state": "closed", "resolution": "unfounded",
+                       "evidence": [{"kind": "note", "text": "核实为同名,非本人"}]})]
+    for household_id, body in moves:
+        response = sup1.post(f"/api/v1/audit/ledger/{entry_of[household_id]}/transitions",
+                             json=body)
+        assert response.status_code == 200, response.get_json()
+
+    def listed(state: str) -> set[int]:
+        page = sup1.get(f"/api/v1/audit/crosscheck/flags?state={state}").get_json()
+        return {f["household_id"] for f in page["flags"]}
+
+    assert listed("active") == {opened, working}
+    assert listed("closed") == {closed}
+    queue = sup1.get("/api/v1/audit/crosscheck/queue").get_json()
+    assert {q["household_id"] for q in queue} == {opened, working}
+    assert set(db.session.scalars(crosscheck.active_flag_households())) == {opened, working}

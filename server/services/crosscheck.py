@@ -302,6 +302,18 @@ def flags_in_scope(user: User) -> Select:
     )
 
 
+#: The one rule of an active flag (the audit queue, the flag list's state=active, the review
+#: queue's "flagged by audit"): its ledger entry is not closed yet.
+FLAG_IS_ACTIVE = CrosscheckFlag.ledger_entry_id.in_(
+    select(LedgerEntry.id).where(LedgerEntry.state != "closed")
+)
+
+
+def active_flag_households():
+    """Return a select of the households with an active flag (any scope: callers add theirs)."""
+    return select(CrosscheckFlag.household_id).where(FLAG_IS_ACTIVE)
+
+
 def flags(
     user: User, filters: dict, *, limit: int = 100, offset: int = 0, ip: str | None = None
 ) -> dict:
@@ -322,11 +334,14 @@ def flags(
                 select(Household.id).where(Household.village_id.in_(villages))
             )
         )
-    if filters.get("state") in ("active", "closed"):
-        closed = CrosscheckFlag.ledger_entry_id.in_(
-            select(LedgerEntry.id).where(LedgerEntry.state == "closed")
+    if filters.get("state") == "active":
+        query = query.where(FLAG_IS_ACTIVE)
+    elif filters.get("state") == "closed":
+        query = query.where(
+            CrosscheckFlag.ledger_entry_id.in_(
+                select(LedgerEntry.id).where(LedgerEntry.state == "closed")
+            )
         )
-        query = query.where(closed if filters["state"] == "closed" else ~closed)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     page = db.session.scalars(
         query.order_by(CrosscheckFlag.id.desc())
@@ -424,8 +439,7 @@ def flagged_households(user: User, *, ip: str | None = None) -> list[dict]:
     """Return the households in scope with active flags: the console's audit queue. Audited."""
     query = (
         flags_in_scope(user)
-        .join(LedgerEntry, LedgerEntry.id == CrosscheckFlag.ledger_entry_id)
-        .where(LedgerEntry.state != "closed")
+        .where(FLAG_IS_ACTIVE)
         .with_only_columns(
             CrosscheckFlag.household_id,
             func.count(CrosscheckFlag.id),

@@ -19,7 +19,6 @@ from ..models import (
     Conflict,
     CrosscheckFlag,
     Household,
-    LedgerEntry,
     Region,
     ReviewFlags,
     Submission,
@@ -28,7 +27,7 @@ from ..models import (
     User,
 )
 from ..models.submission import REVIEW_STATES
-from . import review
+from . import crosscheck, review
 from .errors import Invalid, ServiceError
 from .household_directory import head_name
 from .pagination import Page, paginate
@@ -249,19 +248,10 @@ def _conditions(scope: list, filters: QueueFilters, *, with_state: bool,
     return conditions
 
 
-def _audit_flagged():
-    """Return a select of the households with an audit flag not yet closed (清查比对疑点)."""
-    return (
-        select(CrosscheckFlag.household_id)
-        .join(LedgerEntry, LedgerEntry.id == CrosscheckFlag.ledger_entry_id)
-        .where(LedgerEntry.state != "closed")
-    )
-
-
 def _flag_condition(flag: str):
     """Return the SQL condition of one queue flag."""
     if flag == "audit_flagged":
-        return ReviewFlags.household_id.in_(_audit_flagged())
+        return ReviewFlags.household_id.in_(crosscheck.active_flag_households())
     return {
         "open_conflict": ReviewFlags.open_conflicts > 0,
         "failed_checks": ReviewFlags.failed_checks > 0,
@@ -334,7 +324,8 @@ def queue(user: User, filters: QueueFilters, *, page: int = 1, per_page: int = 5
     region_names = names({h.village_id for _, _, h in result.items})
     on_page = {h.id for _, _, h in result.items}
     flagged = set(db.session.scalars(
-        _audit_flagged().where(CrosscheckFlag.household_id.in_(on_page)).distinct()
+        crosscheck.active_flag_households()
+        .where(CrosscheckFlag.household_id.in_(on_page)).distinct()
     )) if on_page else set()
     result.items = [
         QueueRow(

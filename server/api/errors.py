@@ -38,6 +38,11 @@ def error_response(
     return response
 
 
+def refusal_response(error: ServiceError):
+    """Return a use case's refusal (a ServiceError) in the one error shape."""
+    return error_response(error.status, error.code, error.message, error.errors, error.headers)
+
+
 def _wants_json() -> bool:
     """Tell whether the failing request is an API call (console pages keep HTML errors)."""
     return request.path.startswith("/api/")
@@ -50,7 +55,7 @@ def init_app(app: Flask) -> None:
     def handle_service_error(error: ServiceError):
         """Render a use case's refusal."""
         db.session.rollback()
-        return error_response(error.status, error.code, error.message, error.errors, error.headers)
+        return refusal_response(error)
 
     @app.errorhandler(ValidationError)
     def handle_validation_error(error: ValidationError):
@@ -69,9 +74,7 @@ def init_app(app: Flask) -> None:
         except Exception:  # the connection itself is gone; the pool replaces it
             db.session.close()
         app.logger.warning("database unavailable: %s", error)
-        refusal = busy()
-        return error_response(refusal.status, refusal.code, refusal.message,
-                              headers=refusal.headers)
+        return refusal_response(busy())
 
     @app.errorhandler(OperationalError)
     def handle_database_busy(error: OperationalError):

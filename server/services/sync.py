@@ -404,8 +404,8 @@ def _prepare(user: User | Caller, data: dict, body_hash: str) -> Prepared:
         snapshot = _snapshot(data["household_id"], data["base_version"])
         if lone and snapshot is not None:
             # A lone submission's base is its base_version, fixed history: assess it now.
-            facts = forms.HouseholdFacts(household.id, household.lat, household.lon,
-                                   household.village_code)
+            facts = forms.HouseholdFacts(
+                household.id, household.lat, household.lon, household.village_code)
             submission.assessment = _assess(form, submission, facts, snapshot)
             assessed = True
     return Prepared(submission, form, checked_village, snapshot, assessed)

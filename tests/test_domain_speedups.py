@@ -52,3 +52,29 @@ def test_answers_are_checked_the_same_with_the_remembered_walk(monkeypatch):
     monkeypatch.setattr(forms, "_remembered", lambda definition, compute: compute())
     assert forms.validate_answers(copy.deepcopy(SURVEY), bad) == errors
     assert forms.validate_answers(copy.deepcopy(SURVEY), good) == {}
+
+
+
+def test_a_group_rule_is_remembered_per_repeat_item_not_across_items(monkeypatch):
+    # The disability grade sits in a group inside the members repeat whose rule reads the
+    # item: one pass over the answers remembers the rule's truth per member (the head is
+    # healthy, the wife disabled, the son healthy), never one member's for the next.
+    form = copy.deepcopy(SURVEY)
+    members = form["sections"][1]["children"][0]
+    grade = members["children"][6]
+    members["children"][6] = {"name": "disability", "type": "group",
+                              "relevant": grade.pop("relevant"),
+                              "label": {"zh": "残疾", "en": "Disability"}, "children": [grade]}
+    assert forms.validate_answers(form, answers()) == {}
+    bad = answers()
+    bad["members"][0]["disability_grade"] = "1"  # healthy: must be empty
+    del bad["members"][1]["disability_grade"]  # disabled: required
+    expected = {
+        "members[0].disability_grade": ["此问题不适用,应为空 / not relevant here: must be empty"],
+        "members[1].disability_grade": [forms.REQUIRED],
+    }
+    assert forms.validate_answers(form, bad) == expected
+    # The same as with every rule asked afresh.
+    plain = forms.is_relevant
+    monkeypatch.setattr(forms, "is_relevant", lambda place, data, memo=None: plain(place, data))
+    assert forms.validate_answers(form, bad) == expected

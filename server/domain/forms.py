@@ -520,19 +520,21 @@ def validate_answers(form: dict, answers: Any) -> dict[str, list[str]]:
     for name in answers:
         if name not in names:
             errors.setdefault(name, []).append("表单中没有此问题 / not a question of this form")
+    memo: dict = {}
     for place in top:
-        _check_answer(place, answers, answers, place.question["name"], errors)
+        _check_answer(place, answers, answers, place.question["name"], errors, memo)
     return errors
 
 
 def _check_answer(place: Located, answers: dict, data: dict, path: str,
-                  errors: dict[str, list[str]], item: dict | None = None) -> None:
-    """Check one answer (at `path`) against its question, in the data context `data`."""
+                  errors: dict[str, list[str]], memo: dict, item: dict | None = None) -> None:
+    """Check one answer (at `path`) against its question, in the data context `data`
+    (`memo`: the relevance rules already evaluated, see is_relevant)."""
     question = place.question
     name, kind = question["name"], question["type"]
     value = (item if item is not None else answers).get(name)
     try:
-        relevant = is_relevant(place, data)
+        relevant = is_relevant(place, data, memo)
         required = question.get("required", False)
         required = _evaluate(required, data) if isinstance(required, dict) else bool(required)
     except logic.LogicError as exc:
@@ -544,7 +546,7 @@ def _check_answer(place: Located, answers: dict, data: dict, path: str,
                 "此问题不适用,应为空 / not relevant here: must be empty")
         return
     if kind == "repeat":
-        _check_repeat(place, answers, value, path, errors, required)
+        _check_repeat(place, answers, value, path, errors, required, memo)
         return
     if is_empty(value):
         if required:
@@ -566,7 +568,7 @@ def _check_answer(place: Located, answers: dict, data: dict, path: str,
 
 
 def _check_repeat(place: Located, answers: dict, items: Any, path: str,
-                  errors: dict[str, list[str]], required: bool) -> None:
+                  errors: dict[str, list[str]], required: bool, memo: dict) -> None:
     """Check a repeat's items: ids, known keys, and every child in the item's context."""
     if not isinstance(items, list):
         errors.setdefault(path, []).append("应为列表 / must be a list of items")
@@ -598,7 +600,7 @@ def _check_repeat(place: Located, answers: dict, items: Any, path: str,
         data = {**answers, "item": item}
         for child in children:
             _check_answer(child, answers, data, f"{here}.{child.question['name']}", errors,
-                          item=item)
+                          memo, item=item)
     if required and kept == 0:
         errors.setdefault(path, []).append(REQUIRED)
 
@@ -729,11 +731,25 @@ def _signature_problem(question: dict, value: Any) -> str | None:
     return None
 
 
-def is_relevant(place: Located, data: dict) -> bool:
-    """Tell whether a question applies, given the data context (its groups' rules too)."""
+def is_relevant(place: Located, data: dict, memo: dict | None = None) -> bool:
+    """Tell whether a question applies, given the data context (its groups' rules too).
+
+    `memo`, when given, keeps each rule's truth per data context across the calls of one
+    pass over the answers: a group's rule is asked again for every question inside it.
+    """
     rules = place.conditions + ((place.question["relevant"],)
                                 if "relevant" in place.question else ())
-    return all(_evaluate(rule, data) for rule in rules)
+    if memo is None:
+        return all(_evaluate(rule, data) for rule in rules)
+    for rule in rules:
+        key = (id(rule), id(data))
+        known = memo.get(key)
+        # The entry holds the data itself: while it is kept, no other context takes its id.
+        if known is None or known[0] is not data:
+            known = memo[key] = (data, _evaluate(rule, data))
+        if not known[1]:
+            return False
+    return True
 
 
 def answered_items(place: Located, answers: dict) -> list[dict]:

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import config
+from . import config, json_columns
 from .extensions import MAX_DB_INT, csrf, db
 
 
@@ -81,6 +81,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config.get("PROXY_COUNT"):
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+        **json_columns.ENGINE_OPTIONS,
+    }
     db.init_app(app)
     _configure_engine(app)
     csrf.init_app(app)

@@ -247,6 +247,33 @@ def test_conflict_resolved_with_another_value(console, scenario, township_1, dem
     assert conflict.resolution_value == "13900000003"
 
 
+def test_use_this_value_with_nothing_typed_is_refused(console, scenario, township_1, demo):
+    """Enter in the note submits the form's first button, "use this value": with nothing
+    typed it is refused, in the page's language, and the field keeps its value."""
+    household = township_1[4]
+    base = household.version
+    scenario.record_edit("inv1", household, {"phone": "13900000001"}, base_version=base)
+    scenario.record_edit("inv2", household, {"phone": "13900000002"}, base_version=base,
+                         investigators=[demo.user("inv2").id])
+    conflict = db.session.scalar(select(Conflict).where(Conflict.status == "open"))
+    db.session.expire_all()
+    client = console.as_user("sup1")
+    for typed in ("", "   "):
+        client.post(f"/console/conflicts/{conflict.id}/resolve",
+                    {"choice": "", "value": typed, "comment": "已电话核实",
+                     "seen_version": household.version})
+        db.session.expire_all()
+        assert conflict.status == "open" and household.phone == "13900000001"
+        page = client.text("/console/conflicts")
+        assert "请填写要采用的值，或选择一方的值" in page and "type the value to use" not in page
+    client.post("/console/language", {"lang": "en"})
+    client.post(f"/console/conflicts/{conflict.id}/resolve",
+                {"choice": "", "seen_version": household.version})
+    page = client.text("/console/conflicts")
+    assert "type the value to use, or take one side&#39;s value" in page
+    assert "请填写要采用的值" not in page
+
+
 def test_stale_conflict_decision_is_refused(console, scenario, township_1, demo):
     """A decision made on an old view of the household is refused with a message."""
     household = township_1[5]

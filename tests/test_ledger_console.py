@@ -129,7 +129,7 @@ def test_a_problem_is_added_by_hand_and_overdue_ones_stand_out(console, demo):
         data={"household_code": "NOPE", "category": "favour_case", "actions": ["stop"]},
         follow_redirects=True,
     ).get_data(as_text=True)
-    assert "no such household" in unknown
+    assert "户不存在" in unknown and "no such household" not in unknown
     # An empty household code is a readable refusal (it was a 500), and nothing is added.
     before = db.session.scalar(select(func.count()).select_from(LedgerEntry))
     empty = sup1.post(
@@ -137,7 +137,7 @@ def test_a_problem_is_added_by_hand_and_overdue_ones_stand_out(console, demo):
         data={"household_code": "", "category": "favour_case", "actions": ["stop"]},
         follow_redirects=True,
     )
-    assert empty.status_code == 200 and "name the household" in empty.get_data(as_text=True)
+    assert empty.status_code == 200 and "请填写户编号" in empty.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == before
 
 
@@ -162,7 +162,7 @@ def test_the_review_calendar_page_assigns_households(console, demo):
         data={"household": [str(household.id)], "investigator": str(demo.user("inv3").id)},
         follow_redirects=True,
     ).get_data(as_text=True)
-    assert "outside the investigator" in away
+    assert "调查员负责范围之外的户不能分配给他" in away
 
 
 def test_a_roll_is_imported_and_its_mismatches_entered(console, demo):

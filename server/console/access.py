@@ -32,6 +32,7 @@ from ..extensions import db
 from ..services import console_auth
 from ..services.errors import Forbidden, ServiceError
 from . import bp, nav
+from .i18n import LANGUAGES, current_language
 
 # Pages reachable without a session.
 PUBLIC_ENDPOINTS = frozenset({"console.login", "console.static", "console.set_language"})
@@ -44,13 +45,25 @@ def client_ip() -> str:
 
 
 def flash_refusal(error: ServiceError) -> None:
-    """Flash a refused use case with its details."""
-    details = [
+    """Flash a refused use case in the page's language, its details after it in brackets.
+
+    Services write a refusal's message in both languages ("中文 / English"); the page
+    shows its own half. The details (field messages) follow, once each.
+    """
+    lang = current_language()
+    message = error.message
+    halves = message.split(" / ", 1)
+    if len(halves) == 2 and all(h.strip() for h in halves):
+        message = halves[LANGUAGES.index(lang)].strip()
+    details = list(dict.fromkeys(
         str(m)
         for messages in error.errors.values()
         for m in (messages if isinstance(messages, list) else [messages])
-    ]
-    flash(" ".join([error.message, *details]), "error")
+        if str(m) and str(m) not in error.message
+    ))
+    if details:
+        message += f"（{'；'.join(details)}）" if lang == "zh" else f" ({'; '.join(details)})"
+    flash(message, "error")
 
 
 def date_arg(text: str | None) -> date | None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..models import Conflict, Household, Submission, User
 from . import conflicts as conflict_service
+from .errors import Invalid
 from .household_directory import evidence, head_name
 from .household_record import to_record
 from .pagination import Page, paginate
@@ -139,6 +140,14 @@ def resolve(
     conflict = db.session.get(Conflict, conflict_id)
     value = None
     if choice not in ("server", "submitted", "base"):
+        if not (typed or "").strip():
+            # "Use this value" with nothing typed (or Enter pressed in the note, which the
+            # form's first button answers) would blank the field: a side is taken instead.
+            raise Invalid(
+                "请填写要采用的值，或选择一方的值 / type the value to use, or take one side's value",
+                code="conflict.no_value",
+                errors={"value": ["required"]},
+            )
         choice = "value"
         examples = [conflict.base_value, conflict.server_value, conflict.submitted_value] if (
             conflict

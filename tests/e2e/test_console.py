@@ -200,8 +200,12 @@ def test_conflict_resolution(page, live_server, county, artifacts):
     assert card.locator(".server img").count() == 1 and card.locator(".submitted img").count() == 1
     shot(page, artifacts, "conflicts-laptop")
     card.locator("input[name=comment]").fill("村委会核实为7号")
+    # Enter in the note submits nothing: the form's first button ("use this value", with
+    # nothing typed) would answer it.
+    card.locator("input[name=comment]").press("Enter")
     card.locator("button[value=submitted]").click()
     page.wait_for_selector(".flash-success")
+    assert page.locator(".flash-error").count() == 0
     assert page.locator("article.conflict").count() == 0
 
     def resolved():

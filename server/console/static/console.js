@@ -51,7 +51,18 @@ function printButtons() {
   }
 }
 
+/** Enter in an input with data-enter-stays does not submit its form (a note beside the
+ * form's buttons: the first of them would answer it, whichever it is). */
+function enterStays() {
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target.matches?.("input[data-enter-stays]")) {
+      event.preventDefault();
+    }
+  });
+}
+
 confirmations();
+enterStays();
 selectAll();
 autoSubmit();
 printButtons();

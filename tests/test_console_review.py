@@ -144,6 +144,30 @@ def test_has_issues_needs_a_comment_that_reaches_the_app(console, scenario, town
     assert "缺少户口本照片" in page and "刘主任" in page
 
 
+def test_a_decision_from_a_stale_page_is_refused(console, scenario, township_1, team):
+    """Two tabs on one submission: the second decision, made on the state the first one
+    changed, is refused instead of overturning it; the page's form carries no old comment."""
+    instance = scenario.record_edit("inv1", township_1[1], {"address": "y"}, investigators=team)
+    client = console.as_user("sup1")
+    page = client.text(f"/console/submissions/{instance}")
+    assert 'name="seen_state" value="received"' in page
+    client.post(f"/console/submissions/{instance}/review",
+                {"state": "has_issues", "comment": "户主签名缺失，请补签", "seen_state": "received"})
+    client.post(f"/console/submissions/{instance}/review",
+                {"state": "approved", "comment": "", "seen_state": "received"})
+    assert submission(instance).review_state == "has_issues"
+    assert submission(instance).review_comment == "户主签名缺失，请补签"
+    page = client.text(f"/console/submissions/{instance}")
+    assert "此问卷已被他人审核，请查看后再决定" in page
+    # The comment box starts empty: approving now does not send the issue's comment again.
+    assert re.search(r'<textarea name="comment"[^>]*></textarea>', page)
+    assert 'name="seen_state" value="has_issues"' in page
+    client.post(f"/console/submissions/{instance}/review",
+                {"state": "approved", "comment": "", "seen_state": "has_issues"})
+    assert submission(instance).review_state == "approved"
+    assert submission(instance).review_comment is None
+
+
 def test_reject_undoes_the_change_and_shows_the_history(console, scenario, township_1, team):
     """Reject reverts what the survey changed; the history lists both steps."""
     household = township_1[0]

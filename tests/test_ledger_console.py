@@ -178,6 +178,11 @@ def test_a_roll_is_imported_and_its_mismatches_entered(console, demo):
     assert "花名册已导入" in html and "户编号NO-SUCH不在低保档案中" in html
     mismatch = re.search(r'name="mismatch" value="(\d+)"', html).group(1)
     roll_url = re.search(r'action="(/console/rolls/\d+)/ledger"', html).group(1)
+    # Nothing ticked enters nothing (it used to enter every mismatch of the roll).
+    before = db.session.scalar(select(func.count()).select_from(LedgerEntry))
+    nothing = sup1.post(f"{roll_url}/ledger", data={}, follow_redirects=True).get_data(as_text=True)
+    assert "请先勾选要登记的差异" in nothing
+    assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == before
     done = sup1.post(
         f"{roll_url}/ledger", data={"mismatch": [mismatch]}, follow_redirects=True
     ).get_data(as_text=True)

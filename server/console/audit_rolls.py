@@ -35,6 +35,9 @@ add_messages(
         "rolls.what": ("说明", "What"),
         "rolls.to_ledger": ("登记到整改台账", "Enter in the ledger"),
         "rolls.entered": ("已登记 {n} 个整改条目。", "{n} ledger entries made."),
+        "rolls.none_chosen": ("请先勾选要登记的差异(可全选)。",
+                              "Tick the mismatches to enter first (or select them all)."),
+        "rolls.select_all": ("全选未登记的差异", "Select every mismatch not entered yet"),
         "rolls.none": ("没有差异,花名册与档案一致。", "No mismatch: the roll agrees with the record."),
         "rolls.kind.duplicate_household": ("重复发放", "paid twice"),
         "rolls.kind.unknown_household": ("档案外人员", "not a covered household here"),
@@ -90,10 +93,14 @@ def roll_page(roll_id: int):
 
 @bp.post("/rolls/<int:roll_id>/ledger")
 def roll_to_ledger(roll_id: int):
-    """Enter the chosen mismatches (or all) in the ledger."""
+    """Enter the ticked mismatches in the ledger (nothing ticked: nothing entered; the page
+    has a box that ticks them all)."""
     chosen = [int(i) for i in request.form.getlist("mismatch") if i.isdigit()]
+    if not chosen:
+        flash(translate("rolls.none_chosen"), "error")
+        return redirect(url_for("console.roll_page", roll_id=roll_id))
     try:
-        entries = payment_roll.to_ledger(g.user, roll_id, chosen or None, ip=client_ip())
+        entries = payment_roll.to_ledger(g.user, roll_id, chosen, ip=client_ip())
     except ServiceError as error:
         flash_refusal(error)
     else:

@@ -8,7 +8,7 @@ from ..services.errors import ServiceError
 from ..services.pagination import clamp
 from ..services.region_tree import scope_tree
 from . import bp
-from .access import client_ip, date_arg, safe_next
+from .access import client_ip, date_arg, flash_refusal, safe_next
 from .i18n import translate
 from .nav import NavItem, register
 
@@ -83,10 +83,11 @@ def decide(instance_id):
     state = request.form.get("state", "")
     try:
         review_queue.decide(
-            g.user, str(instance_id), state, request.form.get("comment", ""), ip=client_ip()
+            g.user, str(instance_id), state, request.form.get("comment", ""),
+            seen_state=request.form.get("seen_state") or None, ip=client_ip(),
         )
     except ServiceError as error:
-        flash(error.message, "error")
+        flash_refusal(error)
     else:
         flash(translate("submission.decided", state=translate(f"review.{state}")), "success")
     target = url_for("console.submission", instance_id=instance_id)

@@ -65,11 +65,13 @@ def may_approve_county_cases(user: User) -> bool:
 
 
 def review(user: User, instance_id: str, state: str, comment: str, *,
-           ip: str | None = None) -> Submission:
+           seen_state: str | None = None, ip: str | None = None) -> Submission:
     """Move a submission to a new review state (a closed set of transitions). Commits.
 
     A staff relative's, disputed or reported case is approved at county level only
     (domain.md: such cases are routed to county review), whether from the console or the API.
+    `seen_state`: the review state the decider saw; another decision since is refused (409
+    ``review.stale``) rather than silently overturned.
     """
     submission = sync.by_instance(instance_id)
     if submission is None or not sync.may_supervise(user, submission):
@@ -83,6 +85,11 @@ def review(user: User, instance_id: str, state: str, comment: str, *,
         select(Submission).where(Submission.instance_id == instance_id).with_for_update()
         .execution_options(populate_existing=True))
     current = submission.review_state
+    if seen_state is not None and seen_state != current:
+        raise ConflictError(
+            "此问卷已被他人审核，请查看后再决定 / "
+            "someone decided on this submission meanwhile: look again first",
+            code="review.stale", errors={"state": [f"now {current}"]})
     if state not in REVIEW_TRANSITIONS[current]:
         allowed = ", ".join(REVIEW_TRANSITIONS[current]) or "none"
         raise ConflictError(

@@ -362,7 +362,8 @@ def investigators_in_scope(user: User) -> list[User]:
 
 
 def decide(
-    user: User, instance_id: str, state: str, comment: str, *, ip: str | None = None
+    user: User, instance_id: str, state: str, comment: str, *, seen_state: str | None = None,
+    ip: str | None = None
 ) -> Submission:
     """Record a supervisor's decision on one submission (services.review commits).
 
@@ -378,7 +379,7 @@ def decide(
             code="review.comment_required",
             errors={"comment": ["required"]},
         )
-    return review.review(user, instance_id, state, comment, ip=ip)
+    return review.review(user, instance_id, state, comment, seen_state=seen_state, ip=ip)
 
 
 def approve_clean(

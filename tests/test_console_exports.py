@@ -50,6 +50,12 @@ def test_every_dataset_downloads_as_csv_and_xlsx_without_full_id_numbers(
     for row in sheet:
         assert not any(isinstance(v, str) and ID_NUMBER.fullmatch(v) for v in row)
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == f"export.{dataset}"))
+    # Each column's heading says what it holds: a survey's photo upload is not the
+    # household's benefit status.
+    assert len(set(sheet[0])) == len(sheet[0])
+    if dataset == "submissions":
+        assert "照片上传" in sheet[0] and "保障状态" not in sheet[0]
+        assert rows[0]["照片上传"] in ("complete", "awaiting_media")
 
 
 def test_members_export_masks_id_numbers_like_the_rule(console, demo):

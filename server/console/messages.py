@@ -542,6 +542,7 @@ MESSAGES.update(
         "col.review_state": ("审核状态", "Review state"),
         "col.review_comment": ("审核意见", "Review comment"),
         "col.merge_state": ("合并状态", "Merge state"),
+        "col.upload_status": ("照片上传", "Photo upload"),
         "col.failed_checks": ("未通过核查", "Failed checks"),
         "col.county_review": ("县级复核", "County review"),
         "col.missing_media": ("缺照片数", "Missing photos"),

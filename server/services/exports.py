@@ -48,7 +48,7 @@ COLUMNS = {
     "submissions": (
         "instance_id", "household_code", "township", "village", "investigators",
         "started_at", "completed_at", "received_at", "review_state", "review_comment",
-        "merge_state", "status", "failed_checks", "county_review", "missing_media",
+        "merge_state", "upload_status", "failed_checks", "county_review", "missing_media",
         "open_conflicts",
     ),
     "assessments": (

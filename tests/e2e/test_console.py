@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Conflict, Submission
-from tests.conftest import DEMO_PASSWORD, TOWNSHIP_1, ApiFactory, Demo
+from tests.conftest import DEMO_PASSWORD, TOWNSHIP_1, TOWNSHIP_2, ApiFactory, Demo
 from tests.console_data import Scenario, assessment, set_assessment
 
 pytestmark = pytest.mark.e2e
@@ -153,6 +153,24 @@ def test_review_flow(page, live_server, county, artifacts):
     assert review_state(live_server, county["flagged"]) == "has_issues"
     assert "室内照片时间不对，请补拍" in page.locator(".history").inner_text()
     shot(page, artifacts, "submission-sent-back")
+    assert errors == []
+
+
+def test_a_new_township_drops_the_village_of_another(page, live_server, county):
+    """Filtering by a village and then by another township lists that township, not an
+    empty page that still filters by the village (its select showed "all")."""
+    errors = watch_errors(page)
+    sign_in(page)
+    page.goto("/console/queue")
+    village = page.locator("select[name=village] option[value]:not([value=''])").first
+    code = village.get_attribute("value")
+    page.select_option("select[name=village]", code)
+    page.wait_for_url(f"**village={code}**")
+    assert page.locator("select[name=village]").input_value() == code
+    page.select_option("select[name=township]", TOWNSHIP_2)
+    page.wait_for_url(f"**township={TOWNSHIP_2}**")
+    assert f"village={code}" not in page.url
+    assert page.locator("select[name=village]").input_value() == ""
     assert errors == []
 
 

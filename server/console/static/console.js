@@ -37,6 +37,21 @@ function selectAll() {
   }
 }
 
+/** A field with data-clears="name ..." empties those fields of its form when changed: a
+ * new township drops the village chosen in another one (the list then showed "all" while
+ * still filtering by it, and found nothing). Registered before autoSubmit, so the form
+ * goes without it. */
+function clearsOnChange() {
+  document.addEventListener("change", (event) => {
+    const names = event.target.dataset?.clears;
+    if (!names || !event.target.form) return;
+    for (const name of names.split(" ")) {
+      const field = event.target.form.elements.namedItem(name);
+      if (field) field.value = "";
+    }
+  });
+}
+
 /** A select or checkbox with data-autosubmit submits its form when changed. */
 function autoSubmit() {
   document.addEventListener("change", (event) => {
@@ -63,6 +78,7 @@ function enterStays() {
 
 confirmations();
 enterStays();
+clearsOnChange();
 selectAll();
 autoSubmit();
 printButtons();

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from ..domain.record_form import RECORD_FORM_ID
 from ..extensions import db
 from ..models import Conflict, Household, Member, Submission, User
 from ..models.household import HOUSEHOLD_STATUSES
@@ -46,11 +47,17 @@ class Evidence:
     signatures: list = field(default_factory=list)
 
 
+# A visit is a survey done at the door and not rejected, dated when it was done: a record
+# edit is no visit, and a survey sent days later was still done on its day.
+_VISITED_AT = func.max(func.coalesce(Submission.completed_at, Submission.received_at))
+_IS_VISIT = (Submission.form_id != RECORD_FORM_ID) & (Submission.review_state != "rejected")
+
+
 def _last_visit():
-    """Return a correlated subquery: the household's latest submission time."""
+    """Return a correlated subquery: when the household was last visited."""
     return (
-        select(func.max(Submission.received_at))
-        .where(Submission.household_id == Household.id)
+        select(_VISITED_AT)
+        .where(Submission.household_id == Household.id, _IS_VISIT)
         .correlate(Household)
         .scalar_subquery()
     )
@@ -104,14 +111,17 @@ def search(
             Household.next_review_on <= today + timedelta(days=REVIEW_DUE_DAYS),
         )
     if "never_visited" in flags:
-        query = query.where(~exists().where(Submission.household_id == Household.id))
+        query = query.where(~exists().where(Submission.household_id == Household.id, _IS_VISIT))
     order = {
         "code": Household.code,
         "next_review_on": Household.next_review_on,
         "updated_at": Household.updated_at,
         "last_visit": _last_visit(),
     }.get(sort, Household.code)
-    query = query.order_by(order.desc() if descending else order.asc(), Household.id)
+    # Households without the value (never visited, no review date) come last either way,
+    # on both engines (PostgreSQL put them first when descending).
+    query = query.order_by((order.desc() if descending else order.asc()).nulls_last(),
+                           Household.id)
     result = paginate(query.options(selectinload(Household.members)), page, per_page)
     result.items = _rows(result.items)
     return result
@@ -124,8 +134,8 @@ def _rows(page_households: list[Household]) -> list[HouseholdRow]:
     open_counts = conflicts.open_conflict_counts(ids) if ids else {}
     last_visits = dict(
         db.session.execute(
-            select(Submission.household_id, func.max(Submission.received_at))
-            .where(Submission.household_id.in_(ids))
+            select(Submission.household_id, _VISITED_AT)
+            .where(Submission.household_id.in_(ids), _IS_VISIT)
             .group_by(Submission.household_id)
         ).all()
     )

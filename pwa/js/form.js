@@ -377,6 +377,13 @@ export class FormView {
                 toast(t("sig.empty"));
                 return;
               }
+              if (!name.value.trim()) {
+                // The server refuses a signature without its signer's name: a survey sent
+                // with one would come back refused, and a finished survey cannot be edited.
+                toast(t("sig.need_name"));
+                name.focus();
+                return;
+              }
               touch();
               const blob = await pad.toBlob();
               const hash = await sha256(blob);

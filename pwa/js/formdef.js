@@ -136,6 +136,10 @@ export function fieldError(question, value, answers, item = null) {
     case "date":
       if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value))) return t("v.date");
       break;
+    case "signature":
+      // A draft signed before the name was asked for: the server would refuse it.
+      if (typeof value?.signer_name !== "string" || !value.signer_name.trim()) return t("sig.need_name");
+      break;
     case "photo": {
       const { min = 0, max = Infinity } = question.photo || {};
       if (value.length < min) return t("v.min_photos", { n: min });

@@ -171,6 +171,10 @@ class SurveyFiller:
         mouse.up()
         signer = field.locator("input")
         if not signer.input_value():
+            # Without the signer's name the signature is not taken (the server refuses it).
+            field.locator("button.primary").click()
+            self.page.wait_for_selector(".toast:has-text('请填写签名人姓名')")
+            assert field.locator(".sig-img").count() == 0
             signer.fill({"sig_household": "刘国庆"}.get(name, "调查员" + name[-1]))
         field.locator("button.primary").click()
         field.locator(".sig-img").wait_for()

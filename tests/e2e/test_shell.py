@@ -57,10 +57,25 @@ def test_signing_out_wipes_the_phone(page, live_server):
     token = page.evaluate(
         """async () => (await (await import("/js/db.js")).getSetting("session")).token"""
     )
+    # A survey still being filled: the warning says it is lost, and that an export does
+    # not hold it (it holds finished surveys only).
+    page.evaluate(
+        """async () => (await import("/js/db.js")).put(
+            "drafts", {instance_id: "draft-1", household_id: 1, answers: {}})"""
+    )
     page.goto("/#/me")
-    page.once("dialog", lambda dialog: dialog.accept())
+    page.wait_for_selector("#sign-out")
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", answer)
     page.click("#sign-out")
     page.wait_for_selector("#username")
+    assert "1 份调查没有填完" in asked[0] and "导出不包含未填完的调查" in asked[0]
+    assert "已完成的调查" not in asked[0]
     left = page.evaluate(
         """async () => {
             const db = await import("/js/db.js");

@@ -40,8 +40,13 @@ export async function render(view, _params, ctx) {
     h("button", {
       type: "button", class: "danger block", id: "sign-out",
       onclick: async () => {
-        const unsent = pending + drafts;
-        const question = unsent ? t("me.signout_pending", { n: unsent }) : t("me.signout_confirm");
+        // Finished surveys can be exported first; surveys still being filled cannot (the
+        // export holds the outbox only): the warning says which is which.
+        const question = pending || drafts
+          ? [pending ? t("me.signout_pending", { n: pending }) : null,
+            drafts ? t("me.signout_drafts", { n: drafts }) : null,
+            t("me.signout_anyway")].filter(Boolean).join("\n")
+          : t("me.signout_confirm");
         if (!confirm(question)) return;
         await session.signOut();
         ctx.go("#/login", { replace: true });

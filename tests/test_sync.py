@@ -586,6 +586,22 @@ def test_review_transitions_are_a_closed_set_and_kept(api, target, team):
                                     json={"state": "approved"}).status_code == 403
 
 
+def test_a_review_on_a_stale_state_is_refused(api, target, team):
+    """With seen_state, a decision made since is not overturned (409 review.stale)."""
+    body = survey(target, {"address": "y"}, investigators=team)
+    post(api.as_user("inv1"), body)
+    url = f"{URL}/{body['instance_id']}/review"
+    sup1 = api.as_user("sup1")
+    first = sup1.post(url, json={"state": "has_issues", "comment": "缺签名",
+                                 "seen_state": "received"})
+    assert first.status_code == 200
+    stale = sup1.post(url, json={"state": "approved", "seen_state": "received"})
+    assert stale.status_code == 409 and stale.get_json()["code"] == "review.stale"
+    assert sup1.post(url, json={"state": "approved", "seen_state": "bogus"}).status_code == 422
+    done = sup1.post(url, json={"state": "approved", "seen_state": "has_issues"})
+    assert done.status_code == 200 and done.get_json()["review_state"] == "approved"
+
+
 def test_rejection_reverts_changes_no_later_version_overwrote(api, target, team):
     """Rejecting undoes the address and the added member, not the phone a later survey set."""
     inv1, inv2 = api.as_user("inv1"), api.as_user("inv2")

@@ -148,7 +148,7 @@ def review_submission(instance_id: str):
     """
     data = review_schema.load(request.get_json(silent=True) or {})
     submission = review.review(g.user, instance_id, data["state"], data["comment"],
-                               ip=client_ip())
+                               seen_state=data["seen_state"], ip=client_ip())
     return outcome_schema.dump(sync.outcome(submission))
 
 

@@ -175,6 +175,10 @@ class ReviewSchema(Schema):
 
     state = fields.String(required=True, validate=validate.OneOf(REVIEW_STATES))
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
+    seen_state = fields.String(
+        load_default=None, validate=validate.OneOf(REVIEW_STATES),
+        metadata={"description": "the review state the decider saw: another decision since "
+                                 "is refused (409 review.stale) instead of overturned"})
 
 
 class ResolveSchema(Schema):

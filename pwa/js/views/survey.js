@@ -162,7 +162,11 @@ export async function render(view, [instanceId], ctx) {
     replace(nav);
   };
 
-  replace(view, tabs, savedNote, body, nav);
+  // A survey the server refused and the investigator took back: what to fix stays in view.
+  const refused = draft.refused
+    ? h("div", { class: "card", id: "refused" }, h("h3", {}, t("survey.refused")), h("p", { class: "message" }, draft.refused))
+    : null;
+  replace(view, refused, tabs, savedNote, body, nav);
   show(Math.min(draft.section || 0, reviewIndex));
 
   // Writes are already durable after each change; this only finishes one still in flight.

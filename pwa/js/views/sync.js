@@ -15,7 +15,7 @@ export const tab = "sync";
 
 const STATE_CLASS = { waiting: "waiting", sending: "sending", sent: "sent", attention: "attention" };
 
-function outboxItem(item) {
+function outboxItem(item, ctx) {
   const state = item.state;
   const lines = [
     h("div", { class: "row" },
@@ -35,6 +35,16 @@ function outboxItem(item) {
     lines.push(h("div", { class: "small" }, `${t("sync.attempts", { n: item.attempts })} · ${t("sync.next_try", { time: formatTime(item.next_at) })}`));
   }
   if (state === "attention" && item.message) lines.push(h("p", { class: "message" }, item.message));
+  if (state === "attention") {
+    // Refused by the server: the survey goes back to the drafts to be fixed and finished.
+    lines.push(h("button", {
+      type: "button", class: "primary block", dataset: { action: "reopen" },
+      onclick: async () => {
+        const draft = await outbox.reopen(item.instance_id);
+        if (draft) ctx.go(`#/survey/${draft.instance_id}`);
+      },
+    }, t("sync.reopen")));
+  }
   return h("li", { class: "card", dataset: { instance: item.instance_id, state } }, lines);
 }
 
@@ -102,7 +112,7 @@ export async function render(view, _params, ctx) {
   const sent = h("ul", { class: "hh-list", id: "sent" });
   const drawQueue = async () => {
     const list = await outbox.items();
-    replace(queue, list.length ? list.map(outboxItem) : h("li", { class: "empty" }, t("sync.empty")));
+    replace(queue, list.length ? list.map((item) => outboxItem(item, ctx)) : h("li", { class: "empty" }, t("sync.empty")));
   };
   const drawSent = async () => {
     const list = await outbox.sentItems();

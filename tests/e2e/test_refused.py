@@ -1,0 +1,64 @@
+"""A survey the server refuses does not stay stuck in the outbox: the investigator takes it
+back, fixes it and finishes it again, with its photos."""
+
+import pytest
+from sqlalchemy import func, select
+
+from server.extensions import db
+from server.models.submission import Submission, SubmissionMedia
+
+from .conftest import idb_outbox, sign_in
+from .survey import fill_and_finish, make_photos
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_refused_survey_is_fixed_and_finished_again(page, context, live_server, tmp_path):
+    sign_in(page)
+    context.set_offline(True)
+    page.locator("#household-list li a").first.click()
+    page.click("#start-survey")
+    refused_id = fill_and_finish(page, make_photos(tmp_path, 2))
+    # What the server will refuse (a phone on an old build could send it): an answer to a
+    # question the form does not have.
+    page.evaluate(
+        """async (id) => {
+            const db = await import("/js/db.js");
+            const item = await db.get("outbox", id);
+            item.payload.answers.no_such_question = 1;
+            await db.put("outbox", item);
+        }""",
+        refused_id,
+    )
+    context.set_offline(False)
+    page.click("#sync-now")
+    card = page.locator(f"#outbox li[data-instance='{refused_id}'][data-state=attention]")
+    card.wait_for(timeout=30000)
+    assert "no_such_question" in card.inner_text()
+
+    card.locator("button[data-action=reopen]").click()
+    page.wait_for_selector("#refused")
+    assert "no_such_question" in page.locator("#refused").inner_text()
+    draft_id = page.evaluate("location.hash.split('/').pop()")
+    assert draft_id != refused_id
+    assert idb_outbox(page) == []
+    # Its photos and signatures moved with it; finishing drops the unknown answer.
+    page.click("nav.sections button[data-section=review]")
+    page.wait_for_selector("#finish")
+    assert page.locator("#errors li").count() == 0
+    page.click("#finish")
+    page.wait_for_url("**/#/sync")
+    page.wait_for_selector(f"#sent li[data-instance='{draft_id}']", timeout=30000)
+
+    def stored():
+        submission = db.session.scalar(
+            select(Submission).where(Submission.instance_id == draft_id))
+        photos = db.session.scalar(select(func.count()).select_from(SubmissionMedia).where(
+            SubmissionMedia.submission_id == submission.id))
+        refused = db.session.scalar(select(func.count()).select_from(Submission).where(
+            Submission.instance_id == refused_id))
+        return submission.status, "no_such_question" in submission.answers, photos, refused
+
+    status, unknown_kept, photos, refused = live_server.query(stored)
+    assert (status, unknown_kept, refused) == ("complete", False, 0)
+    assert photos == 5

@@ -109,7 +109,7 @@ export async function assess({ form, draft, household }) {
   try {
     const answers = formdef.submittable(form, draft.answers);
     const record = applyAnswers(form, recordOf(household), answers);
-    const visitDate = answers.visit_date || new Date().toISOString().slice(0, 10);
+    const visitDate = answers.visit_date || formdef.today();
     const policies = (await db.getSetting("policies")) || [];
     const policy = policyFor(policies, household.code || "", visitDate);
     const checks = surveyChecks(form, answers, draft.investigator_ids, policy);

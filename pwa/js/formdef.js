@@ -87,6 +87,22 @@ export function prefill(form, household) {
   return answers;
 }
 
+/** Return today's date on this phone's calendar (YYYY-MM-DD, local time, not UTC). */
+export function today(now = new Date()) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}
+
+/**
+ * A new survey's visit date is today (the investigator is at the door): the rules that
+ * compare dates with it (a birth date cannot be after the visit) have something to compare.
+ */
+export function startVisit(form, answers, now = new Date()) {
+  const question = [...flatten(sections(form))].find((q) => q.name === "visit_date" && q.type === "date");
+  if (question && isEmpty(answers.visit_date)) answers.visit_date = today(now);
+  return answers;
+}
+
 /** Recompute the `calculate` questions in place (twice, so chains settle). */
 export function calculate(form, answers) {
   for (let pass = 0; pass < 2; pass += 1) {

@@ -13,7 +13,9 @@ export async function create(household, { corrects = null } = {}) {
   const form = corrects ? (await forms.get(corrects.form_id)) || (await forms.surveyForm()) : await forms.surveyForm();
   if (!form) throw new Error("no_form");
   const me = session.user();
-  const answers = corrects ? structuredClone(corrects.answers || {}) : formdef.prefill(form, household);
+  const answers = corrects
+    ? structuredClone(corrects.answers || {})
+    : formdef.startVisit(form, formdef.prefill(form, household));
   formdef.calculate(form, answers);
   const now = new Date().toISOString();
   const draft = {

@@ -103,9 +103,15 @@ class SurveyFiller:
             return True
         if kind == "date":
             box = field.locator("input")
+            if name == "visit_date":
+                # A new survey starts on today's date; these surveys are dated VISIT_DATE.
+                if box.input_value() == VISIT_DATE:
+                    return False
+                box.fill(VISIT_DATE)
+                return True
             if box.input_value() or name == "died_on":
                 return False
-            box.fill(VISIT_DATE if name == "visit_date" else "1980-05-01")
+            box.fill("1980-05-01")
             return True
         if kind in ("select_one", "yes_no", "select_multiple"):
             return self.choose(field, kind, name)

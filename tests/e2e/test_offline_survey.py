@@ -43,6 +43,11 @@ def test_a_survey_filled_offline_is_sent_once_back_online(page, context, live_se
 
     page.locator("#household-list li a").first.click()
     page.click("#start-survey")
+    # A new survey is dated today on the phone's calendar (local time, not UTC).
+    today = page.evaluate(
+        "() => { const d = new Date(); return [d.getFullYear(), d.getMonth() + 1, d.getDate()]; }")
+    visit = page.locator("[data-name=visit_date] input")
+    assert visit.input_value() == "{:04d}-{:02d}-{:02d}".format(*today)
     photos = make_photos(tmp_path, 2)
     instance_id = fill_and_finish(page, photos)
 

@@ -66,6 +66,11 @@ export function headName(household) {
   return head?.name || "";
 }
 
+/** Return how a survey names its household: the head's name and the code. */
+export function label(household) {
+  return `${headName(household)} ${household.code}`.trim();
+}
+
 /** Return the text a search matches against: names, ID-less, code, village, address. */
 function searchText(household) {
   return [

@@ -23,7 +23,7 @@ export async function create(household, { corrects = null } = {}) {
     form_id: form.id,
     form_version: form.version,
     household_id: household.id,
-    household_label: `${households.headName(household)} ${household.code}`.trim(),
+    household_label: households.label(household),
     base_version: household.version ?? null,
     previous_instance_id: null,
     corrects_instance_id: corrects?.instance_id ?? null,

@@ -59,3 +59,32 @@ def test_a_survey_with_issues_is_corrected_from_the_feedback(page, live_server, 
     status, address_sent, media = found
     assert status == "complete" and address_sent == "新地址2号"
     assert media == 5  # the two photos and three signatures, fetched back for the correction
+
+
+def test_surveys_sent_before_this_sign_in_are_named_by_their_household(page, live_server):
+    """The feed names a household by its id only: the phone names it from its downloaded
+    households (head and code), as it names the surveys it sent itself."""
+    from server.models import Household
+    from tests.conftest import TOWNSHIP_1
+    from tests.sync_helpers import survey
+
+    def first_household():
+        household = db.session.scalar(
+            select(Household).where(Household.code.startswith(TOWNSHIP_1)).order_by(Household.code))
+        return household.id, household.code, household.version
+
+    household_id, code, version = live_server.query(first_household)
+    headers = live_server.login("inv1")
+    client = live_server.app.test_client()
+    me = client.get("/api/v1/auth/me", headers=headers).get_json()
+    body = survey(None, {"address": "另一部手机"}, investigators=[(me.get("user") or me)["id"]],
+                  household_id=household_id, base_version=version)
+    sent = client.post("/api/v1/submissions", json=body, headers=headers)
+    assert sent.status_code == 201, sent.get_json()
+
+    sign_in(page)
+    page.goto("/#/sync")
+    page.click("#sync-now")
+    item = page.locator(f"#sent li[data-instance='{body['instance_id']}']")
+    item.wait_for(timeout=20000)
+    assert code in item.locator("strong").inner_text()

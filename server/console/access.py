@@ -210,7 +210,7 @@ def navigation():
     user = getattr(g, "user", None)
     endpoint = request.endpoint
     return {
-        "nav_items": nav.items_for(user.role) if user else [],
+        "nav_items": nav.items_for(user) if user else [],
         "item_active": lambda item: nav.is_active(item, endpoint),
     }
 

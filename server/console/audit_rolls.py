@@ -5,7 +5,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 
 from ..domain.audit_roll import describe
 from ..services import payment_roll
-from ..services.audit_files import require_county_auditor, saved_upload
+from ..services.audit_files import is_county_auditor, require_county_auditor, saved_upload
 from ..services.errors import ServiceError
 from ..services.region_tree import scope_tree
 from . import bp
@@ -13,7 +13,8 @@ from .access import client_ip, flash_refusal
 from .i18n import add_messages, translate
 from .nav import NavItem, register
 
-register(NavItem("console.rolls_page", "nav.rolls", also=("console.roll_page",)))
+register(NavItem("console.rolls_page", "nav.rolls", also=("console.roll_page",),
+                 only=is_county_auditor))
 
 add_messages(
     {

@@ -6,9 +6,11 @@ To add a screen (for example the audit lists of issue 8)::
     register(NavItem("console.crosscheck", label="nav.crosscheck"))
 
 and add the label key with `i18n.add_messages`. Items show in registration order, grouped by
-`group` ("work", "records", "admin"); an item is shown to the roles it names.
+`group` ("work", "records", "admin"); an item is shown to the roles it names and, with
+`only`, to the users that test passes (a county-level screen: not to township supervisors).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 GROUPS = ("work", "records", "admin")
@@ -24,6 +26,8 @@ class NavItem:
     group: str = "work"
     # Other endpoints that highlight this item (the pages below a list, for example).
     also: tuple[str, ...] = ()
+    # Who else the screen needs, beyond the role (None: anyone of the roles).
+    only: Callable | None = None
 
 
 _items: list[NavItem] = []
@@ -40,9 +44,10 @@ def register(item: NavItem) -> None:
     _items.append(item)
 
 
-def items_for(role: str) -> list[NavItem]:
-    """Return the items a role sees, grouped in GROUPS order."""
-    visible = [item for item in _items if role in item.roles]
+def items_for(user) -> list[NavItem]:
+    """Return the items a user sees (by role, and `only`), grouped in GROUPS order."""
+    visible = [item for item in _items
+               if user.role in item.roles and (item.only is None or item.only(user))]
     return sorted(visible, key=lambda item: GROUPS.index(item.group))
 
 

@@ -275,9 +275,14 @@ async function fail(item, error) {
   const attempts = item.attempts + 1;
   const stored = await db.get("outbox", item.instance_id);
   if (!stored) return "attention";
-  const updated = retryable
-    ? { ...stored, state: "waiting", attempts, next_at: Date.now() + backoff(attempts, error.retryAfter), message: null, last_error: error.message }
-    : { ...stored, state: "attention", attempts, next_at: 0, message: describe(error) };
+  // A refused survey tried again by hand without a connection keeps its refusal: a network
+  // failure says nothing new about it (it turned into "waiting" and lost the message).
+  const refusedBefore = retryable && stored.state === "attention";
+  const updated = refusedBefore
+    ? { ...stored, attempts, last_error: error.message }
+    : retryable
+      ? { ...stored, state: "waiting", attempts, next_at: Date.now() + backoff(attempts, error.retryAfter), message: null, last_error: error.message }
+      : { ...stored, state: "attention", attempts, next_at: 0, message: describe(error) };
   await db.put("outbox", updated);
   notify();
   if (!retryable) console.warn("submission needs attention", item.instance_id, error);

@@ -35,6 +35,12 @@ def test_a_refused_survey_is_fixed_and_finished_again(page, context, live_server
     card = page.locator(f"#outbox li[data-instance='{refused_id}'][data-state=attention]")
     card.wait_for(timeout=30000)
     assert "no_such_question" in card.inner_text()
+    # Tried again by hand without a connection, it keeps the server's refusal.
+    context.set_offline(True)
+    page.click("#sync-now")
+    page.wait_for_selector("#sync-now:not([disabled])")
+    assert "no_such_question" in card.inner_text()
+    context.set_offline(False)
 
     card.locator("button[data-action=reopen]").click()
     page.wait_for_selector("#refused")

@@ -307,7 +307,9 @@ export class FormView {
           target[question.name] = [...list(), { sha256: hash, category, caption: "", captured_at: capturedAt, location }];
           this.changed();
         } catch (error) {
-          toast(t("photo.failed", { error: error.message }));
+          // The browser cannot decode it: not a picture (a document, a damaged file).
+          const notPicture = error?.name === "InvalidStateError" || error?.name === "EncodingError";
+          toast(notPicture ? t("photo.not_picture") : t("photo.failed", { error: error.message }));
         }
       }
       status.textContent = "";

@@ -56,3 +56,20 @@ def test_closing_the_page_mid_survey_loses_no_answer(context, page):
     assert field(page, "address").locator("input").input_value() == "城东社区3组8号（新）"
     assert field(page, "application_type").locator("input[value=review]").is_checked()
     assert field(page, "staff_relative").locator("input[value=false]").is_checked()
+
+
+def test_a_file_that_is_not_a_picture_is_refused_in_words(page, tmp_path):
+    """A document chosen as a photo is refused with a message the investigator can read
+    (it showed the browser's English decoding error), and no photo is added."""
+    sign_in(page)
+    page.locator("#household-list li a").first.click()
+    page.click("#start-survey")
+    page.click("nav.sections button[data-section=look]")
+    photo = page.locator(".field[data-type=photo]").first
+    not_a_picture = tmp_path / "living_room.jpg"
+    not_a_picture.write_text("这不是照片，是一个文本文件。")
+    photo.locator("input[data-role=gallery]").set_input_files(str(not_a_picture))
+    toast = page.locator(".toast", has_text="这个文件不是照片")
+    toast.wait_for()
+    assert "decode" not in toast.inner_text()
+    assert photo.locator(".thumb").count() == 0

@@ -111,10 +111,20 @@ export async function render(view, [instanceId], ctx) {
       h("label", { for: "teammate" }, t("survey.teammate")),
       h("select", {
         id: "teammate",
-        onchange: (e) => {
+        onchange: async (e) => {
           const mate = teammates.find((u) => String(u.id) === e.target.value);
           draft.team = mate ? [draft.team[0], { id: mate.id, name: mate.display_name || mate.username }] : [draft.team[0]];
           draft.investigator_ids = draft.team.map((m) => m.id);
+          // The second investigator's signature belongs to the teammate: one signed before
+          // the teammate was chosen (or by another) is cleared, to be signed again by them.
+          const second = [...formdef.flatten(formdef.sections(form))]
+            .filter((q) => q.type === "signature" && q.signature?.role === "investigator")[1];
+          const signed = second && draft.answers[second.name];
+          if (signed?.sha256 && signed.user_id !== mate?.id) {
+            await surveys.removeMedia(draft.instance_id, signed.sha256);
+            draft.answers[second.name] = null;
+            toast(t("survey.resign_teammate"));
+          }
           save(draft);
         },
       }, h("option", { value: "" }, t("survey.teammate_pick")),

@@ -163,6 +163,9 @@ def test_the_review_calendar_page_assigns_households(console, demo):
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "调查员负责范围之外的户不能分配给他" in away
+    nothing = sup1.post("/console/reviews/assign", data={"investigator": str(inv1.id)},
+                        follow_redirects=True).get_data(as_text=True)
+    assert "请先勾选要分配的户" in nothing and "已更新 0 户" not in nothing
 
 
 def test_a_roll_is_imported_and_its_mismatches_entered(console, demo):

@@ -35,6 +35,7 @@ add_messages(
         "reviews.unassign": ("取消分配", "Unassign"),
         "reviews.assign_button": ("分配所选", "Assign the chosen"),
         "reviews.assigned_done": ("已更新 {n} 户的分配。", "Assignment changed for {n} households."),
+        "reviews.none_chosen": ("请先勾选要分配的户。", "Tick the households to assign first."),
         "reviews.none": ("所选期间没有到期的户。", "Nobody is due in this period."),
         "reviews.basis.recorded": ("档案日期", "recorded"),
         "reviews.basis.computed": ("按政策推算", "by the policy"),
@@ -72,6 +73,9 @@ def reviews_assign():
     form = request.form
     household_ids = [int(i) for i in form.getlist("household") if i.isdigit()]
     chosen = form.get("investigator", "")
+    if not household_ids:
+        flash(translate("reviews.none_chosen"), "error")
+        return redirect(safe_next(form.get("next"), url_for("console.reviews_page")))
     try:
         changed = review_calendar.assign(
             g.user,

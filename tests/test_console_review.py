@@ -253,15 +253,21 @@ def test_conflict_is_resolved_with_the_submitted_value(console, scenario, townsh
     assert submission(second).review_state == "received"
 
 
-def test_conflict_resolved_with_another_value(console, scenario, township_1, demo):
-    """Neither side is right: the supervisor types the value."""
-    household = township_1[4]
+def phone_conflict(scenario, household, demo) -> Conflict:
+    """Two teams change the household's phone offline from one base: the open conflict."""
     base = household.version
     scenario.record_edit("inv1", household, {"phone": "13900000001"}, base_version=base)
     scenario.record_edit("inv2", household, {"phone": "13900000002"}, base_version=base,
                          investigators=[demo.user("inv2").id])
     conflict = db.session.scalar(select(Conflict).where(Conflict.status == "open"))
     db.session.expire_all()
+    return conflict
+
+
+def test_conflict_resolved_with_another_value(console, scenario, township_1, demo):
+    """Neither side is right: the supervisor types the value."""
+    household = township_1[4]
+    conflict = phone_conflict(scenario, household, demo)
     console.as_user("sup1").post(
         f"/console/conflicts/{conflict.id}/resolve",
         {"choice": "", "value": "13900000003", "seen_version": household.version},
@@ -275,12 +281,7 @@ def test_use_this_value_with_nothing_typed_is_refused(console, scenario, townshi
     """Enter in the note submits the form's first button, "use this value": with nothing
     typed it is refused, in the page's language, and the field keeps its value."""
     household = township_1[4]
-    base = household.version
-    scenario.record_edit("inv1", household, {"phone": "13900000001"}, base_version=base)
-    scenario.record_edit("inv2", household, {"phone": "13900000002"}, base_version=base,
-                         investigators=[demo.user("inv2").id])
-    conflict = db.session.scalar(select(Conflict).where(Conflict.status == "open"))
-    db.session.expire_all()
+    conflict = phone_conflict(scenario, household, demo)
     client = console.as_user("sup1")
     for typed in ("", "   "):
         client.post(f"/console/conflicts/{conflict.id}/resolve",

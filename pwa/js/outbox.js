@@ -77,7 +77,9 @@ export async function enqueue(payload, { householdLabel = "" } = {}) {
  */
 export async function reopen(instanceId) {
   const item = await db.get("outbox", instanceId);
-  if (!item || item.state !== "attention") return null;
+  // One the server holds (a photo of it was refused) is not taken back: sent again under a
+  // new id it would be a second survey of the household.
+  if (!item || item.state !== "attention" || item.accepted) return null;
   const me = session.user();
   const mates = (await db.getSetting("teammates")) || [];
   const nameOf = (id) => {
@@ -191,8 +193,10 @@ function setLive(id, progress) {
 async function send(item) {
   const id = item.instance_id;
   setLive(id, { photo: 0, of: item.media.length, fraction: 0 });
+  let accepted = false; // the server holds the submission (a photo may still be refused)
   try {
     let answer = await api.submit(item.payload);
+    accepted = true;
     const missing = new Set(answer.missing_media ?? item.media.map((m) => m.sha256));
     const uploads = item.media.filter((m) => missing.has(m.sha256));
     for (const [index, media] of uploads.entries()) {
@@ -205,7 +209,7 @@ async function send(item) {
     await acknowledge(item, answer);
     return "sent";
   } catch (error) {
-    return fail(item, error);
+    return fail(item, error, accepted);
   } finally {
     setLive(id, null);
   }
@@ -269,7 +273,7 @@ async function acknowledge(item, answer) {
 }
 
 /** Record a failure: retry later with backoff ("unreachable"), or ask for a look ("attention"). */
-async function fail(item, error) {
+async function fail(item, error, accepted = false) {
   const retryable = error instanceof ApiError ? error.retryable || error.status === 401 : false;
   if (error instanceof ApiError && error.status === 401) await session.markRejected();
   const attempts = item.attempts + 1;
@@ -282,7 +286,7 @@ async function fail(item, error) {
     ? { ...stored, attempts, last_error: error.message }
     : retryable
       ? { ...stored, state: "waiting", attempts, next_at: Date.now() + backoff(attempts, error.retryAfter), message: null, last_error: error.message }
-      : { ...stored, state: "attention", attempts, next_at: 0, message: describe(error) };
+      : { ...stored, state: "attention", attempts, next_at: 0, message: describe(error), accepted: accepted || Boolean(stored.accepted) };
   await db.put("outbox", updated);
   notify();
   if (!retryable) console.warn("submission needs attention", item.instance_id, error);

@@ -68,3 +68,35 @@ def test_a_refused_survey_is_fixed_and_finished_again(page, context, live_server
     status, unknown_kept, photos, refused = live_server.query(stored)
     assert (status, unknown_kept, refused) == ("complete", False, 0)
     assert photos == 5
+
+
+def test_a_survey_whose_photo_is_refused_is_not_offered_again(page, context, live_server,
+                                                              tmp_path):
+    """The server holds the survey and refuses one of its photos (its bytes do not match
+    its hash): taking it back would send a second survey of the household, so it is not
+    offered; it waits for a look with the server's message."""
+    sign_in(page)
+    context.set_offline(True)
+    page.locator("#household-list li a").first.click()
+    page.click("#start-survey")
+    instance_id = fill_and_finish(page, make_photos(tmp_path, 2))
+    page.evaluate(
+        """async (id) => {
+            const db = await import("/js/db.js");
+            const [record] = await db.byIndex("media", "instance_id", id);
+            record.blob = new Blob([new Uint8Array(record.blob.size)], {type: record.content_type});
+            await db.put("media", record);
+        }""",
+        instance_id,
+    )
+    context.set_offline(False)
+    page.click("#sync-now")
+    card = page.locator(f"#outbox li[data-instance='{instance_id}'][data-state=attention]")
+    card.wait_for(timeout=30000)
+    assert card.locator("button[data-action=reopen]").count() == 0
+
+    def stored():
+        return db.session.scalar(select(func.count()).select_from(Submission).where(
+            Submission.instance_id == instance_id))
+
+    assert live_server.query(stored) == 1

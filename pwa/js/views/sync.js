@@ -35,7 +35,7 @@ function outboxItem(item, ctx) {
     lines.push(h("div", { class: "small" }, `${t("sync.attempts", { n: item.attempts })} · ${t("sync.next_try", { time: formatTime(item.next_at) })}`));
   }
   if (state === "attention" && item.message) lines.push(h("p", { class: "message" }, item.message));
-  if (state === "attention") {
+  if (state === "attention" && !item.accepted) {
     // Refused by the server: the survey goes back to the drafts to be fixed and finished.
     lines.push(h("button", {
       type: "button", class: "primary block", dataset: { action: "reopen" },

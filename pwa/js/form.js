@@ -336,9 +336,8 @@ export class FormView {
     const box = h("div", { class: "signature-field" });
     const team = this.context.team || [];
     // Investigator signatures go to the team's members in the order the form asks for them.
-    const investigatorQuestions = [...formdef.flatten(formdef.sections(this.form))]
-      .filter((q) => q.type === "signature" && q.signature?.role === "investigator");
-    const teamMember = role === "investigator" ? team[investigatorQuestions.indexOf(question)] : null;
+    const teamMember = role === "investigator"
+      ? team[formdef.investigatorSignatures(this.form).indexOf(question)] : null;
 
     const showSigned = async () => {
       const answer = target[question.name];

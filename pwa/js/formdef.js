@@ -87,6 +87,11 @@ export function prefill(form, household) {
   return answers;
 }
 
+/** Return the investigators' signature questions, in the order the team signs them. */
+export function investigatorSignatures(form) {
+  return [...flatten(sections(form))].filter((q) => q.type === "signature" && q.signature?.role === "investigator");
+}
+
 /** Return today's date on this phone's calendar (YYYY-MM-DD, local time, not UTC). */
 export function today(now = new Date()) {
   const pad = (n) => String(n).padStart(2, "0");

@@ -31,7 +31,7 @@ export function subscribe(listener) {
   return () => listeners.delete(listener);
 }
 
-function notify() {
+export function notify() {
   for (const listener of listeners) {
     try { listener(); } catch (error) { console.error(error); }
   }
@@ -68,52 +68,6 @@ export async function enqueue(payload, { householdLabel = "" } = {}) {
   notify();
   flush();
   return item;
-}
-
-/**
- * Take a survey the server refused back into the drafts, to be fixed and finished again.
- * It gets a new instance id (the refused one may be known to the server) and its photos
- * and signatures move with it. Returns the draft, or null when the item is not refused.
- */
-export async function reopen(instanceId) {
-  const item = await db.get("outbox", instanceId);
-  // One the server holds (a photo of it was refused) is not taken back: sent again under a
-  // new id it would be a second survey of the household.
-  if (!item || item.state !== "attention" || item.accepted) return null;
-  const me = session.user();
-  const mates = (await db.getSetting("teammates")) || [];
-  const nameOf = (id) => {
-    const user = id === me?.id ? me : mates.find((m) => m.id === id);
-    return user ? user.display_name || user.username : String(id);
-  };
-  const sent = item.payload;
-  const draft = {
-    instance_id: crypto.randomUUID(),
-    form_id: sent.form_id,
-    form_version: sent.form_version,
-    household_id: sent.household_id,
-    household_label: item.household_label,
-    base_version: sent.base_version,
-    previous_instance_id: sent.previous_instance_id ?? null,
-    corrects_instance_id: sent.corrects_instance_id ?? null,
-    investigator_ids: sent.investigator_ids,
-    team: sent.investigator_ids.map((id) => ({ id, name: nameOf(id) })),
-    started_at: sent.started_at,
-    updated_at: new Date().toISOString(),
-    answers: structuredClone(sent.answers),
-    section: 0,
-    refused: item.message,
-  };
-  await db.transact(["outbox", "drafts", "media"], "readwrite", async (s) => {
-    for (const record of await s.media.byIndex("instance_id", instanceId)) {
-      await s.media.delete(record.key);
-      await s.media.put({ ...record, key: `${draft.instance_id}/${record.sha256}`, instance_id: draft.instance_id });
-    }
-    await s.drafts.put(draft);
-    await s.outbox.delete(instanceId);
-  });
-  notify();
-  return draft;
 }
 
 /** Return the queued items, oldest first, with the live progress of the one being sent. */

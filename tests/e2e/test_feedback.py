@@ -4,7 +4,10 @@ import pytest
 from sqlalchemy import select
 
 from server.extensions import db
+from server.models import Household
 from server.models.submission import Submission
+from tests.conftest import TOWNSHIP_1
+from tests.sync_helpers import survey
 
 from .conftest import sign_in
 from .survey import fill_and_finish, make_photos
@@ -64,10 +67,6 @@ def test_a_survey_with_issues_is_corrected_from_the_feedback(page, live_server, 
 def test_surveys_sent_before_this_sign_in_are_named_by_their_household(page, live_server):
     """The feed names a household by its id only: the phone names it from its downloaded
     households (head and code), as it names the surveys it sent itself."""
-    from server.models import Household
-    from tests.conftest import TOWNSHIP_1
-    from tests.sync_helpers import survey
-
     def first_household():
         household = db.session.scalar(
             select(Household).where(Household.code.startswith(TOWNSHIP_1)).order_by(Household.code))

@@ -13,12 +13,27 @@ from .survey import fill_and_finish, make_photos
 pytestmark = pytest.mark.e2e
 
 
-def test_a_refused_survey_is_fixed_and_finished_again(page, context, live_server, tmp_path):
+def finished_offline(page, context, tmp_path) -> str:
+    """Sign in, fill and finish a survey without a connection; return its instance id
+    (it waits in the outbox until the test goes online and syncs)."""
     sign_in(page)
     context.set_offline(True)
     page.locator("#household-list li a").first.click()
     page.click("#start-survey")
-    refused_id = fill_and_finish(page, make_photos(tmp_path, 2))
+    return fill_and_finish(page, make_photos(tmp_path, 2))
+
+
+def sync_until_it_needs_a_look(page, context, instance_id: str):
+    """Go online, sync, and return the outbox card once it waits for a look."""
+    context.set_offline(False)
+    page.click("#sync-now")
+    card = page.locator(f"#outbox li[data-instance='{instance_id}'][data-state=attention]")
+    card.wait_for(timeout=30000)
+    return card
+
+
+def test_a_refused_survey_is_fixed_and_finished_again(page, context, live_server, tmp_path):
+    refused_id = finished_offline(page, context, tmp_path)
     # What the server will refuse (a phone on an old build could send it): an answer to a
     # question the form does not have.
     page.evaluate(
@@ -30,10 +45,7 @@ def test_a_refused_survey_is_fixed_and_finished_again(page, context, live_server
         }""",
         refused_id,
     )
-    context.set_offline(False)
-    page.click("#sync-now")
-    card = page.locator(f"#outbox li[data-instance='{refused_id}'][data-state=attention]")
-    card.wait_for(timeout=30000)
+    card = sync_until_it_needs_a_look(page, context, refused_id)
     assert "no_such_question" in card.inner_text()
     # Tried again by hand without a connection, it keeps the server's refusal.
     context.set_offline(True)
@@ -75,11 +87,7 @@ def test_a_survey_whose_photo_is_refused_is_not_offered_again(page, context, liv
     """The server holds the survey and refuses one of its photos (its bytes do not match
     its hash): taking it back would send a second survey of the household, so it is not
     offered; it waits for a look with the server's message."""
-    sign_in(page)
-    context.set_offline(True)
-    page.locator("#household-list li a").first.click()
-    page.click("#start-survey")
-    instance_id = fill_and_finish(page, make_photos(tmp_path, 2))
+    instance_id = finished_offline(page, context, tmp_path)
     page.evaluate(
         """async (id) => {
             const db = await import("/js/db.js");
@@ -89,10 +97,7 @@ def test_a_survey_whose_photo_is_refused_is_not_offered_again(page, context, liv
         }""",
         instance_id,
     )
-    context.set_offline(False)
-    page.click("#sync-now")
-    card = page.locator(f"#outbox li[data-instance='{instance_id}'][data-state=attention]")
-    card.wait_for(timeout=30000)
+    card = sync_until_it_needs_a_look(page, context, instance_id)
     assert card.locator("button[data-action=reopen]").count() == 0
 
     def stored():

@@ -117,8 +117,7 @@ export async function render(view, [instanceId], ctx) {
           draft.investigator_ids = draft.team.map((m) => m.id);
           // The second investigator's signature belongs to the teammate: one signed before
           // the teammate was chosen (or by another) is cleared, to be signed again by them.
-          const second = [...formdef.flatten(formdef.sections(form))]
-            .filter((q) => q.type === "signature" && q.signature?.role === "investigator")[1];
+          const second = formdef.investigatorSignatures(form)[1];
           const signed = second && draft.answers[second.name];
           if (signed?.sha256 && signed.user_id !== mate?.id) {
             await surveys.removeMedia(draft.instance_id, signed.sha256);

@@ -40,7 +40,7 @@ function outboxItem(item, ctx) {
     lines.push(h("button", {
       type: "button", class: "primary block", dataset: { action: "reopen" },
       onclick: async () => {
-        const draft = await outbox.reopen(item.instance_id);
+        const draft = await surveys.reopen(item.instance_id);
         if (draft) ctx.go(`#/survey/${draft.instance_id}`);
       },
     }, t("sync.reopen")));

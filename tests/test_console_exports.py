@@ -55,7 +55,7 @@ def test_every_dataset_downloads_as_csv_and_xlsx_without_full_id_numbers(
     assert len(set(sheet[0])) == len(sheet[0])
     if dataset == "submissions":
         assert "照片上传" in sheet[0] and "保障状态" not in sheet[0]
-        assert rows[0]["照片上传"] in ("complete", "awaiting_media")
+        assert rows[0]["照片上传"] in ("照片已齐", "照片未传完")
 
 
 def test_members_export_masks_id_numbers_like_the_rule(console, demo):
@@ -163,3 +163,79 @@ def test_assessments_export_holds_assessed_submissions_only(console, scenario, d
     set_assessment(assessed, assessment())
     rows = read_csv(console.as_user("sup1").get("/console/exports/assessments.csv"))
     assert [row["问卷编号"] for row in rows] == [assessed]
+
+
+def _by_code(rows: list[dict], code: str, column: str = "户编号") -> dict:
+    """Return the row of one household (or submission) from a parsed CSV."""
+    return next(row for row in rows if row[column] == code)
+
+
+def test_coded_values_come_out_in_chinese_like_the_screens(console, scenario, demo):
+    """A township clerk reads 已通过/已合并/男/是 in the file, not approved/merged/male/True;
+    numbers and dates stay machine-friendly (numbers as numbers, ISO dates)."""
+    household = demo.households_in(TOWNSHIP_1)[0]
+    instance = scenario.record_edit("inv1", household, {"address": "导出语言"})
+    set_assessment(instance, assessment(county_review=True))
+    client = console.as_user("sup1")
+    client.post(f"/console/submissions/{instance}/review", {"state": "approved"})
+    db.session.expire_all()
+    head = next(m for m in household.members if m.relation == "self")
+    row = _by_code(read_csv(client.get("/console/exports/households.csv")), household.code)
+    assert row["保障状态"] == {"covered": "在保", "applicant": "申请中", "pending_review": "待审核",
+                            "suspended": "暂停", "closed": "已停保"}[household.status]
+    assert row["城乡"] == {"urban": "城镇", "rural": "农村"}[household.area_type]
+    assert row["干部职工近亲属"] in ("是", "否") and row["有争议"] in ("是", "否")
+    members = read_csv(client.get("/console/exports/members.csv"))
+    mine = [m for m in members if m["户编号"] == household.code]
+    assert {m["性别"] for m in mine} <= {"男", "女", ""}
+    assert "户主" in {m["与户主关系"] for m in mine}
+    assert {m["共同生活"] for m in mine} <= {"是", "否"}
+    assert any(m["出生日期"] == head.birth_date.isoformat() for m in mine)
+    submission = _by_code(read_csv(client.get("/console/exports/submissions.csv")), instance,
+                          "问卷编号")
+    assert submission["审核状态"] == "已通过"
+    assert submission["合并状态"] == "已合并"
+    assert submission["县级复核"] == "是"
+    sheet = read_xlsx(client.get("/console/exports/assessments.xlsx"))
+    header, values = sheet[0], dict(zip(sheet[0], sheet[1], strict=True))
+    assert values["审核状态"] == "已通过" and values["城乡"] == "城镇"
+    assert values["计算周期"] == "月" and values["符合条件"] == "是" and values["低保边缘"] == "否"
+    assert values["家庭收入"] == 1200 and values["计算人口"] == 3  # numbers stay numbers
+    assert values["下次复核"] == "2027-05-22"
+    assert "approved" not in header and "approved" not in values.values()
+
+
+def test_coded_values_come_out_in_english_when_the_console_is(console, scenario, demo):
+    """Switched to English, headings and values of every dataset are English names."""
+    household = demo.households_in(TOWNSHIP_1)[0]
+    instance = scenario.record_edit("inv1", household, {"address": "export language"})
+    set_assessment(instance, assessment())
+    client = console.as_user("sup1")
+    client.post("/console/language", {"lang": "en"})
+    row = _by_code(read_csv(client.get("/console/exports/households.csv")), household.code,
+                   "Household code")
+    assert row["Status"] in ("Applicant", "Pending review", "Covered", "Suspended", "Closed")
+    assert row["Urban/rural"] in ("Urban", "Rural") and row["Disputed"] in ("yes", "no")
+    members = read_csv(client.get("/console/exports/members.csv"))
+    assert "Head" in {m["Relation"] for m in members}
+    assert {m["Sex"] for m in members} <= {"Male", "Female", ""}
+    submission = _by_code(read_csv(client.get("/console/exports/submissions.csv")), instance,
+                          "Submission id")
+    assert submission["Review state"] == "To review"
+    assert submission["Merge state"] == "Merged"
+    assert submission["Photo upload"] in ("Photos complete", "Photos still uploading")
+    sheet = read_xlsx(client.get("/console/exports/assessments.xlsx"))
+    values = dict(zip(sheet[0], sheet[1], strict=True))
+    assert values["Unit"] == "month" and values["Eligible"] == "yes"
+    assert values["Per-capita income"] == 400
+
+
+def test_a_code_without_a_name_is_exported_as_it_is(app):
+    """A value outside the closed set (old data, a new form) is never lost or blanked."""
+    from server.console.present import export_cell
+
+    with app.test_request_context():
+        assert export_cell("someday_new", "status") == "someday_new"
+        assert export_cell(None, "status") is None
+        assert export_cell(0, "missing_media") == 0
+        assert export_cell(False, "eligible") == "否"

@@ -18,10 +18,10 @@ from . import bp
 from .access import client_ip, date_arg
 from .i18n import translate
 from .nav import NavItem, register
+from .present import export_cell
 
 register(NavItem("console.exports_page", "nav.exports", group="records",
                  also=("console.publicity",)))
-
 
 
 def _filters() -> exports.ExportFilters:
@@ -44,8 +44,11 @@ def _file_name(name: str, filters: exports.ExportFilters, fmt: str) -> str:
 
 
 def _download(name: str, columns, rows, filters: exports.ExportFilters, fmt: str) -> Response:
-    """Answer with the rows as a CSV (streamed) or XLSX file."""
+    """Answer with the rows as a CSV (streamed) or XLSX file, in the console's language:
+    headings and coded values alike (a township clerk reads 已通过, not `approved`)."""
     header = [translate(f"col.{key}") for key in columns]
+    rows = ([export_cell(value, key) for key, value in zip(columns, row, strict=True)]
+            for row in rows)
     disposition = f'attachment; filename="{_file_name(name, filters, fmt)}"'
     if fmt == "csv":
         body = stream_with_context(exports.csv_chunks(header, rows))

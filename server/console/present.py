@@ -25,6 +25,15 @@ ENUM_FIELDS = {
     "period": "period",
 }
 BOOLEAN_FIELDS = frozenset({"staff_relative", "disputed", "co_resident"})
+# Export columns (services/exports.COLUMNS) of a closed set, named like the screens name them.
+EXPORT_CODES = {
+    **ENUM_FIELDS,
+    "review_state": "review",
+    "merge_state": "merge",
+    "upload_status": "media",
+    "unit": "period",
+}
+EXPORT_FLAGS = BOOLEAN_FIELDS | {"county_review", "eligible", "near_poverty"}
 EMPTY = "—"
 
 
@@ -93,6 +102,19 @@ def field_value(value, field: str | None = None) -> str:
     if isinstance(value, list):
         return ", ".join(field_value(v) for v in value)
     return str(value)
+
+
+def export_cell(value, column: str):
+    """Return an export cell in the session's language: a code by the name the screens show,
+    a flag as yes/no. Numbers, dates, free text and empty cells stay as they are, so a
+    spreadsheet can still sum and sort them."""
+    if value is None or value == "":
+        return value
+    if column in EXPORT_FLAGS:
+        return translate("common.yes") if value else translate("common.no")
+    if column in EXPORT_CODES:
+        return enum(value, EXPORT_CODES[column])
+    return value
 
 
 def item_summary(item: dict) -> str:

@@ -1,6 +1,8 @@
 """GB 11643 ID numbers: check character, birth date, sex, and agreement with the record."""
 
+import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +11,9 @@ from server.domain import idcard
 # 11010519491231002X is the standard's own worked example (a woman born 1949-12-31).
 STANDARD_EXAMPLE = "11010519491231002X"
 TODAY = date(2026, 5, 22)
+# The shared vectors: pwa/js/idcard.js must say the same (tests/e2e/test_vectors_in_browser.py).
+VECTORS = json.loads((Path(__file__).resolve().parent.parent / "forms" / "vectors"
+                      / "idcard.json").read_text("utf-8"))
 
 
 def test_standard_example_check_character_is_x():
@@ -75,3 +80,19 @@ def test_problems_report_birth_date_and_sex_disagreement():
 def test_problems_of_malformed_number_is_its_reason():
     """A malformed number gives exactly one problem: why it is malformed."""
     assert len(idcard.problems("123", today=TODAY)) == 1
+
+
+@pytest.mark.parametrize("vector", VECTORS["vectors"], ids=lambda v: v["name"])
+def test_shared_vectors(vector):
+    """Each shared vector gives exactly its expected problems, in both languages."""
+    found = idcard.problems(vector["number"], birth_date=vector.get("birth_date"),
+                            sex=vector.get("sex"), today=date.fromisoformat(VECTORS["today"]))
+    assert found == vector["expected"]
+
+
+def test_full_width_check_digit_is_malformed_not_a_wrong_check_character():
+    """A full-width last digit (an input method's) is not a digit: Python's isdigit() says it
+    is, and the number was reported as having a wrong check character."""
+    with pytest.raises(idcard.InvalidIdNumber) as caught:
+        idcard.parse("11010519491231002２", today=TODAY)
+    assert "digits" in caught.value.reason["en"]

@@ -53,7 +53,8 @@ def parse(number: str, *, today: date | None = None) -> IdNumber:
         raise InvalidIdNumber(f"身份证号应为18位,实为{len(number)}位",
                               f"an ID number has 18 characters, not {len(number)}")
     body, check = number[:17], number[17]
-    if not body.isascii() or not body.isdigit() or not (check.isdigit() or check == "X"):
+    # ASCII only: str.isdigit() also takes full-width and superscript digits.
+    if not body.isascii() or not body.isdigit() or check not in "0123456789X":
         raise InvalidIdNumber("身份证号前17位应为数字,末位为数字或X",
                               "the first 17 characters must be digits, the last a digit or X")
     if body[:2] not in PROVINCE_CODES:

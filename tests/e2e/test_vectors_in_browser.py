@@ -1,5 +1,6 @@
-"""The shared JsonLogic and assessment vectors, run in the real browser through the app's
-own modules (pwa/js/logic.js over the served json-logic-js, and pwa/js/policy.js)."""
+"""The shared JsonLogic, assessment and ID number vectors, run in the real browser through
+the app's own modules (pwa/js/logic.js over the served json-logic-js, pwa/js/policy.js and
+pwa/js/idcard.js)."""
 
 import json
 import math
@@ -10,9 +11,10 @@ import pytest
 pytestmark = pytest.mark.e2e
 VECTORS = Path(__file__).resolve().parents[2] / "forms" / "vectors"
 
-RUN = """async ({logicVectors, assessment}) => {
+RUN = """async ({logicVectors, assessment, ids}) => {
     const logic = await import("/js/logic.js");
     const policy = await import("/js/policy.js");
+    const idcard = await import("/js/idcard.js");
     const run = (fn) => { try { return fn(); } catch (error) { return "error: " + error.message; } };
     return {
         logic: logicVectors.map((v) => run(() => logic.evaluate(v.rule, v.data))),
@@ -20,6 +22,8 @@ RUN = """async ({logicVectors, assessment}) => {
             const full = policy.assessMoney(assessment.policies[v.policy], v.facts);
             return Object.fromEntries(Object.keys(v.expected).map((k) => [k, full[k]]));
         })),
+        ids: ids.vectors.map((v) => run(() => idcard.problems(v.number,
+            {birthDate: v.birth_date ?? null, sex: v.sex ?? null, today: ids.today}))),
     };
 }"""
 
@@ -36,12 +40,14 @@ def same(a, b) -> bool:
 
 
 def test_the_shared_vectors_pass_in_the_browser(page, live_server):
-    """Every JsonLogic and assessment vector gives the expected value in Chromium."""
+    """Every JsonLogic, assessment and ID number vector gives the expected value in Chromium."""
     logic_vectors = json.loads((VECTORS / "jsonlogic.json").read_text())["vectors"]
     assessment = json.loads((VECTORS / "assessment.json").read_text())
+    ids = json.loads((VECTORS / "idcard.json").read_text())
     page.goto("/")
     page.wait_for_selector("#username")
-    results = page.evaluate(RUN, {"logicVectors": logic_vectors, "assessment": assessment})
+    results = page.evaluate(
+        RUN, {"logicVectors": logic_vectors, "assessment": assessment, "ids": ids})
     failures = [
         (v["name"], v["expected"], got)
         for v, got in zip(logic_vectors, results["logic"], strict=True)
@@ -52,5 +58,11 @@ def test_the_shared_vectors_pass_in_the_browser(page, live_server):
         for v, got in zip(assessment["vectors"], results["assessment"], strict=True)
         if not same(got, v["expected"])
     ]
+    failures += [
+        (v["name"], v["expected"], got)
+        for v, got in zip(ids["vectors"], results["ids"], strict=True)
+        if got != v["expected"]
+    ]
     assert not failures, json.dumps(failures, ensure_ascii=False, indent=1)
     assert len(results["logic"]) > 20 and len(results["assessment"]) > 5
+    assert len(results["ids"]) > 20

@@ -1,5 +1,5 @@
 // Run the shared vectors (forms/vectors/*.json) against the browser modules in node:
-// pwa/js/logic.js over json-logic-js, and pwa/js/policy.js.
+// pwa/js/logic.js over json-logic-js, pwa/js/policy.js and pwa/js/idcard.js.
 // Usage: node tests/js/run_vectors.mjs   (json-logic-js from pwa/node_modules, or set
 // JSON_LOGIC_JS=/path/to/json-logic-js/logic.js). Prints "N passed, M failed"; exit 1 on failure.
 import { readFileSync } from "node:fs";
@@ -13,6 +13,7 @@ globalThis.jsonLogic = require(process.env.JSON_LOGIC_JS || "json-logic-js");
 
 const logic = await import(pathToFileURL(join(root, "pwa", "js", "logic.js")));
 const policy = await import(pathToFileURL(join(root, "pwa", "js", "policy.js")));
+const idcard = await import(pathToFileURL(join(root, "pwa", "js", "idcard.js")));
 const read = (name) => JSON.parse(readFileSync(join(root, "forms", "vectors", name), "utf8"));
 
 /** Deep equality where numbers compare by value (3 equals 3.0). */
@@ -69,6 +70,12 @@ for (const v of assessment.from_record || []) {
     actual = `error: ${error.message}`;
   }
   check(`from record: ${v.name}`, actual, v.expected);
+}
+
+const ids = read("idcard.json");
+for (const v of ids.vectors) {
+  const actual = idcard.problems(v.number, { birthDate: v.birth_date, sex: v.sex, today: ids.today });
+  check(`idcard: ${v.name}`, actual, v.expected);
 }
 
 console.log(`${passed} passed, ${failed} failed`);

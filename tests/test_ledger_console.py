@@ -127,7 +127,6 @@ def test_a_problem_is_added_by_hand_and_overdue_ones_stand_out(console, demo):
     unknown = sup1.post(
         "/console/ledger",
         data={"household_code": "NOPE", "category": "favour_case", "actions": ["stop"]},
-        follow_redirects=True,
     ).get_data(as_text=True)
     assert "户不存在" in unknown and "no such household" not in unknown
     # An empty household code is a readable refusal (it was a 500), and nothing is added.
@@ -135,10 +134,101 @@ def test_a_problem_is_added_by_hand_and_overdue_ones_stand_out(console, demo):
     empty = sup1.post(
         "/console/ledger",
         data={"household_code": "", "category": "favour_case", "actions": ["stop"]},
-        follow_redirects=True,
     )
-    assert empty.status_code == 200 and "请填写户编号" in empty.get_data(as_text=True)
+    assert empty.status_code == 422 and "请填写户编号" in empty.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == before
+
+
+def _add_form(html: str) -> str:
+    """Return the add-a-problem form of the ledger page."""
+    start = html.index('<section class="card" id="add">')
+    return html[start:html.index("</section>", start)]
+
+
+def _error_of(form: str, field: str) -> str:
+    """Return the text of the error shown next to a field (empty when there is none)."""
+    match = re.search(rf'<span class="field-error" id="error-{field}"[^>]*>([^<]*)</span>', form)
+    return match.group(1) if match else ""
+
+
+def _ledger_count() -> int:
+    """Return how many ledger entries there are."""
+    return db.session.scalar(select(func.count()).select_from(LedgerEntry))
+
+
+def test_a_refused_entry_comes_back_with_everything_typed_and_the_error_at_its_field(
+    console, demo
+):
+    """No action ticked: the code, category, description and deadline are all still there,
+    the error stands at the actions, and nothing is added."""
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    before = _ledger_count()
+    response = console.as_user("sup1").post(
+        "/console/ledger",
+        data={
+            "household_code": household.code,
+            "category": "favour_case",
+            "description": "村干部亲属 <未备案> & 多领",
+            "due_on": "2026-06-30",
+        },
+    )
+    assert response.status_code == 422
+    form = _add_form(response.get_data(as_text=True))
+    assert "整改条目未登记" in form
+    assert f'name="household_code" required class="mono" value="{household.code}"' in form
+    assert '<option value="favour_case" selected>' in form
+    assert "村干部亲属 &lt;未备案&gt; &amp; 多领</textarea>" in form
+    assert 'name="due_on" value="2026-06-30"' in form
+    assert _error_of(form, "actions") == "请至少勾选一项整改措施。"
+    assert _error_of(form, "household_code") == "" and _error_of(form, "due_on") == ""
+    assert 'aria-invalid="true" aria-describedby="error-actions"' in form
+    assert _ledger_count() == before
+
+
+def test_a_bad_deadline_is_marked_in_english_and_the_ticked_actions_stay_ticked(console, demo):
+    """A date that does not exist: the deadline's error, in the page's language; the
+    actions ticked before are ticked again; nothing is added."""
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    sup1 = console.as_user("sup1")
+    sup1.post("/console/language", {"lang": "en"})
+    before = _ledger_count()
+    response = sup1.post(
+        "/console/ledger",
+        data={
+            "household_code": household.code,
+            "category": "favour_case",
+            "actions": ["resurvey", "stop"],
+            "description": "relative of a village cadre",
+            "due_on": "2026-02-30",
+        },
+    )
+    assert response.status_code == 422
+    form = _add_form(response.get_data(as_text=True))
+    assert "The entry was not added" in form
+    assert _error_of(form, "due_on") == "Not a date: write it year-month-day, like 2026-06-30."
+    assert 'name="due_on" value="2026-02-30"' in form
+    assert 'value="resurvey" checked' in form and 'value="stop" checked' in form
+    assert 'value="recover" checked' not in form
+    assert "relative of a village cadre</textarea>" in form
+    assert _ledger_count() == before
+
+
+def test_an_unknown_household_is_marked_at_the_code_and_the_rest_is_kept(console, demo, sup2):
+    """A code that does not exist, or one outside the region (not told apart), is the code's
+    error; a township supervisor cannot add to another township's household."""
+    other = covered(demo.households_in(TOWNSHIP_1))[0]
+    before = _ledger_count()
+    for code in ("NOPE", other.code):
+        response = console.as_user("sup2").post(
+            "/console/ledger",
+            data={"household_code": code, "category": "favour_case", "actions": ["stop"],
+                  "description": "说明"},
+        )
+        assert response.status_code == 422
+        form = _add_form(response.get_data(as_text=True))
+        assert _error_of(form, "household_code") == "户不存在"
+        assert f'value="{code}"' in form and 'value="stop" checked' in form
+    assert _ledger_count() == before
 
 
 def test_the_review_calendar_page_assigns_households(console, demo):

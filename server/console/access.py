@@ -44,6 +44,15 @@ def client_ip() -> str:
     return request.remote_addr or ""
 
 
+def own_half(message: str) -> str:
+    """Return the page language's half of a service's "中文 / English" message (all of it
+    when it is not in two halves)."""
+    halves = message.split(" / ", 1)
+    if len(halves) == 2 and all(h.strip() for h in halves):
+        return halves[LANGUAGES.index(current_language())].strip()
+    return message
+
+
 def flash_refusal(error: ServiceError) -> None:
     """Flash a refused use case in the page's language, its details after it in brackets.
 
@@ -51,10 +60,7 @@ def flash_refusal(error: ServiceError) -> None:
     shows its own half. The details (field messages) follow, once each.
     """
     lang = current_language()
-    message = error.message
-    halves = message.split(" / ", 1)
-    if len(halves) == 2 and all(h.strip() for h in halves):
-        message = halves[LANGUAGES.index(lang)].strip()
+    message = own_half(error.message)
     details = list(dict.fromkeys(
         str(m)
         for messages in error.errors.values()

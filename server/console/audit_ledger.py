@@ -12,8 +12,8 @@ from ..services.errors import ServiceError
 from ..services.pagination import Page, clamp
 from ..services.region_tree import scope_tree
 from . import bp
-from .access import client_ip, flash_refusal
-from .i18n import add_messages, translate
+from .access import client_ip, flash_refusal, own_half
+from .i18n import add_messages, catalogue, translate
 from .nav import NavItem, register
 
 register(NavItem("console.ledger_page", "nav.ledger", also=("console.ledger_entry_page",)))
@@ -70,6 +70,20 @@ add_messages(
         "ledger.none": ("没有整改条目。", "No ledger entry."),
         "ledger.actor": ("操作人", "By"),
         "ledger.at": ("时间", "When"),
+        "ledger.not_added": (
+            "整改条目未登记：请按标出的提示修改后再提交，已填写的内容都保留着。",
+            "The entry was not added: correct what is marked and send it again; what you "
+            "typed is kept.",
+        ),
+        "ledger.invalid.household_code": ("请填写户编号。", "Give the household code."),
+        "ledger.invalid.category": ("请选择问题类别。", "Choose a category."),
+        "ledger.invalid.actions": (
+            "请至少勾选一项整改措施。", "Tick at least one required action."
+        ),
+        "ledger.invalid.due_on": (
+            "日期无效，请按 年-月-日 填写，如 2026-06-30。",
+            "Not a date: write it year-month-day, like 2026-06-30.",
+        ),
     }
 )
 
@@ -92,6 +106,12 @@ def _filters() -> dict:
 @bp.get("/ledger")
 def ledger_page():
     """List the entries in scope, overdue first, with the progress table."""
+    return _ledger_page()
+
+
+def _ledger_page(typed: dict | None = None, errors: dict | None = None, status: int = 200):
+    """Render the ledger list; a refused add form comes back with what was typed and the
+    error next to each field it concerns."""
     page_number, _ = clamp(request.args.get("page"), PER_PAGE)
     filters = _filters()
     result = ledger.list_entries(
@@ -112,31 +132,54 @@ def ledger_page():
         states=audit_ledger.STATES,
         sources=audit_ledger.SOURCES,
         is_overdue=ledger.is_overdue,
-    )
+        typed=typed or {},
+        errors=errors or {},
+    ), status
+
+
+def _field_errors(error: ServiceError) -> dict[str, str]:
+    """Return the refusal of a new entry as a text per form field.
+
+    Fields the service names get the console's own words for them; a household that does
+    not exist (or is outside the region: the service does not say which) is the household
+    code's error, in the service's words.
+    """
+    if not error.errors:
+        return {"household_code": own_half(error.message)}
+    return {
+        field: translate(f"ledger.invalid.{field}")
+        if f"ledger.invalid.{field}" in catalogue()
+        else own_half(error.message)
+        for field in error.errors
+    }
 
 
 @bp.post("/ledger")
 def ledger_add():
-    """Add a problem found by hand on a household named by its code."""
+    """Add a problem found by hand on a household named by its code.
+
+    A refusal shows the list again with the form as it was typed (422), never a redirect
+    that would lose it."""
     form = request.form
+    typed = {
+        "household_code": form.get("household_code", ""),
+        "category": form.get("category", ""),
+        "actions": form.getlist("actions"),
+        "description": form.get("description", "")[:2000],
+        "due_on": form.get("due_on", ""),
+    }
+    try:
+        due_on = date.fromisoformat(typed["due_on"]) if typed["due_on"] else None
+    except ValueError:
+        return _ledger_page(typed, {"due_on": translate("ledger.invalid.due_on")}, 422)
     try:
         entry = ledger.create(
             g.user,
-            {
-                "household_code": form.get("household_code", ""),
-                "category": form.get("category", ""),
-                "actions": form.getlist("actions"),
-                "description": form.get("description", "")[:2000],
-                "due_on": date.fromisoformat(form["due_on"]) if form.get("due_on") else None,
-            },
+            {**typed, "actions": list(typed["actions"]), "due_on": due_on},
             ip=client_ip(),
         )
-    except ValueError:
-        flash(translate("ledger.due_on") + ": YYYY-MM-DD", "error")
-        return redirect(url_for("console.ledger_page"))
     except ServiceError as error:
-        flash_refusal(error)
-        return redirect(url_for("console.ledger_page"))
+        return _ledger_page(typed, _field_errors(error), 422)
     flash(translate("ledger.added", id=entry.id), "success")
     return redirect(url_for("console.ledger_entry_page", entry_id=entry.id))
 

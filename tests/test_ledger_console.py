@@ -282,3 +282,36 @@ def test_a_roll_is_imported_and_its_mismatches_entered(console, demo):
     assert "已登记 1 个整改条目。" in done
     entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.source == "payment_roll"))
     assert entry.household_id is None and entry.township.code == TOWNSHIP_1
+
+
+def test_a_second_roll_of_a_month_is_refused_with_the_earlier_one_shown(console, demo):
+    """The clerk is told, in the page's language, that the month is already imported and
+    when, and is shown that roll; nothing new is stored."""
+    from server.models import PaymentRoll
+
+    sup1 = console.as_user("sup1")
+    content = csv_bytes(["户编号", "保障人数", "保障金额"], [["NO-SUCH", 1, 300]])
+
+    def send(period="2026-05"):
+        return sup1.post(
+            "/console/rolls",
+            data={"township": TOWNSHIP_1, "period": period,
+                  "file": (io.BytesIO(content), "r.csv")},
+            content_type="multipart/form-data",
+            follow_redirects=True,
+        )
+
+    first = send()
+    roll_id = db.session.scalar(select(PaymentRoll.id))
+    assert first.request.path == f"/console/rolls/{roll_id}"
+    again = send()
+    html = again.get_data(as_text=True)
+    assert again.request.path == f"/console/rolls/{roll_id}"
+    assert "该乡镇 2026-05 的花名册已于" in html and f"(第 {roll_id} 号花名册)" in html
+    assert "本次文件未导入" in html and "花名册已导入:" not in html
+    assert db.session.scalar(select(func.count()).select_from(PaymentRoll)) == 1
+    sup1.post("/console/language", {"lang": "en"})
+    english = send().get_data(as_text=True)
+    assert "This township&#39;s 2026-05 roll was already imported on" in english
+    assert f"(roll {roll_id})" in english
+    assert db.session.scalar(select(func.count()).select_from(PaymentRoll)) == 1

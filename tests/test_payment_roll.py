@@ -340,3 +340,53 @@ def test_entering_mismatches_reads_villages_and_townships_once(app, demo):
         assert {e.township_id for e in entries} == {township_id}
         counts.append(len([s for s in reads(statements) if not SAME_FINDING.search(s)]))
     assert counts[0] == counts[1], counts
+
+
+def _roll_state() -> tuple:
+    """Return what is stored of rolls: (rolls, rows, mismatches)."""
+    from server.models import PaymentRollRow
+
+    return tuple(
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (PaymentRoll, PaymentRollRow, PaymentRollMismatch)
+    )
+
+
+def test_a_second_roll_of_the_same_township_and_month_is_refused_and_audited(api, demo):
+    """The same month again (same file or a corrected one) would count every payment twice:
+    409 naming the roll already there, nothing stored, the earlier roll untouched, and the
+    refusal in the audit log. Another month, or another township's same month, is fine."""
+    lines = clean_township(demo, TOWNSHIP_1)
+    first = import_roll(api, roll_csv(lines))
+    assert first.status_code == 201
+    earlier = first.get_json()
+    stored = _roll_state()
+    for content in (roll_csv(lines), roll_csv(lines[:1])):
+        again = import_roll(api, content)
+        assert again.status_code == 409, again.get_json()
+        body = again.get_json()
+        assert body["code"] == "payment_roll.period_taken"
+        assert body["errors"]["roll_id"] == earlier["id"]
+        assert f"roll {earlier['id']}" in body["message"] and PERIOD in body["message"]
+        assert _roll_state() == stored
+    roll = db.session.get(PaymentRoll, earlier["id"])
+    assert (roll.row_count, roll.mismatch_count) == (earlier["row_count"], 0)
+    refusals = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "payment_roll.import_refused")
+    ).all()
+    assert len(refusals) == 2 and {r.object_id for r in refusals} == {str(earlier["id"])}
+    assert refusals[0].detail["period"] == PERIOD and refusals[0].detail["sha256"]
+    assert refusals[0].detail["township"] == TOWNSHIP_1
+    next_month = upload(api.as_user("sup1"), ROLLS, roll_csv(lines), "roll.csv",
+                        township_code=TOWNSHIP_1, period="2026-06")
+    assert next_month.status_code == 201
+    other_township = import_roll(api, roll_csv(clean_township(demo, TOWNSHIP_2)), TOWNSHIP_2)
+    assert other_township.status_code == 201
+
+
+def test_a_refused_second_roll_is_checked_before_its_rows(api, demo):
+    """A bad file for a month already imported is told it is a second roll (the thing to
+    fix first), not made to correct rows that would be refused anyway."""
+    import_roll(api, roll_csv(clean_township(demo, TOWNSHIP_1)))
+    bad = import_roll(api, csv_bytes(HEADER, [["", "赵某", "", "0", "abc"]]))
+    assert bad.status_code == 409 and bad.get_json()["code"] == "payment_roll.period_taken"

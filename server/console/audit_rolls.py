@@ -12,6 +12,7 @@ from . import bp
 from .access import client_ip, flash_refusal
 from .i18n import add_messages, translate
 from .nav import NavItem, register
+from .present import when
 
 register(NavItem("console.rolls_page", "nav.rolls", also=("console.roll_page",),
                  only=is_county_auditor))
@@ -48,6 +49,13 @@ add_messages(
         "rolls.kind.amount_mismatch": ("金额不符", "wrong amount"),
         "rolls.kind.benefit_unknown": ("无法核算", "benefit unknown"),
         "rolls.kind.missing_from_roll": ("在保未发放", "covered, not on the roll"),
+        "rolls.period_taken": (
+            "该乡镇 {period} 的花名册已于 {at} 导入(第 {id} 号花名册)。同一乡镇同一月份只导入一次,"
+            "否则每笔发放都会重复计算;本次文件未导入,已有的花名册和差异都没有改变。",
+            "This township's {period} roll was already imported on {at} (roll {id}). A "
+            "township's month is imported once, or every payment would count twice; this file "
+            "was not imported and the roll already there is unchanged.",
+        ),
     }
 )
 
@@ -77,6 +85,11 @@ def rolls_import():
                 ip=client_ip(),
             )
     except ServiceError as error:
+        if error.code == "payment_roll.period_taken":
+            flash(translate("rolls.period_taken", period=request.form.get("period", ""),
+                            at=when(error.errors["imported_at"]), id=error.errors["roll_id"]),
+                  "error")
+            return redirect(url_for("console.roll_page", roll_id=error.errors["roll_id"]))
         rows = error.errors.get("rows") or []
         flash(" ".join([error.message, *[str(r) for r in rows[:50]]]), "error")
         return redirect(url_for("console.rolls_page"))

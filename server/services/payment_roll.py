@@ -40,7 +40,7 @@ from .audit_files import (
     read_table,
     require_county_auditor,
 )
-from .errors import Forbidden, Invalid, NotFound
+from .errors import Conflict, Forbidden, Invalid, NotFound
 from .household_record import to_record
 from .import_households import refuse_if_errors
 from .review_calendar import last_surveys
@@ -159,6 +159,54 @@ def _period_start(period: str) -> date:
     return date(int(period[:4]), int(period[5:]), 1)
 
 
+def _refuse_second_roll(
+    township: Region, period: str, path: Path, *, actor: User | None, filename: str | None,
+    ip: str | None,
+) -> None:
+    """Refuse a second roll of a township for a month, and audit the refusal (it commits).
+
+    A month's roll imported twice would count every payment twice, and make every mismatch
+    a second time. Refused rather than replaced: the earlier roll may already have ledger
+    entries made from its mismatches, and an audit record is never overwritten. The
+    township's row is locked first, so two clerks importing the same month at once cannot
+    both get past this check (PostgreSQL; SQLite runs one writer at a time anyway).
+    """
+    db.session.scalar(select(Region.id).where(Region.id == township.id).with_for_update())
+    earlier = db.session.scalar(
+        select(PaymentRoll)
+        .where(PaymentRoll.township_id == township.id, PaymentRoll.period == period)
+        .order_by(PaymentRoll.id)
+        .limit(1)
+    )
+    if earlier is None:
+        return
+    audit.record(
+        "payment_roll.import_refused",
+        actor=actor,
+        object_type="payment_roll",
+        object_id=earlier.id,
+        ip=ip,
+        detail={
+            "township": township.code,
+            "period": period,
+            "filename": (filename or path.name)[:255],
+            "sha256": file_digest(path),
+            "reason": "period_taken",
+        },
+    )
+    db.session.commit()
+    raise Conflict(
+        f"{township.name} {period} 的花名册已导入(第 {earlier.id} 号),本次未导入 / "
+        f"the {period} roll of {township.name} is already imported (roll {earlier.id}); "
+        "nothing was imported",
+        code="payment_roll.period_taken",
+        errors={
+            "roll_id": earlier.id,
+            "imported_at": earlier.imported_at.isoformat(timespec="seconds") + "Z",
+        },
+    )
+
+
 def import_roll(
     path: Path,
     township_code: str,
@@ -176,6 +224,7 @@ def import_roll(
         raise Forbidden("此乡镇不在您的负责范围内 / township outside your region",
                         code="scope.forbidden")
     on = _period_start(period)
+    _refuse_second_roll(township, period, path, actor=actor, filename=filename, ip=ip)
     today = today or date.today()
     rows = parse_roll(path, today=today)
     in_scope = scoped_households(actor) if actor is not None else select(Household)

@@ -41,6 +41,7 @@ def import_payment_roll():
             application/json:
               schema: PaymentRollSchema
         403: error
+        409: error
         422: error
     """
     form = roll_import_form_schema.load(request.form.to_dict())

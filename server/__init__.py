@@ -96,6 +96,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     console.init_app(app)
     errors.init_app(app)
+    # The console's own error page also for URLs no console route matches, and for 500s.
+    errors.register_error_page(app, "/console", console.access.error_page)
     security.init_app(app)
     web.init_app(app)
     cli.init_app(app)

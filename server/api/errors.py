@@ -1,6 +1,8 @@
 """The one JSON error shape of the API: {"code", "message", "errors"}."""
 
-from flask import Flask, jsonify, request
+from collections.abc import Callable
+
+from flask import Flask, current_app, jsonify, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -48,6 +50,26 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def register_error_page(app: Flask, prefix: str, render: Callable[[int, str], object]) -> None:
+    """Let the pages under `prefix` show errors as a page of their own: render(status,
+    message). Needed for what no blueprint handler sees: a URL no route matches (a 404
+    before any view, like /console/households/abc) and an unexpected error (500)."""
+    app.extensions.setdefault("ruhu.error_pages", {})[prefix] = render
+
+
+def _error_page(status: int, message: str):
+    """Return the error page of the pages the failing request is under, or None."""
+    pages = current_app.extensions.get("ruhu.error_pages", {})
+    for prefix, render in pages.items():
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            try:
+                return render(status, message)
+            except Exception:  # the page itself failed (the database is gone): plain text
+                current_app.logger.exception("error page failed")
+                return None
+    return None
+
+
 def init_app(app: Flask) -> None:
     """Register handlers turning every API error into the one JSON shape."""
 
@@ -74,7 +96,12 @@ def init_app(app: Flask) -> None:
         except Exception:  # the connection itself is gone; the pool replaces it
             db.session.close()
         app.logger.warning("database unavailable: %s", error)
-        return refusal_response(busy())
+        refusal = busy()
+        page = None if _wants_json() else _error_page(refusal.status, refusal.message)
+        if page is not None:
+            body, status = page
+            return body, status, refusal.headers
+        return refusal_response(refusal)
 
     @app.errorhandler(OperationalError)
     def handle_database_busy(error: OperationalError):
@@ -106,9 +133,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
         """Render werkzeug's HTTP errors (404, 405, 413 ...) in the one shape for the API."""
-        if not _wants_json():
-            return error
         status = error.code or 500
+        if not _wants_json():
+            page = _error_page(status, error.description or "")
+            return error if page is None else page
         return error_response(
             status, HTTP_CODES.get(status, "error"), error.description or error.name
         )
@@ -119,5 +147,6 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         app.logger.exception("unhandled error")
         if not _wants_json():
-            return "Internal Server Error", 500
+            page = _error_page(500, "")
+            return ("Internal Server Error", 500) if page is None else page
         return error_response(500, "internal", "服务器内部错误 / internal error")

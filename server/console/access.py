@@ -32,7 +32,7 @@ from ..extensions import db
 from ..services import console_auth
 from ..services.errors import Forbidden, ServiceError
 from . import bp, nav
-from .i18n import LANGUAGES, current_language
+from .i18n import LANGUAGES, catalogue, current_language, translate
 
 # Pages reachable without a session.
 PUBLIC_ENDPOINTS = frozenset({"console.login", "console.static", "console.set_language"})
@@ -143,29 +143,60 @@ def no_store(response):
     return response
 
 
-def _error_page(status: int, message: str):
-    """Render the console's error page."""
+def error_page(status: int, message: str = ""):
+    """Render the console's error page in the page's language, with a way back.
+
+    `message` adds a detail under the status's own text: a refusal's half in this language,
+    never werkzeug's stock English descriptions, and nothing at all for a 500 (no internals).
+    Also used for errors no console view saw (a URL no route matches, an unexpected error):
+    the session's user is then looked up here, as `load_user` never ran.
+    """
     db.session.rollback()
-    return render_template("console/error.html", status=status, message=message), status
+    if request.url_rule is None or request.blueprint != "console":
+        try:
+            g.user = console_auth.session_user(session.get("user_id"), session.get("auth"))
+        except Exception:  # the database itself failed: show the page without the user
+            db.session.rollback()
+            g.user = None
+    key = f"error.{status}"
+    text = translate(key) if key in catalogue() else translate("error.other")
+    detail = own_half(message) if message and message not in STOCK_DESCRIPTIONS else ""
+    return render_template("console/error.html", status=status, text=text,
+                           detail="" if detail == text else detail,
+                           csrf_failed=message == "csrf"), status
+
+
+def _stock_descriptions(cls: type = HTTPException) -> set[str]:
+    """Return werkzeug's default descriptions: English sentences that say no more than the
+    status does (a Chinese page must not show them)."""
+    found = set()
+    for sub in cls.__subclasses__():
+        if isinstance(sub.description, str):
+            found.add(sub.description)
+        found |= _stock_descriptions(sub)
+    return found
+
+
+STOCK_DESCRIPTIONS = frozenset(_stock_descriptions())
 
 
 @bp.errorhandler(ServiceError)
 def service_error(error: ServiceError):
     """Show a refused use case as a page (the API shows it as JSON)."""
-    body, status = _error_page(error.status, error.message)
+    body, status = error_page(error.status, error.message)
     return body, status, error.headers
 
 
 @bp.errorhandler(CSRFError)
 def csrf_error(error: CSRFError):
     """A form without a valid CSRF token: refused, with a way back."""
-    return _error_page(400, "csrf")
+    return error_page(400, "csrf")
 
 
 @bp.errorhandler(HTTPException)
 def http_error(error: HTTPException):
     """Show werkzeug's errors (404, 405 ...) inside the console layout."""
-    return _error_page(error.code or 500, error.description or error.name)
+    return error_page(error.code or 500, error.description or "")
 
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"

@@ -62,6 +62,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "您无权查看此内容（不在您的负责范围内或角色不允许）。",
         "You may not see this (outside your region, or not allowed for your role).",
     ),
+    "error.400": (
+        "请求有误，操作未执行。请返回上一页重试。",
+        "The request was not understood; nothing was done. Go back and try again.",
+    ),
+    "error.405": (
+        "此页面不接受这种操作。请从导航重新进入。",
+        "This page does not take that kind of request. Start again from the navigation.",
+    ),
+    "error.413": ("上传的文件过大，未保存。", "The upload is too large; nothing was saved."),
+    "error.429": ("操作过于频繁，请稍后再试。", "Too many requests: please wait a moment."),
+    "error.500": (
+        "服务器出错，操作未完成，已记录以便排查。请稍后重试；如一直出现，请联系管理员。",
+        "The server failed and the action was not completed; it has been logged. Try again "
+        "later, and tell an administrator if it keeps happening.",
+    ),
+    "error.503": ("服务器繁忙，请稍后重试。", "The server is busy: please try again shortly."),
+    "error.other": ("请求未能完成。", "The request could not be completed."),
     "error.home": ("回到概览", "Back to the overview"),
     # Overview
     "overview.title": ("概览", "Overview"),

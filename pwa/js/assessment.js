@@ -5,6 +5,7 @@
 // one that counts: the phone's is a preview, so the investigator sees problems on the spot.
 import * as db from "./db.js";
 import * as formdef from "./formdef.js";
+import * as idcard from "./idcard.js";
 import { assessMoney, factsFromRecord, policyFor } from "./policy.js";
 
 const COLLECTIONS = ["members", "supporters", "assets", "incomes"];
@@ -104,6 +105,29 @@ export function surveyChecks(form, answers, investigatorIds, policy) {
   return checks;
 }
 
+/**
+ * Every ID number (members and supporters of the record as the answers leave it) is valid
+ * and agrees with the recorded birth date and sex: server/domain/checks.py id_numbers.
+ */
+export function idNumbersCheck(record, visitDate) {
+  const zh = [];
+  const en = [];
+  for (const collection of ["members", "supporters"]) {
+    for (const person of Object.values(record[collection] || {})) {
+      if (!person.id_number) continue;
+      const found = idcard.problems(person.id_number, { birthDate: person.birth_date, sex: person.sex, today: visitDate });
+      for (const problem of found) {
+        zh.push(`${person.name || "?"}:${problem.zh}`);
+        en.push(`${person.name || "?"}: ${problem.en}`);
+      }
+    }
+  }
+  const rule = "GB 11643-1999 公民身份号码(校验码、出生日期、性别)";
+  return zh.length
+    ? result("id_numbers", false, rule, zh.join(";"), en.join("; "))
+    : result("id_numbers", true, rule, "身份证号码有效", "ID numbers are valid");
+}
+
 /** Return the phone's assessment of a draft, or {error} when it cannot be computed here. */
 export async function assess({ form, draft, household }) {
   try {
@@ -112,7 +136,7 @@ export async function assess({ form, draft, household }) {
     const visitDate = answers.visit_date || formdef.today();
     const policies = (await db.getSetting("policies")) || [];
     const policy = policyFor(policies, household.code || "", visitDate);
-    const checks = surveyChecks(form, answers, draft.investigator_ids, policy);
+    const checks = [...surveyChecks(form, answers, draft.investigator_ids, policy), idNumbersCheck(record, visitDate)];
     if (!policy) return { error: "no policy for this area on this phone", checks };
     const money = assessMoney(policy, factsFromRecord(record, answers, visitDate));
     const county = (policy.county_review?.when || []).some((flag) => (flag in answers ? answers[flag] : record.household[flag]) === true);

@@ -106,13 +106,14 @@ export class FormView {
     if (question.type === "repeat") return this.renderRepeat(question, target);
     const id = `q${++fieldSeq}`;
     const error = h("div", { class: "error", role: "alert" });
+    const warning = h("div", { class: "warning", role: "status" });
     const title = h("label", { for: id }, label(question.label));
     let touched = false;
     const control = this.control(question, id, target, () => { touched = true; });
     const wrapper = h("div", { class: "field", dataset: { name: question.name, type: question.type } },
       question.type === "note" ? null : title,
       question.hint ? h("p", { class: "hint" }, label(question.hint)) : null,
-      control, error);
+      control, error, warning);
     this.fields.push({
       update: () => {
         const relevant = formdef.isRelevant(question, this.answers, item);
@@ -122,6 +123,11 @@ export class FormView {
           ? formdef.fieldError(question, target[question.name], this.answers, item) : null;
         error.textContent = message || "";
         wrapper.classList.toggle("invalid", Boolean(message));
+        // What the server would accept but flag: shown once there is no error to fix first.
+        const warnings = relevant && !message && (touched || this.showErrors)
+          ? formdef.fieldWarnings(this.form, question, target[question.name], this.answers, item) : [];
+        replace(warning, warnings.map((text) => h("div", {}, text)));
+        wrapper.classList.toggle("warned", warnings.length > 0);
       },
     });
     return wrapper;
@@ -412,10 +418,7 @@ export class FormView {
   renderRepeat(question, target) {
     const items = () => target[question.name] || [];
     const box = h("div", { class: "repeat", dataset: { name: question.name } });
-    const titleOf = (item, index) => {
-      const first = [...formdef.flatten(question.children)].find((c) => c.type === "text");
-      return (first && item[first.name]) || t("repeat.item", { n: index + 1 });
-    };
+    const titleOf = (item, index) => formdef.itemName(question, item, index);
     const draw = () => {
       replace(box,
         h("h3", {}, label(question.label)),

@@ -5,6 +5,7 @@
 // a repeat's answer is a list of items with "id" and maybe "_removed").
 import { evaluate, truthy } from "./logic.js";
 import { t, label } from "./i18n.js";
+import * as idcard from "./idcard.js";
 
 const EMPTY_TYPES = new Set(["note", "group"]);
 
@@ -55,6 +56,20 @@ export function isEmpty(value) {
 /** Return the live (not removed) items of a repeat answer. */
 export function liveItems(value) {
   return Array.isArray(value) ? value.filter((item) => !item._removed) : [];
+}
+
+/** Return the repeat a question sits in (directly or in a group of it), or null. */
+export function repeatOf(form, question) {
+  return [...flatten(sections(form))].find((q) => q.type === "repeat" && [...flatten(q.children)].includes(question)) ?? null;
+}
+
+/**
+ * Return how people know a repeat's item: its first text answer (a member's name), else
+ * "Item 2" (`index` counts from 0 among all the repeat's items, as the server's paths do).
+ */
+export function itemName(repeat, item, index) {
+  const first = [...flatten(repeat.children)].find((c) => c.type === "text");
+  return (first && item?.[first.name]) || t("repeat.item", { n: index + 1 });
 }
 
 /** Return a fresh repeat item (a new UUID: a new member, asset ... on the record). */
@@ -174,6 +189,40 @@ export function fieldError(question, value, answers, item = null) {
     return label(question.constraint_message) || t("v.constraint");
   }
   return null;
+}
+
+/**
+ * Return the warnings for one value: what the server accepts but flags for a supervisor,
+ * so the investigator checks it on the spot without being stopped (a list, maybe empty).
+ * An ID number (a repeat's question bound to id_number, as services/forms.py finds them)
+ * gets the GB 11643 problems the server's id_numbers check reports, against the item's
+ * recorded birth date and sex, and a word when another item of the repeat has the same
+ * number. Warnings, not errors: real numbers can be odd (old cards with a wrong check
+ * character, duplicated numbers that were issued), and the card in hand is what counts.
+ */
+export function fieldWarnings(form, question, value, answers, item = null) {
+  if (!item || question.bind !== "id_number" || typeof value !== "string" || !value.trim()) return [];
+  const repeat = repeatOf(form, question);
+  if (!repeat) return [];
+  const children = [...flatten(repeat.children)];
+  const bound = (field) => {
+    const child = children.find((c) => c.bind === field);
+    return child ? item[child.name] ?? null : null;
+  };
+  // As the server: a person cannot be born after the visit (else after today).
+  const visit = /^\d{4}-\d{2}-\d{2}$/.test(answers.visit_date ?? "") ? answers.visit_date : today();
+  const warnings = idcard.problems(value, { birthDate: bound("birth_date"), sex: bound("sex"), today: visit })
+    .map((problem) => t("v.id_check", { reason: label(problem) }));
+  const mine = idcard.normalise(value);
+  const items = Array.isArray(answers[repeat.name]) ? answers[repeat.name] : [];
+  const same = items
+    .map((other, index) => ({ other, index }))
+    .filter(({ other }) => other !== item && !other._removed && typeof other[question.name] === "string"
+      && idcard.normalise(other[question.name]) === mine);
+  if (same.length) {
+    warnings.push(t("v.id_duplicate", { who: same.map(({ other, index }) => itemName(repeat, other, index)).join("、") }));
+  }
+  return warnings;
 }
 
 /**

@@ -3,7 +3,12 @@
 import re
 from pathlib import Path
 
+import pytest
+
 from server.console import i18n
+from tests.conftest import TOWNSHIP_1, TOWNSHIP_2
+
+pytest_plugins = ["tests.console_helpers"]
 
 CONSOLE = Path(__file__).resolve().parent.parent / "server" / "console"
 KEY_IN_TEMPLATE = re.compile(r"""_\(\s*["']([a-z0-9_.]+)["']""")
@@ -54,7 +59,61 @@ def test_placeholders_match_between_languages(app):
 
 def test_a_key_cannot_be_defined_twice_differently():
     """Screens adding texts cannot silently overwrite another screen's."""
-    import pytest
-
     with pytest.raises(ValueError):
         i18n.add_messages({"app.name": ("别的", "Other")})
+
+
+COUNT_NAMES = ("n", "rows", "matched", "new", "count")
+
+
+def test_english_counts_name_their_noun_by_the_number(app):
+    """A count followed by a plural noun in English uses {n:one|many}: never "1 households"
+    again. Chinese needs no plural, so no Chinese text uses the spec."""
+    plural_noun = re.compile(r"{(\w+)}(?: open| ledger)? ([a-z]+s)\b|\(s\)")
+    for key, (zh, en) in i18n.catalogue().items():
+        bare = [m.group(0) for m in plural_noun.finditer(en)
+                if m.group(0) == "(s)" or m.group(1) in COUNT_NAMES]
+        assert not bare, (key, en)
+        assert not re.search(r"{\w+:[^}]*\|", zh), key
+        for one, many in re.findall(r"{\w+:([^}|]*)\|([^}]*)}", en):
+            assert one.strip() and many.strip(), key
+
+
+@pytest.mark.parametrize(
+    "key,params,zh,en",
+    [
+        ("labels.count", {"n": 1}, "1 户", "1 household"),
+        ("labels.count", {"n": 2}, "2 户", "2 households"),
+        ("labels.count", {"n": 0}, "0 户", "0 households"),
+        ("queue.conflicts_n", {"n": 1}, "1 个冲突", "1 conflict"),
+        ("common.results", {"n": 1}, "共 1 条", "1 result"),
+        ("rolls.entered", {"n": 1}, "已登记 1 个整改条目。", "1 ledger entry made."),
+        ("rolls.entered", {"n": 3}, "已登记 3 个整改条目。", "3 ledger entries made."),
+        ("audit.imported", {"rows": 1, "matched": 1, "new": 2},
+         "已导入 1 行,命中 1 行,新增疑点 2 个。", "Imported 1 row; 1 matched; 2 new flags."),
+    ],
+)
+def test_one_and_many_in_both_languages(app, key, params, zh, en):
+    """The word follows the number in English; Chinese reads the same for any number."""
+    from flask import session
+
+    with app.test_request_context():
+        assert i18n.translate(key, **params) == zh
+        session["lang"] = "en"
+        assert i18n.translate(key, **params) == en
+
+
+def test_a_page_says_one_household_in_english(console, demo):
+    """The door-label sheet of a one-household village, rendered: "1 household"."""
+    from server.extensions import db
+    from server.models import Household
+
+    village = demo.households_in(TOWNSHIP_1)[0].village
+    extra = db.session.query(Household).filter(Household.village_id == village.id).all()[1:]
+    for household in extra:  # leave the village one household
+        household.village_id = demo.households_in(TOWNSHIP_2)[0].village_id
+    db.session.commit()
+    client = console.as_user("sup1")
+    client.post("/console/language", {"lang": "en"})
+    page = client.text(f"/console/labels?village={village.code}")
+    assert "1 household" in page and "1 households" not in page

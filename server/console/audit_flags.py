@@ -52,7 +52,8 @@ add_messages(
         "audit.as_of": ("名单日期", "List date"),
         "audit.imported": (
             "已导入 {rows} 行,命中 {matched} 行,新增疑点 {new} 个。",
-            "Imported {rows} rows; {matched} matched; {new} new flags.",
+            "Imported {rows} {rows:row|rows}; {matched} matched; {new} new "
+            "{new:flag|flags}.",
         ),
         "audit.rows": ("行数", "Rows"),
         "audit.matched": ("命中", "Matched"),

@@ -6,10 +6,17 @@ Other console screens add their keys with `add_messages` when their module is im
 
 In templates: ``{{ _("nav.queue") }}``, ``{{ _("queue.count", n=12) }}`` and, for the
 bilingual labels of forms and policies (``{"zh": ..., "en": ...}``), ``{{ label|tr }}``.
+
+A count in English takes its noun's number from the count with a format spec
+``{n:one|many}``: ``"{n} {n:household|households}"`` gives "1 household", "3 households"
+(domain.wording.plural). Chinese texts just write ``{n} 户``.
 """
+
+import string
 
 from flask import Flask, session
 
+from ..domain.wording import plural
 from .messages import MESSAGES
 
 LANGUAGES = ("zh", "en")
@@ -33,6 +40,20 @@ def catalogue() -> dict[str, tuple[str, str]]:
     return dict(_catalogue)
 
 
+class _TextFormatter(string.Formatter):
+    """str.format, plus ``{n:one|many}``: the word for the number n."""
+
+    def format_field(self, value, format_spec: str):
+        """Choose the singular or plural word when the spec is ``one|many``."""
+        if "|" in format_spec:
+            one, many = format_spec.split("|", 1)
+            return plural(value, one, many)
+        return super().format_field(value, format_spec)
+
+
+_formatter = _TextFormatter()
+
+
 def current_language() -> str:
     """Return the language of this session (zh unless the user switched)."""
     lang = session.get("lang")
@@ -45,7 +66,7 @@ def translate(key: str, **params) -> str:
     if texts is None:
         return key
     text = texts[LANGUAGES.index(current_language())]
-    return text.format(**params) if params else text
+    return _formatter.format(text, **params) if params else text
 
 
 def pick(label, fallback: str = "") -> str:

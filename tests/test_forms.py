@@ -2,6 +2,7 @@
 and answers are checked field by field."""
 
 import copy
+from datetime import date, datetime
 
 import pytest
 
@@ -340,3 +341,43 @@ def test_unknown_answer_names_are_refused():
 def test_answers_must_be_an_object():
     """A list instead of an answers object is one error."""
     assert forms.validate_answers(SURVEY, []) == {"answers": ["应为对象 / must be an object"]}
+
+
+@pytest.mark.parametrize(
+    ("now", "visit", "refused"),
+    [
+        # China's date is UTC's + 1 from 16:00 UTC: a phone there dates the visit tomorrow.
+        ("2026-05-22T16:30:00+00:00", "2026-05-23", False),
+        ("2026-05-22T23:59:00+00:00", "2026-05-23", False),
+        # Before 10:00 UTC even UTC+14 is still on the 22nd; China (UTC+8) is too.
+        ("2026-05-22T09:59:00+00:00", "2026-05-22", False),
+        ("2026-05-22T09:59:00+00:00", "2026-05-23", True),
+        # From 10:00 UTC (18:00 in China) a phone up to 6 hours fast is not refused.
+        ("2026-05-22T10:00:00+00:00", "2026-05-23", False),
+        ("2026-05-22T23:59:00+00:00", "2026-05-24", True),
+        ("2026-05-22T12:00:00+08:00", "2027-01-01", True),
+        ("2026-05-22T12:00:00+00:00", "2026-05-01", False),
+    ],
+)
+def test_a_visit_dated_after_today_is_refused_with_a_day_of_slack(now, visit, refused):
+    """The visit date may be today in any time zone (a phone in China is a day ahead of
+    UTC for 8 hours a day), never later."""
+    latest = forms.latest_visit_date(datetime.fromisoformat(now))
+    errors = forms.validate_answers(SURVEY, {**answers(), "visit_date": visit}, latest)
+    if refused:
+        assert errors == {"visit_date": [
+            f"调查日期{visit}晚于今天 / the visit date {visit} is after today"]}
+    else:
+        assert errors == {}
+
+
+def test_a_malformed_visit_date_gets_one_message_not_two():
+    """A visit date that is no date is reported as such, not also as 'after today'."""
+    errors = forms.validate_answers(SURVEY, {**answers(), "visit_date": "2099-02-30"},
+                                    date(2026, 5, 22))
+    assert errors == {"visit_date": ["应为日期 YYYY-MM-DD / must be a date YYYY-MM-DD"]}
+
+
+def test_without_a_latest_day_the_visit_date_is_not_compared():
+    """Checking answers without a moment (a form editor's check) leaves the date alone."""
+    assert forms.validate_answers(SURVEY, {**answers(), "visit_date": "2099-01-01"}) == {}

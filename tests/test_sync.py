@@ -735,3 +735,26 @@ def test_answers_that_do_not_fit_the_survey_are_422(api, target, team):
     unknown = {**body, "instance_id": new_id(), "form_version": "1999.1"}
     assert post(api.as_user("inv1"), unknown)[0] == 422
     assert count_submissions() == 0
+
+
+def test_a_survey_dated_after_today_is_422_naming_the_visit_date(api, target, team):
+    """A visit date after today (in any time zone) is refused with its path and a message
+    in both languages; today on a phone in China (UTC+8: a day ahead of UTC from 16:00 UTC)
+    is accepted."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.forms_helpers import answers
+
+    china_today = (datetime.now(UTC) + timedelta(hours=8)).date()
+    late = (china_today + timedelta(days=2)).isoformat()
+    body = survey(target, {**answers(), "visit_date": late}, investigators=team,
+                  form_id="dibao_household_survey", form_version="2026.1")
+    status, error = post(api.as_user("inv1"), body)
+    assert status == 422, error
+    assert error["errors"] == {
+        "answers.visit_date": [f"调查日期{late}晚于今天 / the visit date {late} is after today"]}
+    assert count_submissions() == 0
+    body = survey(target, {**answers(), "visit_date": china_today.isoformat()},
+                  investigators=team, form_id="dibao_household_survey", form_version="2026.1")
+    status, outcome = post(api.as_user("inv1"), body)
+    assert status == 201, outcome

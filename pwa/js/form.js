@@ -159,6 +159,8 @@ export class FormView {
       case "date":
         return h("input", {
           id, type: "date", value: value ?? "",
+          // The picker offers no day after today for the visit (typed, it is an error).
+          max: formdef.isVisitDate(question) ? formdef.today() : null,
           oninput: (e) => set(e.target.value || null), onblur: () => { touch(); this.refresh(); },
         });
       case "yes_no":

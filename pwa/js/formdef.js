@@ -113,12 +113,17 @@ export function today(now = new Date()) {
   return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
 }
 
+/** Tell whether a question dates the visit (the server reads it by this name too). */
+export function isVisitDate(question) {
+  return question.name === "visit_date" && question.type === "date";
+}
+
 /**
  * A new survey's visit date is today (the investigator is at the door): the rules that
  * compare dates with it (a birth date cannot be after the visit) have something to compare.
  */
 export function startVisit(form, answers, now = new Date()) {
-  const question = [...flatten(sections(form))].find((q) => q.name === "visit_date" && q.type === "date");
+  const question = [...flatten(sections(form))].find(isVisitDate);
   if (question && isEmpty(answers.visit_date)) answers.visit_date = today(now);
   return answers;
 }
@@ -171,6 +176,8 @@ export function fieldError(question, value, answers, item = null) {
       break;
     case "date":
       if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value))) return t("v.date");
+      // On this phone's calendar; the server allows for a phone a few hours fast.
+      if (isVisitDate(question) && value > today()) return t("v.visit_future");
       break;
     case "signature":
       // A draft signed before the name was asked for: the server would refuse it.

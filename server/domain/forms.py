@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from . import logic
@@ -42,6 +42,13 @@ RESERVED_NAMES = frozenset({"item", "id"})
 ITEM_KEYS = frozenset({"id", "_removed"})
 
 REQUIRED = "必填 / required"
+# The question that dates the visit (services/forms.py visit_date reads it by this name).
+VISIT_DATE = "visit_date"
+# A visit cannot be dated after today. The phone dates it on its own calendar: in China
+# (UTC+8) that is a day ahead of UTC's from 16:00 UTC, and a phone's clock may be a little
+# fast. The latest day accepted is today in the earliest time zone on Earth (UTC+14): never
+# a real visit refused, and 6 hours of slack for a phone in China.
+EARLIEST_ZONE = timedelta(hours=14)
 
 
 class FormError(ValueError):
@@ -504,12 +511,19 @@ def _evaluate(rule: Any, data: dict) -> bool:
     return logic.truthy(logic.evaluate(rule, data))
 
 
-def validate_answers(form: dict, answers: Any) -> dict[str, list[str]]:
+def latest_visit_date(now: datetime) -> date:
+    """Return the latest visit date a survey may carry at the moment `now` (aware)."""
+    return (now.astimezone(UTC) + EARLIEST_ZONE).date()
+
+
+def validate_answers(form: dict, answers: Any,
+                     latest_visit: date | None = None) -> dict[str, list[str]]:
     """Return field-level errors for answers to a (valid) form: {path: [messages]}.
 
     Checks: unknown names, relevance (an answer to a question that is not relevant is an
-    error: the phone must clear it), required, type and shape, and constraints. Paths are
-    answer names, with ``members[0].member_name`` inside repeats.
+    error: the phone must clear it), required, type and shape, constraints, and, given
+    `latest_visit` (see latest_visit_date), a visit date not after it. Paths are answer
+    names, with ``members[0].member_name`` inside repeats.
     """
     if not isinstance(answers, dict):
         return {"answers": ["应为对象 / must be an object"]}
@@ -523,6 +537,11 @@ def validate_answers(form: dict, answers: Any) -> dict[str, list[str]]:
     memo: dict = {}
     for place in top:
         _check_answer(place, answers, answers, place.question["name"], errors, memo)
+    visit = answers.get(VISIT_DATE)
+    dated = any(p.question["name"] == VISIT_DATE and p.question["type"] == "date" for p in top)
+    if (latest_visit is not None and dated and VISIT_DATE not in errors and _is_date(visit)
+            and date.fromisoformat(visit) > latest_visit):
+        errors[VISIT_DATE] = [f"调查日期{visit}晚于今天 / the visit date {visit} is after today"]
     return errors
 
 

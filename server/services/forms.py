@@ -241,9 +241,11 @@ def get_form(form_id: str, version: str | None = None) -> dict:
     return definition
 
 
-def validate_answers(form: dict, answers: dict) -> None:
-    """Raise Invalid (answers.invalid) with field-level errors when answers do not fit."""
-    errors = form_rules.validate_answers(form, answers)
+def validate_answers(form: dict, answers: dict, now: datetime | None = None) -> None:
+    """Raise Invalid (answers.invalid) with field-level errors when answers do not fit
+    (a visit dated after today, at `now`, among them)."""
+    latest = form_rules.latest_visit_date(now or datetime.now(UTC))
+    errors = form_rules.validate_answers(form, answers, latest)
     if errors:
         raise Invalid("答案不符合问卷 / answers do not fit the form", code="answers.invalid",
                       errors={f"answers.{path}": messages for path, messages in errors.items()})

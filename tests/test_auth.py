@@ -244,3 +244,45 @@ def test_missing_or_bad_credentials_are_401(client, header, url):
 def test_password_is_hashed_with_a_modern_kdf(app, demo):
     """Passwords are stored as salted scrypt hashes."""
     assert demo.user("inv1").password_hash.startswith("scrypt:")
+
+
+def _age_failures(app, minutes_ago: list[float]) -> None:
+    """Set the recorded failures' times to these many minutes ago (oldest first)."""
+    from server.models import LoginAttempt
+
+    attempts = db.session.scalars(select(LoginAttempt).order_by(LoginAttempt.id)).all()
+    assert len(attempts) == len(minutes_ago)
+    for attempt, ago in zip(attempts, minutes_ago, strict=True):
+        attempt.at = utcnow() - timedelta(minutes=ago)
+    db.session.commit()
+
+
+def test_the_lockout_says_how_many_minutes_to_wait(client, app):
+    """The wait is until enough failures leave the window, rounded up to whole minutes, in
+    the message (both halves), errors.retry_after_minutes and Retry-After (seconds)."""
+    app.config.update(LOGIN_MAX_FAILURES=3, LOGIN_WINDOW_SECONDS=15 * 60)
+    for _ in range(3):
+        login(client, password="bad-guess")
+    # The oldest failure is 10.5 minutes old: it leaves the 15-minute window in 4.5 minutes.
+    _age_failures(app, [10.5, 2, 1])
+    response = login(client)
+    body = response.get_json()
+    assert response.status_code == 429 and body["code"] == "auth.rate_limited"
+    assert set(body) == {"code", "message", "errors"}
+    assert body["errors"] == {"retry_after_minutes": 5}
+    assert "请 5 分钟后再试" in body["message"] and "try again in 5 minutes" in body["message"]
+    assert 4 * 60 < int(response.headers["Retry-After"]) <= int(4.5 * 60) + 1
+
+
+def test_the_wait_counts_from_the_failure_that_lifts_the_lock(client, app):
+    """Four failures with three allowed: the lock lifts when two have left the window (the
+    second oldest's time), not the oldest's; one minute is '1 minute'."""
+    app.config.update(LOGIN_MAX_FAILURES=5, LOGIN_WINDOW_SECONDS=15 * 60)
+    for _ in range(4):
+        login(client, password="bad-guess")
+    app.config["LOGIN_MAX_FAILURES"] = 3  # four failures recorded, three allowed
+    _age_failures(app, [14.9, 14.5, 3, 1])
+    body = login(client).get_json()
+    assert body["errors"] == {"retry_after_minutes": 1}
+    assert "请 1 分钟后再试" in body["message"] and "try again in 1 minute" in body["message"]
+    assert "1 minutes" not in body["message"]

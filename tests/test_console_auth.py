@@ -164,3 +164,18 @@ def test_overview_counts_what_waits(console, scenario, demo):
     scenario.record_edit("inv1", demo.households_in(TOWNSHIP_1)[0], {"phone": "13900000021"})
     page = console.as_user("sup1").text("/console/")
     assert "待审核问卷" in page and 'href="/console/queue">1</a>' in page
+
+
+def test_the_lockout_page_says_when_to_try_again_in_both_languages(console, app):
+    """The sign-in form tells the minutes to wait (rounded up), in Chinese and English."""
+    app.config.update(LOGIN_MAX_FAILURES=2, LOGIN_WINDOW_SECONDS=10 * 60)
+    client = console.anonymous()
+    for _ in range(2):
+        client.login("sup1", "wrong-password")
+    response = client.login("sup1")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 429
+    assert "登录失败次数过多，请 10 分钟后再试。" in html
+    client.post("/console/language", {"lang": "en"})
+    html = client.login("sup1").get_data(as_text=True)
+    assert "Too many failed sign-ins. Please try again in 10 minutes." in html

@@ -35,8 +35,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "login.submit": ("登录", "Sign in"),
     "login.wrong": ("用户名或密码错误。", "Wrong username or password."),
     "login.too_many": (
-        "登录失败次数过多，请稍后再试。",
-        "Too many failed sign-ins. Please try again later.",
+        "登录失败次数过多，请 {minutes} 分钟后再试。",
+        "Too many failed sign-ins. Please try again in {minutes} {minutes:minute|minutes}.",
     ),
     "login.hint": (
         "供乡镇和县级督导员、管理员使用。调查员请使用手机上的入户应用。",

@@ -25,7 +25,8 @@ def login():
         return render_template("console/refused.html"), 403
     except TooManyRequests as error:
         page = render_template(
-            "console/login.html", next_url=next_url, username=username, error="login.too_many"
+            "console/login.html", next_url=next_url, username=username, error="login.too_many",
+            error_params={"minutes": error.errors.get("retry_after_minutes", 1)},
         )
         return page, 429, error.headers
     except Unauthorized:

@@ -1,6 +1,7 @@
 """Sign-in, passwords, bearer tokens and login rate limiting."""
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -10,6 +11,7 @@ from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import contains_eager
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..domain.wording import plural
 from ..extensions import db
 from ..models import DeviceToken, LoginAttempt, Region, User
 from ..models.clock import utcnow
@@ -43,23 +45,34 @@ def hash_token(token: str) -> str:
 
 
 def _check_rate_limit(username: str, ip: str) -> None:
-    """Raise TooManyRequests when too many recent failures for this username or address."""
-    window = current_app.config["LOGIN_WINDOW_SECONDS"]
-    since = utcnow() - timedelta(seconds=window)
-    failures = db.session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
+    """Raise TooManyRequests when too many recent failures for this username or address,
+    saying how long until the next try is accepted (Retry-After, and in minutes in the
+    message: a clerk locked out wants to know whether to wait or to call someone)."""
+    window = timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
+    limit = current_app.config["LOGIN_MAX_FAILURES"]
+    now = utcnow()
+    recent = (
+        select(LoginAttempt.at)
         .where(
-            LoginAttempt.at >= since,
+            LoginAttempt.at >= now - window,
             or_(LoginAttempt.username == username, LoginAttempt.ip == ip),
         )
     )
-    if failures >= current_app.config["LOGIN_MAX_FAILURES"]:
-        raise TooManyRequests(
-            "登录失败次数过多，请稍后再试 / too many failed sign-ins, try again later",
-            code="auth.rate_limited",
-            headers={"Retry-After": str(window)},
-        )
+    failures = db.session.scalar(select(func.count()).select_from(recent.subquery()))
+    if failures < limit:
+        return
+    # The lock lifts when enough failures have left the window for fewer than `limit` to
+    # remain: when the (failures - limit + 1)th oldest one is `window` old.
+    lifting = db.session.scalar(recent.order_by(LoginAttempt.at).offset(failures - limit).limit(1))
+    seconds = max(1, math.ceil((lifting + window - now).total_seconds()))
+    minutes = math.ceil(seconds / 60)
+    raise TooManyRequests(
+        f"登录失败次数过多，请 {minutes} 分钟后再试 / too many failed sign-ins, try again in "
+        f"{minutes} {plural(minutes, 'minute', 'minutes')}",
+        code="auth.rate_limited",
+        errors={"retry_after_minutes": minutes},
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 def authenticate(username: str, password: str, ip: str) -> User:

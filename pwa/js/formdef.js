@@ -4,7 +4,7 @@
 // Contract: docs/architecture.md "Form definitions" (answers are flat, keyed by question name;
 // a repeat's answer is a list of items with "id" and maybe "_removed").
 import { evaluate, truthy } from "./logic.js";
-import { t, label } from "./i18n.js";
+import { t, label, serverText } from "./i18n.js";
 import * as idcard from "./idcard.js";
 
 const EMPTY_TYPES = new Set(["note", "group"]);
@@ -316,24 +316,70 @@ export function mediaAnswers(form, answers) {
 }
 
 /**
- * Return a readable name for a record path ("household.address", "members.<uuid>.occupation")
- * from the form's bindings: the question's label, with the item's name for a collection.
+ * Return a readable name for a path the server names a value by: an answer path
+ * ("answers.visit_date", "answers.members[1].member_id_number") or a record path
+ * ("household.address", "answers.members.<uuid>.id_number"). It is the question's label in
+ * the app's language, after the member (or other item) it belongs to: their name, else
+ * "家庭成员第2项". A path the form does not know is returned as it is.
  */
 export function describePath(form, path, answers = {}) {
-  const [section, second, third] = String(path).split(".");
-  for (const question of flatten(sections(form || {}))) {
-    if (section === "household" && question.bind === path) return label(question.label);
-    if (question.type === "repeat" && question.bind === section) {
-      const items = answers[question.name] || [];
-      const item = items.find((i) => i.id === second);
-      const first = [...flatten(question.children)].find((c) => c.type === "text");
-      const who = (item && first && item[first.name]) || label(question.label);
-      if (!third) return who;
-      const child = [...flatten(question.children)].find((c) => c.bind === third);
-      return `${who} · ${child ? label(child.label) : third}`;
-    }
+  const text = String(path);
+  const rest = text.startsWith("answers.") ? text.slice("answers.".length) : text;
+  const match = /^([^.[\]]+)(?:\[(\d+)\])?(?:\.([^.]+))?(?:\.([^.]+))?$/.exec(rest);
+  if (!match) return text;
+  const [, head, index, second, third] = match;
+  const questions = [...flatten(sections(form || {}))];
+  if (head === "household") {
+    const question = questions.find((q) => q.bind === `household.${second}`);
+    return question && !third && index === undefined ? label(question.label) : text;
   }
-  return path;
+  const repeat = questions.find((q) => q.type === "repeat" && (q.name === head || q.bind === head));
+  if (!repeat) {
+    const question = questions.find((q) => q.name === head);
+    return question && index === undefined && !second ? label(question.label) : text;
+  }
+  // An answer path counts the repeat's items ([1]); a record path names one by its id.
+  const items = Array.isArray(answers?.[repeat.name]) ? answers[repeat.name] : [];
+  const position = index !== undefined ? Number(index) : items.findIndex((i) => i?.id === second);
+  const field = index !== undefined ? second : third;
+  if (index !== undefined && third) return text;
+  const item = items[position];
+  const first = [...flatten(repeat.children)].find((c) => c.type === "text");
+  const who = !item ? label(repeat.label)
+    : (first && item[first.name]) || t("repeat.nth", { what: label(repeat.label), n: position + 1 });
+  if (!field) return who;
+  const child = [...flatten(repeat.children)].find((c) => c.name === field || c.bind === field);
+  return `${who} · ${child ? label(child.label) : field}`;
+}
+
+/**
+ * Return a refusal's paths with their items named by id instead of position
+ * ("answers.members[1].x" becomes "answers.members.<uuid>.x"), from the answers sent: a
+ * refused survey taken back to be fixed keeps naming the right member when one is removed.
+ */
+export function pinItems(errors, answers) {
+  return Object.fromEntries(Object.entries(errors || {}).map(([path, messages]) => [
+    String(path).replace(/^answers\.([^.[\]]+)\[(\d+)\]/, (whole, name, index) => {
+      const id = answers?.[name]?.[Number(index)]?.id;
+      return typeof id === "string" && id && !id.includes(".") ? `answers.${name}.${id}` : whole;
+    }),
+    messages,
+  ]));
+}
+
+/**
+ * Return what a refusal {message, errors} says, in the app's language: the server's
+ * message and, per path, where (describePath) and the server's messages.
+ */
+export function refusalLines(form, answers, refusal) {
+  return {
+    message: serverText(refusal.message),
+    lines: Object.entries(refusal.errors || {}).map(([path, messages]) => ({
+      path,
+      where: describePath(form, path, answers),
+      messages: [].concat(messages).map((m) => serverText(typeof m === "string" ? m : JSON.stringify(m))),
+    })),
+  };
 }
 
 /** Return the label of a record value from the form's choices for that bound field. */

@@ -108,6 +108,7 @@ const STRINGS = {
     "repeat.remove": "移除",
     "repeat.restore": "恢复",
     "repeat.item": "第 {n} 项",
+    "repeat.nth": "{what}第{n}项",
     "repeat.removed": "（已移除）",
     "v.required": "此项必填",
     "v.integer": "请输入整数",
@@ -315,6 +316,7 @@ const STRINGS = {
     "repeat.remove": "Remove",
     "repeat.restore": "Restore",
     "repeat.item": "Item {n}",
+    "repeat.nth": "{what} {n}",
     "repeat.removed": "(removed)",
     "v.required": "Required",
     "v.integer": "Enter a whole number",
@@ -451,6 +453,18 @@ export function label(text) {
   if (text == null) return "";
   if (typeof text === "string") return text;
   return text[current] ?? text.zh ?? text.en ?? "";
+}
+
+/**
+ * Return the current language's half of a server message written "中文 / English" (a
+ * message without both halves is returned as it is).
+ */
+export function serverText(text) {
+  const whole = String(text ?? "");
+  const cut = whole.indexOf(" / ");
+  const chinese = /[\u3400-\u9fff]/;
+  if (cut < 0 || !chinese.test(whole.slice(0, cut)) || chinese.test(whole.slice(cut + 3))) return whole;
+  return current === "en" ? whole.slice(cut + 3) : whole.slice(0, cut);
 }
 
 /** Format a date/time for people (local time). */

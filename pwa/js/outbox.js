@@ -240,7 +240,12 @@ async function fail(item, error, accepted = false) {
     ? { ...stored, attempts, last_error: error.message }
     : retryable
       ? { ...stored, state: "waiting", attempts, next_at: Date.now() + backoff(attempts, error.retryAfter), message: null, last_error: error.message }
-      : { ...stored, state: "attention", attempts, next_at: 0, message: describe(error), accepted: accepted || Boolean(stored.accepted) };
+      : {
+        ...stored, state: "attention", attempts, next_at: 0, message: describe(error),
+        // What the server said, to be shown with the questions' labels (views/refusal.js).
+        refusal: error instanceof ApiError ? { message: error.message, errors: error.errors || {} } : null,
+        accepted: accepted || Boolean(stored.accepted),
+      };
   await db.put("outbox", updated);
   notify();
   if (!retryable) console.warn("submission needs attention", item.instance_id, error);
@@ -305,7 +310,7 @@ export async function exportFile() {
       const record = await db.get("media", `${item.instance_id}/${entry.sha256}`);
       if (record) media.push({ ...entry, data: await toBase64(record.blob) });
     }
-    exported.push({ ...item, media, state: "waiting", attempts: 0, next_at: 0, message: null });
+    exported.push({ ...item, media, state: "waiting", attempts: 0, next_at: 0, message: null, refusal: null });
   }
   const file = {
     format: "ruhu-outbox",

@@ -106,6 +106,7 @@ export async function reopen(instanceId) {
     answers: structuredClone(sent.answers),
     section: 0,
     refused: item.message,
+    refusal: item.refusal ? { ...item.refusal, errors: formdef.pinItems(item.refusal.errors, sent.answers) } : null,
   };
   await db.transact(["outbox", "drafts", "media"], "readwrite", async (s) => {
     for (const record of await s.media.byIndex("instance_id", instanceId)) {

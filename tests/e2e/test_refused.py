@@ -7,6 +7,8 @@ from sqlalchemy import func, select
 from server.extensions import db
 from server.models.submission import Submission, SubmissionMedia
 
+from tests.forms_helpers import SURVEY
+
 from .conftest import idb_outbox, sign_in
 from .survey import fill_and_finish, make_photos
 
@@ -105,3 +107,89 @@ def test_a_survey_whose_photo_is_refused_is_not_offered_again(page, context, liv
             Submission.instance_id == instance_id))
 
     assert live_server.query(stored) == 1
+
+
+def test_a_refusal_names_the_question_and_the_member_not_internal_paths(page, context,
+                                                                      tmp_path):
+    """The server's refusal of a member's ID number and of a visit dated after today (a
+    phone whose clock ran ahead) is shown by the questions' labels and the member's name,
+    with the server's message in the app's language, in the outbox and in the survey taken
+    back; in English once the app speaks English."""
+    refused_id = finished_offline(page, context, tmp_path)
+    member_name = page.evaluate(
+        """async (id) => {
+            const db = await import("/js/db.js");
+            const item = await db.get("outbox", id);
+            item.payload.answers.visit_date = "2099-01-01";
+            const member = item.payload.answers.members[0];
+            member.member_id_number = member.member_id_number.slice(0, 17);
+            await db.put("outbox", item);
+            return member.member_name;
+        }""",
+        refused_id,
+    )
+    card = sync_until_it_needs_a_look(page, context, refused_id)
+    lines = card.locator(".refusal li").all_inner_texts()
+    assert sorted(lines) == sorted([
+        "调查日期：调查日期2099-01-01晚于今天",
+        f"{member_name} · 身份证号码：身份证号码应为18位",
+    ]), lines
+    assert card.locator(".refusal p").inner_text() == "答案不符合问卷"
+    assert "answers." not in card.inner_text()
+
+    page.evaluate("localStorage.setItem('ruhu.lang', 'en')")
+    page.reload()
+    page.goto("/#/sync")
+    card.locator(".refusal li").first.wait_for()
+    assert sorted(card.locator(".refusal li").all_inner_texts()) == sorted([
+        "Date of the visit：the visit date 2099-01-01 is after today",
+        f"{member_name} · ID number：An ID number has 18 characters",
+    ])
+    page.evaluate("localStorage.setItem('ruhu.lang', 'zh')")
+    page.reload()
+    page.goto("/#/sync")
+
+    card.locator("button[data-action=reopen]").click()
+    refused = page.locator("#refused")
+    refused.wait_for()
+    assert f"{member_name} · 身份证号码：身份证号码应为18位" in refused.inner_text()
+    assert "answers." not in refused.inner_text()
+    # The error is there to fix, at the field.
+    page.click("nav.sections button[data-section=family]")
+    field = page.locator(".repeat-item").first.locator(".field[data-name=member_id_number]")
+    assert field.locator("input").input_value() != ""
+
+
+@pytest.mark.parametrize(("lang", "path", "expected"), [
+    ("zh", "answers.visit_date", "调查日期"),
+    ("zh", "answers.sig_household", "被调查人签名"),
+    ("zh", "answers.members[0].member_id_number", "王建国 · 身份证号码"),
+    ("zh", "answers.members[1].birth_date", "家庭成员第2项 · 出生日期"),
+    ("zh", "answers.members.m-head.id_number", "王建国 · 身份证号码"),
+    ("zh", "answers.members.m-head", "王建国"),
+    ("zh", "members.m-head.occupation", "王建国 · 就业、务工或在校情况"),
+    ("zh", "answers.members.m-gone.id_number", "家庭成员 · 身份证号码"),
+    ("zh", "answers.household.phone", "联系电话"),
+    ("en", "answers.members[1].birth_date", "Member 2 · Date of birth"),
+    ("en", "answers.members.m-head.id_number", "王建国 · ID number"),
+    ("zh", "answers.no_such_question", "answers.no_such_question"),
+    ("zh", "media.0.size", "media.0.size"),
+    ("zh", "answers.members[7].member_name", "家庭成员 · 姓名"),
+])
+def test_paths_are_named_by_label_and_member(page, live_server, lang, path, expected):
+    """Every shape of path the server names an answer by: top-level, a repeat item by
+    position (answer paths) or by id (record paths), a named and an unnamed member, one
+    not in the answers, the household's fields; a path the form does not know stays."""
+    page.goto("/")
+    page.wait_for_selector("#username")
+    answers = {"members": [{"id": "m-head", "member_name": "王建国"}, {"id": "m-new"}]}
+    named = page.evaluate(
+        """async ({form, answers, path, lang}) => {
+            const i18n = await import("/js/i18n.js");
+            const formdef = await import("/js/formdef.js");
+            i18n.setLang(lang);
+            return formdef.describePath(form, path, answers);
+        }""",
+        {"form": SURVEY, "answers": answers, "path": path, "lang": lang},
+    )
+    assert named == expected

@@ -11,6 +11,7 @@ import { FormView } from "../form.js";
 import { startLocating, stopLocating } from "../media.js";
 import { formatMoney, formatTime, label, t } from "../i18n.js";
 import { h, replace, toast } from "../ui.js";
+import { refusalBox } from "./refusal.js";
 
 export const tab = "households";
 
@@ -172,8 +173,9 @@ export async function render(view, [instanceId], ctx) {
   };
 
   // A survey the server refused and the investigator took back: what to fix stays in view.
-  const refused = draft.refused
-    ? h("div", { class: "card", id: "refused" }, h("h3", {}, t("survey.refused")), h("p", { class: "message" }, draft.refused))
+  const refused = draft.refused || draft.refusal
+    ? h("div", { class: "card", id: "refused" }, h("h3", {}, t("survey.refused")),
+      refusalBox(form, draft.answers, draft.refusal, draft.refused))
     : null;
   replace(view, refused, tabs, savedNote, body, nav);
   show(Math.min(draft.section || 0, reviewIndex));

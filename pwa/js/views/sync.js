@@ -10,12 +10,13 @@ import * as session from "../session.js";
 import * as surveys from "../surveys.js";
 import { formatBytes, formatTime, t } from "../i18n.js";
 import { h, replace, toast } from "../ui.js";
+import { refusalBox } from "./refusal.js";
 
 export const tab = "sync";
 
 const STATE_CLASS = { waiting: "waiting", sending: "sending", sent: "sent", attention: "attention" };
 
-function outboxItem(item, ctx) {
+function outboxItem(item, ctx, form) {
   const state = item.state;
   const lines = [
     h("div", { class: "row" },
@@ -34,7 +35,9 @@ function outboxItem(item, ctx) {
   if (state === "waiting" && item.attempts > 0) {
     lines.push(h("div", { class: "small" }, `${t("sync.attempts", { n: item.attempts })} · ${t("sync.next_try", { time: formatTime(item.next_at) })}`));
   }
-  if (state === "attention" && item.message) lines.push(h("p", { class: "message" }, item.message));
+  if (state === "attention" && (item.refusal || item.message)) {
+    lines.push(refusalBox(form, item.payload.answers, item.refusal, item.message));
+  }
   if (state === "attention" && !item.accepted) {
     // Refused by the server: the survey goes back to the drafts to be fixed and finished.
     lines.push(h("button", {
@@ -112,7 +115,13 @@ export async function render(view, _params, ctx) {
   const sent = h("ul", { class: "hh-list", id: "sent" });
   const drawQueue = async () => {
     const list = await outbox.items();
-    replace(queue, list.length ? list.map((item) => outboxItem(item, ctx)) : h("li", { class: "empty" }, t("sync.empty")));
+    const formsById = new Map();
+    for (const item of list) {
+      if (!formsById.has(item.payload.form_id)) formsById.set(item.payload.form_id, await forms.get(item.payload.form_id));
+    }
+    replace(queue, list.length
+      ? list.map((item) => outboxItem(item, ctx, formsById.get(item.payload.form_id)))
+      : h("li", { class: "empty" }, t("sync.empty")));
   };
   const drawSent = async () => {
     const list = await outbox.sentItems();

@@ -15,9 +15,20 @@ from .nav import NavItem, register
 register(NavItem("console.queue", "nav.queue", also=("console.submission",)))
 
 
-def _filters() -> review_queue.QueueFilters:
-    """Read the queue's filters from the query string."""
-    args = request.args
+# The queue's filters and order as they travel in URLs: from the queue to a submission, on
+# to the next one and back to the queue, with no state kept on the server.
+QUEUE_ARGS = ("state", "township", "village", "investigator", "from", "to", "flag", "sort",
+              "desc")
+
+
+def _queue_args(args) -> dict[str, list[str]]:
+    """Return the queue's arguments of a query string, to carry on in a URL."""
+    return {key: args.getlist(key)[:20] for key in QUEUE_ARGS if args.getlist(key)}
+
+
+def _filters(args=None) -> review_queue.QueueFilters:
+    """Read the queue's filters from a query string (this request's by default)."""
+    args = request.args if args is None else args
     try:
         investigator = int(args.get("investigator") or 0) or None
     except ValueError:
@@ -50,6 +61,7 @@ def queue():
         investigators=review_queue.investigators_in_scope(g.user),
         states=review_queue.REVIEW_STATES,
         flag_names=review_queue.QUEUE_FLAGS,
+        queue_args=_queue_args(request.args),
     )
 
 
@@ -73,14 +85,33 @@ def submission(instance_id):
     return render_template(
         "console/submission.html",
         county_decider=review.may_approve_county_cases(g.user),
+        queue_args=_queue_args(request.args),
         **file,
     )
+
+
+@bp.get("/queue/next")
+def next_submission():
+    """Open the submission after `after` in the queue (its filters and order in the query
+    string); after the last one, say so and go back to the queue."""
+    carried = _queue_args(request.args)
+    filters = _filters()
+    following = review_queue.next_in_queue(g.user, filters, request.args.get("after", ""))
+    if following is not None:
+        return redirect(url_for("console.submission", instance_id=following, **carried))
+    left = review_queue.waiting_count(g.user, filters)
+    if left:
+        flash(translate("queue.end_reached", n=left), "info")
+    else:
+        flash(translate("queue.done"), "success")
+    return redirect(url_for("console.queue", **carried))
 
 
 @bp.post("/submissions/<uuid:instance_id>/review")
 def decide(instance_id):
     """Approve, send back with issues, or reject a submission."""
     state = request.form.get("state", "")
+    carried = _queue_args(request.args)
     try:
         review_queue.decide(
             g.user, str(instance_id), state, request.form.get("comment", ""),
@@ -88,9 +119,12 @@ def decide(instance_id):
         )
     except ServiceError as error:
         flash_refusal(error)
-    else:
-        flash(translate("submission.decided", state=translate(f"review.{state}")), "success")
-    target = url_for("console.submission", instance_id=instance_id)
-    if request.form.get("then") == "queue":
+        # Refused: stay on the submission, still within its queue.
+        return redirect(url_for("console.submission", instance_id=instance_id, **carried))
+    flash(translate("submission.decided", state=translate(f"review.{state}")), "success")
+    target = url_for("console.submission", instance_id=instance_id, **carried)
+    if request.form.get("then") == "next":
+        target = url_for("console.next_submission", after=instance_id, **carried)
+    elif request.form.get("then") == "queue":
         target = safe_next(request.form.get("next"), url_for("console.queue"))
     return redirect(target)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, func, insert, select, true, update
+from sqlalchemy import and_, case, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -28,7 +28,7 @@ from ..models import (
 )
 from ..models.submission import REVIEW_STATES
 from . import crosscheck, review
-from .errors import Invalid, ServiceError
+from .errors import Invalid, NotFound, ServiceError
 from .household_directory import head_name
 from .pagination import Page, paginate
 from .region_tree import names, village_filter
@@ -290,6 +290,32 @@ def _counts(scope: list, filters: QueueFilters) -> tuple[dict[str, int], dict[st
     return state_counts, flag_counts
 
 
+def _sort_column(filters: QueueFilters):
+    """Return the column the queue is sorted by."""
+    return {
+        "completed_at": ReviewFlags.completed_at,
+        "received_at": Submission.received_at,
+        "household": Household.code,
+        "failed_checks": ReviewFlags.failed_checks,
+    }.get(filters.sort, ReviewFlags.completed_at)
+
+
+def _rows_in_order(filters: QueueFilters):
+    """Return the select of the queue's rows (summary, submission, household) in the
+    queue's order, ties broken by submission id. Rows without the sorted value (a survey
+    without its completion time) come last either way, on both engines (SQLite put them
+    first, PostgreSQL last): "next in queue" walks this same order (`_after`)."""
+    order = _sort_column(filters)
+    return (
+        select(Submission, ReviewFlags, Household)
+        .select_from(ReviewFlags)
+        .join(Submission, Submission.id == ReviewFlags.submission_id)
+        .join(Household, Household.id == ReviewFlags.household_id)
+        .order_by((order.desc() if filters.descending else order.asc()).nulls_last(),
+                  ReviewFlags.submission_id)
+    )
+
+
 def queue(user: User, filters: QueueFilters, *, page: int = 1, per_page: int = 50) -> Queue:
     """Return one page of the queue with its counts (one GROUP BY, then the page's rows)."""
     refresh_flags()
@@ -297,19 +323,9 @@ def queue(user: User, filters: QueueFilters, *, page: int = 1, per_page: int = 5
     state_counts, flag_counts = _counts(scope, filters)
     total = (state_counts.get(filters.state, 0) if filters.state in REVIEW_STATES
              else sum(state_counts.values()))
-    order = {
-        "completed_at": ReviewFlags.completed_at,
-        "received_at": Submission.received_at,
-        "household": Household.code,
-        "failed_checks": ReviewFlags.failed_checks,
-    }.get(filters.sort, ReviewFlags.completed_at)
     result = paginate(
-        select(Submission, ReviewFlags, Household)
-        .join(Submission, Submission.id == ReviewFlags.submission_id)
-        .join(Household, Household.id == ReviewFlags.household_id)
+        _rows_in_order(filters)
         .where(*_conditions(scope, filters, with_state=True, with_flags=True))
-        .order_by(order.desc() if filters.descending else order.asc(),
-                  ReviewFlags.submission_id)
         .options(selectinload(Household.members)),
         page, per_page, scalars=False, total=total,
     )
@@ -343,6 +359,74 @@ def queue(user: User, filters: QueueFilters, *, page: int = 1, per_page: int = 5
         for submission, flags, household in result.items
     ]
     return Queue(page=result, state_counts=state_counts, flag_counts=flag_counts)
+
+
+# --- next in queue ---------------------------------------------------------------------------
+
+
+def _waiting(scope: list, filters: QueueFilters) -> list:
+    """Return the conditions of a submission "next in queue" may offer: what the queue shows
+    with these filters, and in the all-states view only those still waiting for a decision
+    (an approved or rejected one is no next thing to decide)."""
+    conditions = _conditions(scope, filters, with_state=True, with_flags=True)
+    if filters.state not in REVIEW_STATES:
+        conditions.append(ReviewFlags.review_state == "received")
+    return conditions
+
+
+def _after(column, value, submission_id: int, descending: bool):
+    """Return the condition of the rows after (value, submission_id) in the queue's order
+    (`_rows_in_order`: the sorted column, empty values last, then the submission id)."""
+    if value is None:
+        return and_(column.is_(None), ReviewFlags.submission_id > submission_id)
+    return or_(
+        column < value if descending else column > value,
+        and_(column == value, ReviewFlags.submission_id > submission_id),
+        column.is_(None),
+    )
+
+
+def next_in_queue(user: User, filters: QueueFilters, after: str) -> str | None:
+    """Return the instance id of the submission after `after` in the queue with these
+    filters and order, or None when `after` was the last one.
+
+    Read fresh (the summary refreshed first), so a submission someone else decided since
+    the queue was shown is not offered; only the user's scope is searched. `after` itself
+    need not be in the queue any more (it was just decided), but must be a submission the
+    user may see: NotFound otherwise, so its place in the queue says nothing.
+    """
+    refresh_flags()
+    ids = household_ids(user)
+    order = _sort_column(filters)
+    anchor = db.session.execute(
+        select(order, ReviewFlags.submission_id)
+        .select_from(ReviewFlags)
+        .join(Submission, Submission.id == ReviewFlags.submission_id)
+        .join(Household, Household.id == ReviewFlags.household_id)
+        .where(Submission.instance_id == str(after)[:36],
+               *household_condition(ReviewFlags.household_id, ids))
+    ).first()
+    if anchor is None:
+        raise NotFound("问卷不存在 / no such submission")
+    value, anchor_id = anchor
+    found = db.session.execute(
+        _rows_in_order(filters)
+        .with_only_columns(Submission.instance_id)
+        .where(*_waiting(_scope(user, filters), filters),
+               _after(order, value, anchor_id, filters.descending))
+        .limit(1)
+    ).scalar()
+    return found
+
+
+def waiting_count(user: User, filters: QueueFilters) -> int:
+    """Return how many submissions "next in queue" could still offer from the start of the
+    queue (those skipped on the way, once the end is reached)."""
+    refresh_flags()
+    return db.session.scalar(
+        select(func.count()).select_from(ReviewFlags)
+        .where(*_waiting(_scope(user, filters), filters))
+    ) or 0
 
 
 def investigators_in_scope(user: User) -> list[User]:

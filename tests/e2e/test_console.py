@@ -148,11 +148,58 @@ def test_review_flow(page, live_server, county, artifacts):
     page.wait_for_selector(".flash-error")
     assert review_state(live_server, county["flagged"]) == "received"
     page.fill("textarea[name=comment]", "室内照片时间不对，请补拍")
+    page.uncheck("input[name=then]")  # stay on this survey to read its history
     page.click("button[value=has_issues]")
     page.wait_for_selector(".flash-success")
     assert review_state(live_server, county["flagged"]) == "has_issues"
     assert "室内照片时间不对，请补拍" in page.locator(".history").inner_text()
     shot(page, artifacts, "submission-sent-back")
+    assert errors == []
+
+
+def test_next_in_queue(page, live_server, county, artifacts):
+    """Decide and land on the next survey of the same (sorted) queue, skip one with the N
+    key, decide the rest, reach the end; the skipped one, decided last, ends the queue."""
+    errors = watch_errors(page)
+    sign_in(page)
+    page.goto("/console/queue?sort=household")
+    page.wait_for_selector("table.queue tbody tr")
+    order = page.eval_on_selector_all(
+        "table.queue a.button",
+        "links => links.map(a => new URL(a.href).pathname.split('/').pop())")
+    assert len(order) == 6
+    page.click("table.queue a.button")
+    page.wait_for_selector("#decision")
+    page.click("button[value=approved]")
+    page.wait_for_url(f"**/console/submissions/{order[1]}?sort=household")
+    assert "已记录：已通过" in page.locator(".flash-success").inner_text()
+    assert review_state(live_server, order[0]) == "approved"
+    shot(page, artifacts, "next-in-queue")
+
+    page.keyboard.press("n")  # skip the second without deciding
+    page.wait_for_url(f"**/console/submissions/{order[2]}?sort=household")
+    assert review_state(live_server, order[1]) == "received"
+    # Typing N in the comment types it; it does not skip.
+    page.fill("textarea[name=comment]", "")
+    page.focus("textarea[name=comment]")
+    page.keyboard.press("n")
+    assert page.input_value("textarea[name=comment]") == "n"
+    page.fill("textarea[name=comment]", "")
+    for instance, following in zip(order[2:], order[3:], strict=False):
+        page.click("button[value=approved]")
+        page.wait_for_url(f"**/console/submissions/{following}?sort=household")
+        assert review_state(live_server, instance) == "approved"
+    page.click("button[value=approved]")
+    page.wait_for_url("**/console/queue?sort=household")
+    assert "队列中还有 1 份" in page.locator(".flash-info").inner_text()
+    assert page.locator("table.queue tbody tr").count() == 1
+
+    page.click("table.queue a.button")
+    page.wait_for_url(f"**/console/submissions/{order[1]}?sort=household")
+    page.click("button[value=approved]")
+    page.wait_for_url("**/console/queue?sort=household")
+    assert "本队列已全部审完" in page.locator(".flash-success").last.inner_text()
+    shot(page, artifacts, "queue-done")
     assert errors == []
 
 

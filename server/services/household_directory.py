@@ -11,11 +11,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from ..domain.audit_categories import category_label
 from ..domain.record_form import RECORD_FORM_ID
 from ..extensions import db
 from ..models import Conflict, Household, Member, Submission, User
 from ..models.household import HOUSEHOLD_STATUSES
-from . import conflicts, households
+from . import conflicts, crosscheck, households, ledger
 from .household_record import to_record
 from .pagination import Page, paginate
 from .region_tree import names, village_filter
@@ -188,6 +189,31 @@ def signature_answers(submission: Submission) -> dict[str, dict]:
     return found
 
 
+def audit_facts(user: User, household: Household, *, ip: str | None = None) -> dict:
+    """Return the household's cross-check flags and ledger entries, the ones still open
+    first (flags: newest first; entries: overdue first, then by deadline), as their own
+    screens show them: scoped and audited by services.crosscheck and services.ledger.
+
+    A flag is open while its ledger entry is not closed (crosscheck.FLAG_IS_ACTIVE)."""
+    flags = crosscheck.flags(
+        user, {"household_id": household.id}, limit=crosscheck.MAX_PAGE, ip=ip)["flags"]
+    flags.sort(key=lambda f: f["ledger_state"] in (None, "closed"))
+    entries = list(ledger.list_entries(
+        user, {"household_id": household.id}, limit=ledger.MAX_PAGE, ip=ip)["entries"])
+    entries.sort(key=lambda e: e.state == "closed")
+    members = {m.id: m.name for m in household.members}
+    return {
+        "flags": flags,
+        "entries": [
+            {"entry": e, "overdue": ledger.is_overdue(e), "member": members.get(e.member_id),
+             "category_label": category_label(e.category)}
+            for e in entries
+        ],
+        "open_flags": sum(1 for f in flags if f["ledger_state"] not in (None, "closed")),
+        "open_entries": sum(1 for e in entries if e.state != "closed"),
+    }
+
+
 def household_file(user: User, household_id: int, *, ip: str | None = None) -> dict:
     """Return everything the household page shows. Audited (a read of personal data)."""
     household = households.get(user, household_id, ip=ip)
@@ -224,5 +250,6 @@ def household_file(user: User, household_id: int, *, ip: str | None = None) -> d
         "open_conflicts": history["open_conflicts"],
         "visits": [(visit, evidence(visit)) for visit in visits],
         "people": people,
+        "audit": audit_facts(user, household, ip=ip),
     }
 

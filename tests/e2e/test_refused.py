@@ -6,7 +6,6 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models.submission import Submission, SubmissionMedia
-
 from tests.forms_helpers import SURVEY
 
 from .conftest import idb_outbox, sign_in

@@ -203,6 +203,40 @@ def test_next_in_queue(page, live_server, county, artifacts):
     assert errors == []
 
 
+def test_household_page_shows_its_audit_facts(page, live_server, tmp_path, artifacts):
+    """A member on a death list: the household page says so at the top, lists the flag and
+    its ledger entry, and both links open their screens."""
+    from tests.audit_helpers import covered, csv_bytes
+
+    def flag():
+        from server.services import crosscheck
+
+        household = covered(Demo().households_in(TOWNSHIP_1))[0]
+        member = household.members[0]
+        deaths = tmp_path / "deaths.csv"
+        deaths.write_bytes(csv_bytes(["身份证号", "姓名", "死亡日期"],
+                                     [[member.id_number, member.name, "2026-02-11"]]))
+        crosscheck.import_list(deaths, "deaths", actor=None, source="殡仪馆")
+        return household.id, member.name
+
+    household_id, name = live_server.query(flag)
+    errors = watch_errors(page)
+    sign_in(page)
+    page.goto(f"/console/households/{household_id}")
+    page.click("a.badge[href='#audit-flags']")
+    flags = page.locator("#audit-flags")
+    assert name in flags.inner_text() and "2026-02-11" in flags.inner_text()
+    shot(page, artifacts, "household-audit")
+    page.locator("#audit-ledger article a").first.click()
+    page.wait_for_url("**/console/ledger/*")
+    assert name in page.inner_text("main")
+    page.go_back()
+    page.locator("#audit-flags h2 a").click()
+    page.wait_for_url(f"**/console/audit?household={household_id}")
+    assert page.locator("table tbody tr", has_text=name).count() >= 1
+    assert errors == []
+
+
 def test_a_new_township_drops_the_village_of_another(page, live_server, county):
     """Filtering by a village and then by another township lists that township, not an
     empty page that still filters by the village (its select showed "all")."""

@@ -197,6 +197,20 @@ def test_supporter_id_numbers_are_checked_too():
     assert check(run(given), "id_numbers")["passed"] is False
 
 
+def test_one_id_number_given_to_two_people_fails():
+    """The head's number typed again for the son (and for a supporter) is one problem naming
+    all three, while each number on its own is valid."""
+    given = answers()
+    given["members"][2]["member_id_number"] = HEAD_ID.lower()
+    given["supporters"] = [{"id": "s1", "supporter_name": "王大", "supporter_relation": "child",
+                            "supporter_id_number": HEAD_ID, "supporter_household_size": 3,
+                            "supporter_monthly_income": 2000}]
+    result = check(run(given), "id_numbers")
+    assert result["passed"] is False
+    assert "王建国、王小明、王大的身份证号码相同" in result["reason"]["zh"]
+    assert "王建国, 王小明 and 王大 have the same ID number" in result["reason"]["en"]
+
+
 def test_member_registered_in_another_household_fails():
     """The head's ID number registered in household KS-0007 fails."""
     result = check(run(id_numbers_elsewhere={HEAD_ID: "KS-0007"}), "member_elsewhere")

@@ -90,6 +90,12 @@ def test_shared_vectors(vector):
     assert found == vector["expected"]
 
 
+@pytest.mark.parametrize("vector", VECTORS["shared"], ids=lambda v: v["name"])
+def test_shared_number_vectors(vector):
+    """Each household's people give exactly the expected 'same number' problems."""
+    assert idcard.shared(vector["people"]) == vector["expected"]
+
+
 def test_full_width_check_digit_is_malformed_not_a_wrong_check_character():
     """A full-width last digit (an input method's) is not a digit: Python's isdigit() says it
     is, and the number was reported as having a wrong check character."""

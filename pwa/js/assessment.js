@@ -106,21 +106,25 @@ export function surveyChecks(form, answers, investigatorIds, policy) {
 }
 
 /**
- * Every ID number (members and supporters of the record as the answers leave it) is valid
- * and agrees with the recorded birth date and sex: server/domain/checks.py id_numbers.
+ * Every ID number (members and supporters of the record as the answers leave it) is valid,
+ * agrees with the recorded birth date and sex, and is one person's only:
+ * server/domain/checks.py id_numbers.
  */
 export function idNumbersCheck(record, visitDate) {
   const zh = [];
   const en = [];
-  for (const collection of ["members", "supporters"]) {
-    for (const person of Object.values(record[collection] || {})) {
-      if (!person.id_number) continue;
-      const found = idcard.problems(person.id_number, { birthDate: person.birth_date, sex: person.sex, today: visitDate });
-      for (const problem of found) {
-        zh.push(`${person.name || "?"}:${problem.zh}`);
-        en.push(`${person.name || "?"}: ${problem.en}`);
-      }
+  const people = ["members", "supporters"].flatMap((collection) => Object.values(record[collection] || {}));
+  for (const person of people) {
+    if (!person.id_number) continue;
+    const found = idcard.problems(person.id_number, { birthDate: person.birth_date, sex: person.sex, today: visitDate });
+    for (const problem of found) {
+      zh.push(`${person.name || "?"}:${problem.zh}`);
+      en.push(`${person.name || "?"}: ${problem.en}`);
     }
+  }
+  for (const problem of idcard.shared(people)) {
+    zh.push(problem.zh);
+    en.push(problem.en);
   }
   const rule = "GB 11643-1999 公民身份号码(校验码、出生日期、性别)";
   return zh.length

@@ -100,3 +100,21 @@ export function problems(number, { birthDate = null, sex = null, today }) {
   }
   return found;
 }
+
+/**
+ * List the ID numbers two or more people give (after normalising), one problem ({zh, en})
+ * each, naming the people in the order given, as server/domain/idcard.py shared() does.
+ */
+export function shared(people) {
+  const namesByNumber = new Map();
+  for (const person of people) {
+    const number = person.id_number ? normalise(person.id_number) : "";
+    if (!number) continue;
+    if (!namesByNumber.has(number)) namesByNumber.set(number, []);
+    namesByNumber.get(number).push(person.name || "?");
+  }
+  const and = (names) => (names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`);
+  return [...namesByNumber.values()]
+    .filter((names) => names.length > 1)
+    .map((names) => ({ zh: `${names.join("、")}的身份证号码相同`, en: `${and(names)} have the same ID number` }));
+}

@@ -165,7 +165,8 @@ def photo_reuse(photos: list[dict], used_elsewhere: dict[str, str]) -> dict:
 
 
 def id_numbers(people: list[dict], today: date) -> dict:
-    """Every ID number is valid and agrees with the recorded birth date and sex."""
+    """Every ID number is valid, agrees with the recorded birth date and sex, and belongs
+    to one person of the household only."""
     problems_zh, problems_en = [], []
     for person in people:
         number = person.get("id_number")
@@ -176,6 +177,9 @@ def id_numbers(people: list[dict], today: date) -> dict:
             name = person.get("name") or "?"
             problems_zh.append(f"{name}:{problem['zh']}")
             problems_en.append(f"{name}: {problem['en']}")
+    for problem in idcard.shared(people):
+        problems_zh.append(problem["zh"])
+        problems_en.append(problem["en"])
     if not problems_zh:
         return result("id_numbers", True, RULE_ID, "身份证号码有效", "ID numbers are valid")
     return result("id_numbers", False, RULE_ID, ";".join(problems_zh), "; ".join(problems_en))

@@ -96,3 +96,21 @@ def problems(number: str, *, birth_date: str | None = None, sex: str | None = No
             "en": f"sex {sex} differs from {parsed.sex} in the ID number",
         })
     return found
+
+
+def shared(people: list[dict]) -> list[dict]:
+    """List the ID numbers two or more people give (after normalising), one problem each,
+    naming the people in the order given: one person, one number (GB 11643 4.1)."""
+    names_by_number: dict[str, list[str]] = {}
+    for person in people:
+        if person.get("id_number") and normalise(person["id_number"]):
+            names_by_number.setdefault(normalise(person["id_number"]), []).append(
+                person.get("name") or "?")
+    return [{"zh": f"{'、'.join(names)}的身份证号码相同",
+             "en": f"{_and(names)} have the same ID number"}
+            for names in names_by_number.values() if len(names) > 1]
+
+
+def _and(names: list[str]) -> str:
+    """Return 'A and B', 'A, B and C'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

@@ -136,8 +136,8 @@ def test_a_supporters_number_of_the_wrong_length_is_only_a_warning(page):
 
 
 def test_the_same_number_for_two_members_is_named_on_both(page):
-    """A number given to two members warns on both cards, each naming the other member;
-    it goes when one is corrected."""
+    """A number given to two members warns on both cards, each naming the other member, and
+    fails the assessment's ID check naming both; it goes when one is corrected."""
     open_family(page)
     first = member(page, 0)
     number = first.locator(".field[data-name=member_id_number] input").input_value()
@@ -151,6 +151,10 @@ def test_the_same_number_for_two_members_is_named_on_both(page):
     first.locator(".field[data-name=member_id_number] input").focus()
     first.locator(".field[data-name=member_id_number] input").blur()
     assert "与刘小明的身份证号码相同，请核对" in first_field.locator(".warning").inner_text()
+    # The phone's assessment says it too, as the server's id_numbers check will.
+    review_errors(page)
+    assert f"{first_name}、刘小明的身份证号码相同" in page.locator("#assessment").inner_text()
+    page.click("nav.sections button[data-section=family]")
     # The new member's number made right (a child born 2015, female): both warnings go.
     type_id(second, with_check(number[:6] + "20150601" + "002"))
     assert "相同" not in first_field.locator(".warning").inner_text()

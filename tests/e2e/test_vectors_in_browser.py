@@ -24,6 +24,7 @@ RUN = """async ({logicVectors, assessment, ids}) => {
         })),
         ids: ids.vectors.map((v) => run(() => idcard.problems(v.number,
             {birthDate: v.birth_date ?? null, sex: v.sex ?? null, today: ids.today}))),
+        shared: ids.shared.map((v) => run(() => idcard.shared(v.people))),
     };
 }"""
 
@@ -63,6 +64,11 @@ def test_the_shared_vectors_pass_in_the_browser(page, live_server):
         for v, got in zip(ids["vectors"], results["ids"], strict=True)
         if got != v["expected"]
     ]
+    failures += [
+        (v["name"], v["expected"], got)
+        for v, got in zip(ids["shared"], results["shared"], strict=True)
+        if got != v["expected"]
+    ]
     assert not failures, json.dumps(failures, ensure_ascii=False, indent=1)
     assert len(results["logic"]) > 20 and len(results["assessment"]) > 5
-    assert len(results["ids"]) > 20
+    assert len(results["ids"]) > 20 and len(results["shared"]) >= 5

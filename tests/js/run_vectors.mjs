@@ -77,6 +77,9 @@ for (const v of ids.vectors) {
   const actual = idcard.problems(v.number, { birthDate: v.birth_date, sex: v.sex, today: ids.today });
   check(`idcard: ${v.name}`, actual, v.expected);
 }
+for (const v of ids.shared) {
+  check(`idcard shared: ${v.name}`, idcard.shared(v.people), v.expected);
+}
 
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -1,4 +1,5 @@
-"""A 360×640 screenshot of each main screen, kept under test-artifacts/ (not committed)."""
+"""The main screens at 360 px: a screenshot of each, kept under test-artifacts/ (not committed),
+and values that must not break over lines."""
 
 import pytest
 
@@ -60,3 +61,32 @@ def test_screenshots_of_the_main_screens(page, artifacts, lang):
     page.wait_for_selector("#sign-out")
     shot("me")
     assert all(p.stat().st_size > 0 for p in shots.values())
+
+
+# Values of the household's facts and the assessment that are one word (a code, a phone
+# number, an amount) and broke over two lines: the Range's boxes, one per line.
+BROKEN_VALUES = """() => [...document.querySelectorAll("dl.kv dd")]
+    .filter((dd) => dd.offsetParent !== null && dd.textContent.trim() && !/\\s/.test(dd.textContent.trim()))
+    .filter((dd) => { const range = document.createRange(); range.selectNodeContents(dd);
+                      return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1; })
+    .map((dd) => dd.textContent)"""
+
+
+def test_codes_and_amounts_stay_on_one_line_in_english_at_360_px(page):
+    """English labels are long: at 360 px the household code and the assessment's amounts
+    broke mid-number. The labels wrap at their spaces instead, and every value fits."""
+    page.set_viewport_size({"width": 360, "height": 640})
+    page.goto("/")
+    page.evaluate("() => localStorage.setItem('ruhu.lang', 'en')")
+    sign_in(page)
+    page.locator("#household-list li a").first.click()
+    page.wait_for_selector("#start-survey")
+    code = page.locator("dl.kv dd").first.inner_text()
+    assert len(code) >= 16 and code.isdigit()
+    assert page.evaluate(BROKEN_VALUES) == []
+    page.click("#start-survey")
+    page.click("nav.sections button[data-section=review]")
+    page.wait_for_selector("#assessment dl.kv dd")
+    assert "¥" in page.locator("#assessment").inner_text()
+    assert page.evaluate(BROKEN_VALUES) == []
+    assert no_horizontal_scroll(page)

@@ -19,7 +19,7 @@ function parseValue(question, text) {
     const normalised = raw.replace(/,/g, "").replace(/[¥￥元]/g, "");
     return /^-?\d+(\.\d+)?$/.test(normalised) ? Number(normalised) : raw;
   }
-  return question.type === "text" ? text : raw;
+  return question.type === "text" ? formdef.keptText(question, text) : raw;
 }
 
 function choiceValue(question, text, choices = question.choices || []) {
@@ -146,7 +146,16 @@ export class FormView {
       case "text":
         return h("input", {
           id, type: "text", value: value ?? "", autocomplete: "off",
-          oninput: (e) => set(parseValue(question, e.target.value)), onblur: () => { touch(); this.refresh(); },
+          oninput: (e) => set(parseValue(question, e.target.value)),
+          onblur: (e) => {
+            touch();
+            // Show what is kept (an ID number without its spaces); a draft typed before
+            // ID numbers were kept so is put right by leaving the field.
+            const kept = parseValue(question, e.target.value);
+            if (kept !== null && kept !== target[question.name]) set(kept);
+            if (kept !== null && e.target.value !== kept) e.target.value = kept;
+            this.refresh();
+          },
         });
       case "integer":
       case "decimal":

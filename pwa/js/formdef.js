@@ -198,6 +198,20 @@ export function fieldError(question, value, answers, item = null) {
   return null;
 }
 
+/** Tell whether a question holds an ID number (a repeat's question bound to id_number). */
+export function isIdNumber(question) {
+  return question.bind === "id_number";
+}
+
+/**
+ * Return a typed value as it is kept: an ID number without the spaces people type between
+ * its groups (as printed on the card: 6 + 8 + 4) and with an upper-case X, so the form's
+ * 18-character constraint (and the server's) counts the number, not the spaces.
+ */
+export function keptText(question, text) {
+  return isIdNumber(question) ? idcard.normalise(text) : text;
+}
+
 /**
  * Return the warnings for one value: what the server accepts but flags for a supervisor,
  * so the investigator checks it on the spot without being stopped (a list, maybe empty).
@@ -208,7 +222,7 @@ export function fieldError(question, value, answers, item = null) {
  * character, duplicated numbers that were issued), and the card in hand is what counts.
  */
 export function fieldWarnings(form, question, value, answers, item = null) {
-  if (!item || question.bind !== "id_number" || typeof value !== "string" || !value.trim()) return [];
+  if (!item || !isIdNumber(question) || typeof value !== "string" || !value.trim()) return [];
   const repeat = repeatOf(form, question);
   if (!repeat) return [];
   const children = [...flatten(repeat.children)];
@@ -220,15 +234,21 @@ export function fieldWarnings(form, question, value, answers, item = null) {
   const visit = /^\d{4}-\d{2}-\d{2}$/.test(answers.visit_date ?? "") ? answers.visit_date : today();
   const warnings = idcard.problems(value, { birthDate: bound("birth_date"), sex: bound("sex"), today: visit })
     .map((problem) => t("v.id_check", { reason: label(problem) }));
+  // The same number in any list of people (a member and a supporter too), as the server's
+  // id_numbers check compares them.
   const mine = idcard.normalise(value);
-  const items = Array.isArray(answers[repeat.name]) ? answers[repeat.name] : [];
-  const same = items
-    .map((other, index) => ({ other, index }))
-    .filter(({ other }) => other !== item && !other._removed && typeof other[question.name] === "string"
-      && idcard.normalise(other[question.name]) === mine);
-  if (same.length) {
-    warnings.push(t("v.id_duplicate", { who: same.map(({ other, index }) => itemName(repeat, other, index)).join("、") }));
+  const same = [];
+  for (const list of flatten(sections(form))) {
+    const numberQuestion = list.type === "repeat" && [...flatten(list.children)].find(isIdNumber);
+    if (!numberQuestion || !Array.isArray(answers[list.name])) continue;
+    answers[list.name].forEach((other, index) => {
+      const number = other[numberQuestion.name];
+      if (other !== item && !other._removed && typeof number === "string" && idcard.normalise(number) === mine) {
+        same.push(itemName(list, other, index));
+      }
+    });
   }
+  if (same.length) warnings.push(t("v.id_duplicate", { who: same.join("、") }));
   return warnings;
 }
 

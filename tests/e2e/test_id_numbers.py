@@ -169,3 +169,45 @@ def test_the_warnings_speak_english_when_the_app_does(page):
     field = type_id(card, wrong_check(number))
     assert field.locator(".warning").inner_text().startswith(
         f"Check against the ID card: check character should be {number[17]}, not ")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_number_typed_in_groups_or_with_a_small_x_is_kept_as_on_the_card(page, lang):
+    """Typed as the card prints it (6 + 8 + 4, with spaces) or with a lower-case x, a right
+    number is neither refused for its length nor warned about: it is kept without the spaces
+    and with an upper-case X, and shown so when the field is left."""
+    open_family(page, lang=lang)
+    card = member(page, 0)
+    # The first member's own birth date and sex, with a check character X.
+    assert card.locator(".field[data-name=member_id_number] input").input_value()[:14] == (
+        "23022919650917")
+    number = with_check("23022919650917004")
+    assert number.endswith("X")
+    field = type_id(card, f"{number[:6]} {number[6:14]} {number[14:17]}x")
+    assert field.locator(".error").inner_text() == ""
+    assert field.locator(".warning").inner_text() == ""
+    assert field.locator("input").input_value() == number
+    assert not [e for e in review_errors(page) if "身份证" in e or "ID number" in e]
+
+
+def test_a_member_with_a_supporters_number_is_warned_at_the_field(page):
+    """A member given a supporter's number (one person listed twice) is named at the
+    field, and the supporter too, as the assessment and the server's id_numbers check name
+    them."""
+    open_family(page)
+    number = member(page, 0).locator(".field[data-name=member_id_number] input").input_value()
+    page.click("nav.sections button[data-section=obligors]")
+    repeat = page.locator(".repeat[data-name=supporters]")
+    repeat.locator("button.block").click()
+    supporter = repeat.locator(".repeat-item").last
+    supporter.locator(".field[data-name=supporter_name] input").fill("刘大壮")
+    type_id(supporter, number, "supporter_id_number")
+    page.click("nav.sections button[data-section=family]")
+    first = member(page, 0)
+    first_name = first.locator(".field[data-name=member_name] input").input_value()
+    member_field = type_id(first, number)
+    assert "与刘大壮的身份证号码相同，请核对" in member_field.locator(".warning").inner_text()
+    page.click("nav.sections button[data-section=obligors]")
+    field = type_id(page.locator(".repeat[data-name=supporters] .repeat-item").last, number,
+                    "supporter_id_number")
+    assert f"与{first_name}的身份证号码相同，请核对" in field.locator(".warning").inner_text()

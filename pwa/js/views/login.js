@@ -1,6 +1,6 @@
 // Sign-in: username and password, or a scan of the enrolment QR the console shows.
 import * as session from "../session.js";
-import { t } from "../i18n.js";
+import { serverText, t } from "../i18n.js";
 import { h, replace } from "../ui.js";
 import { startScanner } from "../qr.js";
 
@@ -18,12 +18,18 @@ export function enrolCode(text) {
   }
 }
 
+/** Return what a failed sign-in says, in the app's language. */
 function message(error) {
-  if (error.message === "another_user_has_unsent") {
-    return "本机还有上一位调查员未发送的调查，请由其登录并同步。 / The previous investigator's surveys are not sent yet.";
-  }
+  if (error.message === "another_user_has_unsent") return t("login.previous_unsent");
   if (error.status === 0) return t("login.offline");
-  return error.message || String(error);
+  // The lockout's wait, as the server counts it (errors.retry_after_minutes).
+  const minutes = Number(error.errors?.retry_after_minutes);
+  if (error.code === "auth.rate_limited" && minutes > 0) {
+    return minutes === 1 ? t("login.locked_one") : t("login.locked", { n: minutes });
+  }
+  // The server writes "中文 / English": only this language's half.
+  const text = serverText(error.message || String(error));
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 export async function render(view, _params, ctx) {

@@ -78,6 +78,21 @@ def test_flags_and_entries_are_shown_open_first_with_links(console, household):
     assert re.search(r"销号于 \d{4}-\d{2}-\d{2}", ledger_html)
 
 
+def test_the_ledger_heading_opens_the_ledger_of_this_household_only(console, household, demo):
+    """The section's heading links to the ledger narrowed to the household, which lists its
+    entries and not another household's."""
+    sup1 = console.as_user("sup1")
+    other = next(h for h in covered(demo.households_in(TOWNSHIP_1)) if h.id != household.id)
+    import_deaths(sup1, household.members[0], other.members[0])
+    part = audit_part(sup1.text(f"/console/households/{household.id}"))
+    link = f'/console/ledger?household={household.id}'
+    assert f'<h2><a href="{link}">整改台账</a>' in part
+    ledger = sup1.text(link)
+    assert household.members[0].name in ledger and other.members[0].name not in ledger
+    assert other.code not in ledger
+    assert "只看此户" in ledger and household.code in ledger
+
+
 def test_id_numbers_of_the_lists_stay_off_the_audit_sections(console, household):
     """The members table shows the full ID number (an audited read, as before); the flags
     and entries name the person, never the list's ID number."""

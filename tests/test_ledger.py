@@ -228,6 +228,28 @@ def test_township_supervisors_work_in_their_township_only(api, demo):
     assert api.as_user("inv1").get(LEDGER).status_code == 403
 
 
+def test_the_household_a_list_is_narrowed_to_must_be_in_scope(demo):
+    """ledger.household_filter: a household of the user's region comes back; one of another
+    township is NotFound with the same words as one that does not exist; investigators are
+    refused."""
+    from server.services import ledger
+    from server.services.errors import Forbidden, NotFound
+
+    sup2 = township_supervisor("sup2", TOWNSHIP_2, demo.password)
+    one = covered(demo.households_in(TOWNSHIP_1))[0]
+    two = covered(demo.households_in(TOWNSHIP_2))[0]
+    assert ledger.household_filter(sup2, two.id) is two
+    assert ledger.household_filter(demo.user("sup1"), one.id) is one
+    refusals = []
+    for household_id in (one.id, 99999999, 0, -1, 2**31):
+        with pytest.raises(NotFound) as refused:
+            ledger.household_filter(sup2, household_id)
+        refusals.append(refused.value.message)
+    assert set(refusals) == {"户不存在 / no such household"}
+    with pytest.raises(Forbidden):
+        ledger.household_filter(demo.user("inv1"), one.id)
+
+
 def test_an_entry_needing_a_resurvey_marks_the_household_until_rectified(api, demo):
     """The re-visit marker comes with the entry and leaves with it, through the delta."""
     household = covered(demo.households_in(TOWNSHIP_1))[0]

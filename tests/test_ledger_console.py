@@ -4,13 +4,16 @@ and payment rolls — a few clicks each, within the signed-in supervisor's scope
 import io
 import re
 
+import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from server.extensions import db
-from server.models import CrosscheckFlag, LedgerEntry, ReviewAssignment
+from server.models import AuditEntry, CrosscheckFlag, LedgerEntry, ReviewAssignment
 
 from .audit_helpers import covered, csv_bytes, living_member, stranger
 from .conftest import TOWNSHIP_1, TOWNSHIP_2
+from .test_console_errors import assert_console_error
 
 pytest_plugins = ["tests.console_helpers"]
 
@@ -229,6 +232,109 @@ def test_an_unknown_household_is_marked_at_the_code_and_the_rest_is_kept(console
         assert _error_of(form, "household_code") == "户不存在"
         assert f'value="{code}"' in form and 'value="stop" checked' in form
     assert _ledger_count() == before
+
+
+def _add_entry(client, household, description: str, **form) -> int:
+    """Add a problem by hand on a household through the console; return the entry's id."""
+    response = client.post("/console/ledger", data={
+        "household_code": household.code, "category": "favour_case", "actions": ["stop"],
+        "description": description, **form})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def _filter_form(html: str) -> str:
+    """Return the ledger list's filter form."""
+    start = html.index('<form class="filters"')
+    return html[start:html.index("</form>", start)]
+
+
+def test_the_list_narrowed_to_one_household_says_which_and_keeps_it(console, demo):
+    """?household=<id>: only its entries, a chip with its code and head's name linking to
+    the household, a hidden field so the other filters keep it, a link that removes only
+    it, and the export narrowed alike."""
+    one, two = covered(demo.households_in(TOWNSHIP_1))[:2]
+    sup1 = console.as_user("sup1")
+    kept = _add_entry(sup1, one, "甲户问题")
+    closed = _add_entry(sup1, one, "甲户已销号")
+    sup1.post(f"/console/ledger/{closed}/transition",
+              data={"to_state": "closed", "resolution": "unfounded", "note": "核实无问题"})
+    _add_entry(sup1, two, "乙户问题")
+    head = next(m.name for m in one.members if m.relation == "self")
+
+    html = sup1.text(f"/console/ledger?household={one.id}")
+    assert "甲户问题" in html and "甲户已销号" in html and "乙户问题" not in html
+    form = _filter_form(html)
+    assert "只看此户" in form and one.code in form and head in form
+    assert f'href="/console/households/{one.id}">{one.code}</a>' in form
+    assert f'<input type="hidden" name="household" value="{one.id}">' in form
+    assert 'href="/console/ledger">✕ 取消按户筛选</a>' in form
+    assert f"/api/v1/audit/ledger/export.xlsx?household_id={one.id}" in form
+
+    # With another filter: both apply, and removing the household keeps the other one.
+    active = sup1.text(f"/console/ledger?household={one.id}&state=active")
+    assert f'href="/console/ledger/{kept}"' in active
+    assert f'href="/console/ledger/{closed}"' not in active and "乙户问题" not in active
+    form = _filter_form(active)
+    assert 'href="/console/ledger?state=active">✕ 取消按户筛选</a>' in form
+    export = sup1.get(f"/api/v1/audit/ledger/export.xlsx?household_id={one.id}&state=active")
+    rows = list(load_workbook(io.BytesIO(export.data)).worksheets[0].values)[1:]
+    assert [row[0] for row in rows] == [kept]
+
+    # Without the household: the county's list, and no chip.
+    everything = sup1.text("/console/ledger")
+    assert "乙户问题" in everything and "只看此户" not in everything
+    logged = db.session.scalars(
+        select(AuditEntry.detail).where(AuditEntry.action == "ledger.list")).all()
+    assert {"filters": {"household_id": one.id}, "count": 2} in logged
+
+
+def test_the_household_chip_in_english(console, demo):
+    """The chip and its remove link in the page's language."""
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    sup1 = console.as_user("sup1")
+    _add_entry(sup1, household, "a problem")
+    sup1.post("/console/language", {"lang": "en"})
+    form = _filter_form(sup1.text(f"/console/ledger?household={household.id}"))
+    assert "This household only" in form and household.code in form
+    assert "Show every household" in form and "只看此户" not in form
+
+
+def test_a_household_outside_the_region_is_not_found_like_an_unknown_one(console, demo, sup2):
+    """Township 2's supervisor naming a township-1 household gets the same 404 page as for
+    a household that does not exist: neither its code, its name nor its entries."""
+    other = covered(demo.households_in(TOWNSHIP_1))[0]
+    _add_entry(console.as_user("sup1"), other, "甲户问题")
+    head = next(m.name for m in other.members if m.relation == "self")
+    client = console.as_user("sup2")
+    pages = {}
+    for household_id in (other.id, 99999999, 2**31, int("9" * 30)):
+        pages[household_id] = assert_console_error(
+            client.get(f"/console/ledger?household={household_id}"), 404, "找不到此页面或记录。")
+        assert "户不存在" in pages[household_id]
+    # The same page but for the address it was asked from (the language switch's return).
+    assert pages[other.id].replace(f"household={other.id}", "household=?") == pages[
+        99999999].replace("household=99999999", "household=?")
+    assert other.code not in pages[other.id] and head not in pages[other.id]
+    assert "甲户问题" not in pages[other.id]
+    client.post("/console/language", {"lang": "en"})
+    html = assert_console_error(client.get(f"/console/ledger?household={other.id}"), 404,
+                                "This page or record does not exist.")
+    assert "no such household" in html and "户不存在" not in html
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "1.5", "0x1", "１", "²", " 1"])
+def test_a_malformed_household_is_the_console_error_page(console, demo, value):
+    """Not a household id: the console's 400 page, not the whole county's list."""
+    response = console.as_user("sup1").get("/console/ledger", query_string={"household": value})
+    html = assert_console_error(response, 400, "请求有误")
+    assert "整改进度" not in html
+
+
+def test_a_household_id_that_is_no_household_is_not_found(console, demo):
+    """Zero names nothing: 404, as an unknown id."""
+    assert_console_error(console.as_user("sup1").get("/console/ledger?household=0"), 404,
+                         "找不到此页面或记录。")
 
 
 def test_the_review_calendar_page_assigns_households(console, demo):

@@ -3,11 +3,11 @@ with its state changes (销号 with evidence), and problems added by hand."""
 
 from datetime import date
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from ..domain import audit_ledger
 from ..domain.audit_categories import ACTIONS, CATEGORIES
-from ..services import ledger
+from ..services import household_directory, ledger
 from ..services.errors import ServiceError
 from ..services.pagination import Page, clamp
 from ..services.region_tree import scope_tree
@@ -68,6 +68,8 @@ add_messages(
         "ledger.added": ("已登记整改条目 {id}。", "Ledger entry {id} added."),
         "ledger.household_code": ("户编号", "Household code"),
         "ledger.none": ("没有整改条目。", "No ledger entry."),
+        "ledger.only_household": ("只看此户：", "This household only:"),
+        "ledger.all_households": ("取消按户筛选", "Show every household"),
         "ledger.actor": ("操作人", "By"),
         "ledger.at": ("时间", "When"),
         "ledger.not_added": (
@@ -103,6 +105,22 @@ def _filters() -> dict:
     return {k: v for k, v in filters.items() if v is not None}
 
 
+def _household_filter():
+    """Return the household of `?household=<id>` the list is narrowed to, or None.
+
+    Unlike the other filters, a wrong household is not ignored: the page would claim to
+    show one household's entries while showing the county's. Not a number is a 400; a
+    number naming no household, or one outside the user's region (not told apart), is the
+    service's 404 — both on the console's error page.
+    """
+    raw = request.args.get("household", "")
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()):
+        abort(400)
+    return ledger.household_filter(g.user, int(raw))
+
+
 @bp.get("/ledger")
 def ledger_page():
     """List the entries in scope, overdue first, with the progress table."""
@@ -114,6 +132,9 @@ def _ledger_page(typed: dict | None = None, errors: dict | None = None, status: 
     error next to each field it concerns."""
     page_number, _ = clamp(request.args.get("page"), PER_PAGE)
     filters = _filters()
+    household = _household_filter()
+    if household is not None:
+        filters["household_id"] = household.id
     result = ledger.list_entries(
         g.user, filters, limit=PER_PAGE, offset=(page_number - 1) * PER_PAGE, ip=client_ip()
     )
@@ -125,6 +146,8 @@ def _ledger_page(typed: dict | None = None, errors: dict | None = None, status: 
         page=page,
         today=result["today"],
         filters=filters,
+        household=household,
+        household_name=household_directory.head_name(household) if household else "",
         progress=ledger.progress(g.user),
         tree=scope_tree(g.user),
         categories=CATEGORIES,

@@ -518,6 +518,27 @@ def _filtered(user: User, filters: dict, today: date) -> Select:
     return query.order_by(case((overdue, 0), else_=1), LedgerEntry.due_on, LedgerEntry.id)
 
 
+def household_filter(user: User, household_id: int) -> Household:
+    """Return the household a list of entries is narrowed to, with its members.
+
+    Only a household in the user's scope: one outside it is NotFound exactly as one that
+    does not exist, so a filter tells nothing of the households of other regions.
+    """
+    require_supervisor(user)
+    household = (
+        db.session.scalar(
+            scoped_households(user)
+            .where(Household.id == household_id)
+            .options(selectinload(Household.members))
+        )
+        if 0 < household_id <= MAX_ID
+        else None
+    )
+    if household is None:
+        raise NotFound("户不存在 / no such household")
+    return household
+
+
 def list_entries(
     user: User,
     filters: dict,

@@ -203,6 +203,30 @@ def test_next_in_queue(page, live_server, county, artifacts):
     assert errors == []
 
 
+def test_two_tabs_deciding_one_submission(page, live_server, county, artifacts):
+    """A second tab's decision on a submission the first one decided is refused: the page
+    shows it as it is now, says so in words, and keeps the comment typed there."""
+    errors = watch_errors(page)
+    sign_in(page)
+    first = county["clean"][0]
+    other = page.context.new_page()
+    other.goto(f"/console/submissions/{first}?sort=household")
+    page.goto(f"/console/submissions/{first}?sort=household")
+    page.click("button[value=approved]")
+    page.wait_for_url(lambda url: first not in url)
+    typed = "门牌照片与户编号不符，请补拍后重新提交"
+    other.fill("textarea[name=comment]", typed)
+    other.click("button[value=has_issues]")
+    other.wait_for_selector(".flash-error")
+    assert "现为「已通过」" in other.locator(".flash-error").inner_text()
+    assert other.input_value("textarea[name=comment]") == typed
+    shot(other, artifacts, "stale-decision")
+    other.click("button[value=has_issues]")  # sent back on purpose, now it is seen
+    other.wait_for_url(lambda url: first not in url)
+    assert review_state(live_server, first) == "has_issues"
+    assert errors == []
+
+
 def test_household_page_shows_its_audit_facts(page, live_server, tmp_path, artifacts):
     """A member on a death list: the household page says so at the top, lists the flag and
     its ledger entry, and both links open their screens."""
@@ -234,6 +258,21 @@ def test_household_page_shows_its_audit_facts(page, live_server, tmp_path, artif
     page.locator("#audit-flags h2 a").click()
     page.wait_for_url(f"**/console/audit?household={household_id}")
     assert page.locator("table tbody tr", has_text=name).count() >= 1
+    # The ledger heading opens the ledger narrowed to this household, and says so; a
+    # filter chosen there keeps the household, and the chip's link removes it alone.
+    page.go_back()
+    page.locator("#audit-ledger h2 a").click()
+    page.wait_for_url(f"**/console/ledger?household={household_id}")
+    chip = page.locator(".household-filter")
+    assert "只看此户" in chip.inner_text()
+    shot(page, artifacts, "ledger-household-filter")
+    assert page.locator("main table", has_text=name).count() == 1
+    page.select_option("form.filters select[name=state]", "active")
+    page.wait_for_url(f"**/console/ledger?household={household_id}&*state=active*")
+    assert page.locator("main table tbody tr", has_text=name).count() == 1
+    chip.locator("a.button").click()
+    page.wait_for_url(lambda url: "state=active" in url and "household" not in url)
+    assert page.locator(".household-filter").count() == 0
     assert errors == []
 
 

@@ -153,12 +153,12 @@ def test_a_decision_from_a_stale_page_is_refused(console, scenario, township_1, 
     assert 'name="seen_state" value="received"' in page
     client.post(f"/console/submissions/{instance}/review",
                 {"state": "has_issues", "comment": "户主签名缺失，请补签", "seen_state": "received"})
-    client.post(f"/console/submissions/{instance}/review",
-                {"state": "approved", "comment": "", "seen_state": "received"})
+    page = client.post(f"/console/submissions/{instance}/review",
+                       {"state": "approved", "comment": "", "seen_state": "received"}
+                       ).get_data(as_text=True)
     assert submission(instance).review_state == "has_issues"
     assert submission(instance).review_comment == "户主签名缺失，请补签"
-    page = client.text(f"/console/submissions/{instance}")
-    assert "此问卷已被他人审核，请查看后再决定" in page
+    assert "此问卷已被他人审核" in page
     # The comment box starts empty: approving now does not send the issue's comment again.
     assert re.search(r'<textarea name="comment"[^>]*></textarea>', page)
     assert 'name="seen_state" value="has_issues"' in page
@@ -166,6 +166,34 @@ def test_a_decision_from_a_stale_page_is_refused(console, scenario, township_1, 
                 {"state": "approved", "comment": "", "seen_state": "has_issues"})
     assert submission(instance).review_state == "approved"
     assert submission(instance).review_comment is None
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [("zh", "此问卷已被他人审核，现为「有问题」"), ("en", "it is now Has issues.")],
+)
+def test_a_stale_decision_keeps_what_was_typed(console, scenario, township_1, team, language,
+                                               says):
+    """Two tabs: the one refused shows the submission as it is now, names its state in the
+    page's language (no code such as has_issues), and keeps the comment typed and the
+    choice of the next-in-queue box, so a long reason is not lost."""
+    instance = scenario.record_edit("inv1", township_1[1], {"address": "y"}, investigators=team)
+    client = console.as_user("sup1")
+    client.post("/console/language", {"lang": language})
+    client.post(f"/console/submissions/{instance}/review",
+                {"state": "has_issues", "comment": "户主签名缺失", "seen_state": "received"})
+    typed = "门牌照片与户编号不符，厨房照片缺失，请补拍后重新提交"
+    response = client.post(f"/console/submissions/{instance}/review?sort=household",
+                           {"state": "rejected", "comment": typed, "seen_state": "received"})
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert says in page
+    assert "now has_issues" not in page
+    assert f'<textarea name="comment" rows="3" maxlength="2000">{typed}</textarea>' in page
+    assert 'name="seen_state" value="has_issues"' in page
+    assert re.search(r'name="then" value="next">', page)  # the box was not ticked
+    assert f'action="/console/submissions/{instance}/review?sort=household"' in page
+    assert submission(instance).review_state == "has_issues"
 
 
 def test_reject_undoes_the_change_and_shows_the_history(console, scenario, township_1, team):

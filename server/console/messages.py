@@ -385,6 +385,11 @@ MESSAGES.update(
         "submission.history": ("审核记录", "Review history"),
         "submission.no_history": ("尚未审核。", "Not reviewed yet."),
         "submission.decided": ("已记录：{state}", "Recorded: {state}"),
+        "submission.stale": (
+            "此问卷已被他人审核，现为「{state}」：请查看后再决定（您填写的意见仍在下面）。",
+            "Someone decided on this submission meanwhile: it is now {state}. Look again "
+            "before deciding (what you typed is still below).",
+        ),
         "submission.queue_nav": ("审核队列", "Review queue"),
         "submission.back_to_queue": ("返回队列", "Back to the queue"),
         "submission.skip_next": ("下一份", "Next"),

@@ -78,16 +78,24 @@ def approve_selected():
     return redirect(safe_next(request.form.get("next"), url_for("console.queue")))
 
 
-@bp.get("/submissions/<uuid:instance_id>")
-def submission(instance_id):
-    """Show one submission: answers, record before and after, checks, photos, decision."""
-    file = submission_view.submission_file(g.user, str(instance_id), ip=client_ip())
+def _submission_page(file: dict, *, comment: str = "", then_next: bool = True) -> str:
+    """Render a submission's page (its file from submission_view), within its queue, the
+    decision form holding `comment`."""
     return render_template(
         "console/submission.html",
         county_decider=review.may_approve_county_cases(g.user),
         queue_args=_queue_args(request.args),
+        comment=comment,
+        then_next=then_next,
         **file,
     )
+
+
+@bp.get("/submissions/<uuid:instance_id>")
+def submission(instance_id):
+    """Show one submission: answers, record before and after, checks, photos, decision."""
+    return _submission_page(submission_view.submission_file(g.user, str(instance_id),
+                                                            ip=client_ip()))
 
 
 @bp.get("/queue/next")
@@ -118,9 +126,18 @@ def decide(instance_id):
             seen_state=request.form.get("seen_state") or None, ip=client_ip(),
         )
     except ServiceError as error:
-        flash_refusal(error)
-        # Refused: stay on the submission, still within its queue.
-        return redirect(url_for("console.submission", instance_id=instance_id, **carried))
+        # Refused: the submission again as it is now, still within its queue, with the
+        # comment typed kept (a long reason for sending back is not lost to another tab's
+        # decision) and the state it is in now named in the page's language.
+        file = submission_view.submission_file(g.user, str(instance_id), ip=client_ip())
+        if error.code == "review.stale":
+            now = translate(f"review.{file['submission'].review_state}")
+            flash(translate("submission.stale", state=now), "error")
+        else:
+            flash_refusal(error)
+        page = _submission_page(file, comment=request.form.get("comment", "")[:2000],
+                                then_next=request.form.get("then") == "next")
+        return page, error.status
     flash(translate("submission.decided", state=translate(f"review.{state}")), "success")
     target = url_for("console.submission", instance_id=instance_id, **carried)
     if request.form.get("then") == "next":

@@ -187,7 +187,13 @@ def test_a_number_typed_in_groups_or_with_a_small_x_is_kept_as_on_the_card(page,
     assert field.locator(".error").inner_text() == ""
     assert field.locator(".warning").inner_text() == ""
     assert field.locator("input").input_value() == number
-    assert not [e for e in review_errors(page) if "身份证" in e or "ID number" in e]
+    errors = review_errors(page)
+    assert errors and not [e for e in errors if "身份证" in e or "ID number" in e]
+    # Each error in the language's own punctuation ("Where: what" in English).
+    colon = "：" if lang == "zh" else ": "
+    assert all(colon in e for e in errors), errors
+    if lang == "en":
+        assert not [e for e in errors if "：" in e], errors
 
 
 def test_a_member_with_a_supporters_number_is_warned_at_the_field(page):

@@ -128,6 +128,7 @@ def test_a_refusal_names_the_question_and_the_member_not_internal_paths(page, co
         refused_id,
     )
     card = sync_until_it_needs_a_look(page, context, refused_id)
+    card.locator(".refusal li").first.wait_for()
     lines = card.locator(".refusal li").all_inner_texts()
     assert sorted(lines) == sorted([
         "调查日期：调查日期2099-01-01晚于今天",
@@ -141,8 +142,8 @@ def test_a_refusal_names_the_question_and_the_member_not_internal_paths(page, co
     page.goto("/#/sync")
     card.locator(".refusal li").first.wait_for()
     assert sorted(card.locator(".refusal li").all_inner_texts()) == sorted([
-        "Date of the visit：the visit date 2099-01-01 is after today",
-        f"{member_name} · ID number：An ID number has 18 characters",
+        "Date of the visit: the visit date 2099-01-01 is after today",
+        f"{member_name} · ID number: An ID number has 18 characters",
     ])
     page.evaluate("localStorage.setItem('ruhu.lang', 'zh')")
     page.reload()

@@ -2,6 +2,7 @@
 // each refused answer by its question's label and the member it belongs to (the server
 // names them by internal paths such as answers.members[1].member_id_number).
 import * as formdef from "../formdef.js";
+import { t } from "../i18n.js";
 import { h } from "../ui.js";
 
 /**
@@ -14,6 +15,6 @@ export function refusalBox(form, answers, refusal, fallback) {
   return h("div", { class: "message refusal" },
     h("p", {}, message),
     lines.length
-      ? h("ul", {}, lines.map((line) => h("li", { dataset: { path: line.path } }, `${line.where}：${line.messages.join("；")}`)))
+      ? h("ul", {}, lines.map((line) => h("li", { dataset: { path: line.path } }, t("v.where", { where: line.where, what: line.messages.join(t("v.and")) }))))
       : null);
 }

@@ -159,7 +159,7 @@ export async function render(view, [instanceId], ctx) {
         h("p", { class: "bad" }, t("survey.errors", { n: errors.length })),
         h("ul", {}, errors.map((e) => h("li", {},
           h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); formView.showErrors = true; show(e.section); } },
-            `${label(sectionList[e.section].label)} · ${label(e.question.label)}：${e.message}`))))) : null,
+            t("v.where", { where: `${label(sectionList[e.section].label)} · ${label(e.question.label)}`, what: e.message })))))) : null,
       finish,
       h("button", {
         type: "button", class: "danger block",

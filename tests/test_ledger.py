@@ -250,6 +250,29 @@ def test_the_household_a_list_is_narrowed_to_must_be_in_scope(demo):
         ledger.household_filter(demo.user("inv1"), one.id)
 
 
+def test_a_move_from_a_state_the_entry_left_is_refused(api, demo):
+    """transition(from_state=...): the state the supervisor saw; if the entry moved since,
+    409 ledger.stale_state and nothing stored."""
+    from server.services import ledger
+    from server.services.errors import Conflict
+
+    entry = add_entry(api, covered(demo.households_in(TOWNSHIP_1))[0])
+    sup1 = demo.user("sup1")
+    for state in ("in_progress", "rectified"):
+        ledger.transition(sup1, entry["id"], to_state=state, from_state=None)
+    with pytest.raises(Conflict) as refused:
+        ledger.transition(sup1, entry["id"], to_state="in_progress", comment="核实未通过",
+                          from_state="open")
+    assert refused.value.code == "ledger.stale_state"
+    assert refused.value.errors == {"state": ["rectified"]}
+    transitions = db.session.scalars(
+        select(LedgerTransition).where(LedgerTransition.entry_id == entry["id"])).all()
+    assert [t.to_state for t in transitions] == ["open", "in_progress", "rectified"]
+    moved = ledger.transition(sup1, entry["id"], to_state="in_progress",
+                              comment="核实未通过", from_state="rectified")
+    assert moved.state == "in_progress"
+
+
 def test_an_entry_needing_a_resurvey_marks_the_household_until_rectified(api, demo):
     """The re-visit marker comes with the entry and leaves with it, through the delta."""
     household = covered(demo.households_in(TOWNSHIP_1))[0]

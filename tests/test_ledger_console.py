@@ -337,6 +337,266 @@ def test_a_household_id_that_is_no_household_is_not_found(console, demo):
                          "找不到此页面或记录。")
 
 
+def _section(html: str, section_id: str) -> str:
+    """Return a section of the entry page ("move" or "edit")."""
+    start = html.index(f'<section class="card" id="{section_id}">')
+    return html[start:html.index("</section>", start)]
+
+
+def _stored(entry_id: int) -> tuple:
+    """Return what an entry holds, its transitions and the ledger changes audited."""
+    db.session.expire_all()
+    entry = db.session.get(LedgerEntry, entry_id)
+    changes = db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action.in_(("ledger.transition", "ledger.update"))))
+    return (entry.state, entry.resolution, entry.category, list(entry.actions),
+            entry.description, entry.due_on, entry.amount_to_recover,
+            len(entry.transitions), changes)
+
+
+def test_closing_without_evidence_comes_back_with_everything_typed(console, demo):
+    """No evidence: the move form again (422) with the state, conclusion and comment as
+    chosen, the error at the evidence; the edit form as stored; nothing saved."""
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    sup1 = console.as_user("sup1")
+    entry_id = _add_entry(sup1, household, "原有描述")
+    before = _stored(entry_id)
+    response = sup1.post(f"/console/ledger/{entry_id}/transition", data={
+        "from_state": "open", "to_state": "closed", "resolution": "unfounded",
+        "comment": "同名 <不同人> & 已核实", "note": "  ", "instance_id": "", "sha256": ""})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    move = _section(html, "move")
+    assert "状态未变更" in move and "已填写的内容都保留着" in move
+    assert '<option value="closed" selected>' in move
+    assert '<option value="unfounded" selected>' in move
+    assert "同名 &lt;不同人&gt; &amp; 已核实</textarea>" in move
+    assert _error_of(move, "evidence").startswith("销号须有核实佐证")
+    assert "closing needs" not in html
+    assert '<fieldset aria-invalid="true" aria-describedby="error-evidence">' in move
+    assert _error_of(move, "to_state") == "" and _error_of(move, "resolution") == ""
+    assert 'name="from_state" value="open"' in move
+    edit = _section(html, "edit")
+    assert "原有描述</textarea>" in edit and "修改未保存" not in edit
+    assert 'aria-invalid' not in edit
+    assert _stored(entry_id) == before
+
+
+def test_evidence_not_found_is_marked_at_the_field_it_was_typed_in(console, demo):
+    """In English: a survey id and a photo hash naming nothing of this household are each
+    marked at their field, the note is not; a malformed hash is the hash's error."""
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    sup1 = console.as_user("sup1")
+    entry_id = _add_entry(sup1, household, "problem")
+    before = _stored(entry_id)
+    sup1.post("/console/language", {"lang": "en"})
+    form = {"from_state": "open", "to_state": "closed", "resolution": "unfounded",
+            "note": "checked at the door", "instance_id": "no-such-survey", "sha256": "0" * 64}
+    response = sup1.post(f"/console/ledger/{entry_id}/transition", data=form)
+    assert response.status_code == 422
+    move = _section(response.get_data(as_text=True), "move")
+    assert "The state was not changed" in move
+    assert _error_of(move, "instance_id").startswith("No survey of this household")
+    assert _error_of(move, "sha256").startswith("No received photo of this household")
+    assert _error_of(move, "note") == "" and _error_of(move, "evidence") == ""
+    assert "checked at the door</textarea>" in move
+    assert 'value="no-such-survey" aria-invalid="true"' in move
+    assert f'value="{"0" * 64}" aria-invalid="true"' in move
+
+    malformed = sup1.post(f"/console/ledger/{entry_id}/transition",
+                          data={**form, "instance_id": "", "sha256": "XYZ"})
+    assert malformed.status_code == 422
+    move = _section(malformed.get_data(as_text=True), "move")
+    assert _error_of(move, "sha256").startswith("No received photo")
+    assert _error_of(move, "instance_id") == "" and 'value="XYZ"' in move
+    assert _stored(entry_id) == before
+
+
+def test_a_missing_conclusion_or_comment_is_marked_at_its_field(console, demo):
+    """Closing an open entry without 'unfounded', and sending a rectified one back without
+    a comment: each at its own field, in the page's language, the rest kept."""
+    from server.services import ledger
+
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    sup1 = console.as_user("sup1")
+    entry_id = _add_entry(sup1, household, "问题")
+    response = sup1.post(f"/console/ledger/{entry_id}/transition", data={
+        "from_state": "open", "to_state": "closed", "note": "经核实无此问题"})
+    assert response.status_code == 422
+    move = _section(response.get_data(as_text=True), "move")
+    assert _error_of(move, "resolution").startswith("未经整改直接销号须注明")
+    assert "经核实无此问题</textarea>" in move
+
+    for state in ("in_progress", "rectified"):
+        ledger.transition(demo.user("sup1"), entry_id, to_state=state, comment="处理")
+    before = _stored(entry_id)
+    sup1.post("/console/language", {"lang": "en"})
+    response = sup1.post(f"/console/ledger/{entry_id}/transition", data={
+        "from_state": "rectified", "to_state": "in_progress", "comment": " ",
+        "note": "a note kept"})
+    assert response.status_code == 422
+    move = _section(response.get_data(as_text=True), "move")
+    assert _error_of(move, "comment") == (
+        "sending a rectified entry back needs a comment saying why")
+    assert '<option value="in_progress" selected>' in move and "a note kept</textarea>" in move
+    assert _stored(entry_id) == before
+
+
+def test_a_state_changed_meanwhile_is_not_overridden(console, demo):
+    """The page was opened while the entry was open; someone marks it rectified; "in
+    progress" chosen on the old page would now send it back as a failed verification (the
+    comment given makes that allowed): refused at the state, the fresh state shown, what
+    was typed kept, nothing stored."""
+    from server.services import ledger
+
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    sup1 = console.as_user("sup1")
+    entry_id = _add_entry(sup1, household, "问题")
+    assert 'name="from_state" value="open"' in sup1.text(f"/console/ledger/{entry_id}")
+    for state in ("in_progress", "rectified"):
+        ledger.transition(demo.user("sup1"), entry_id, to_state=state, comment="他人处理")
+    before = _stored(entry_id)
+    response = sup1.post(f"/console/ledger/{entry_id}/transition", data={
+        "from_state": "open", "to_state": "in_progress", "comment": "开始整改"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    move = _section(html, "move")
+    assert _error_of(move, "to_state").startswith("此条目刚被他人变更")
+    assert 'name="from_state" value="rectified"' in move and "开始整改</textarea>" in move
+    assert _stored(entry_id) == before
+    # From the page as it is now, the same choice is taken.
+    response = sup1.post(f"/console/ledger/{entry_id}/transition", data={
+        "from_state": "rectified", "to_state": "in_progress", "comment": "核实未通过"})
+    assert response.status_code == 302
+    assert _stored(entry_id)[0] == "in_progress"
+
+
+def test_a_move_the_entry_cannot_make_is_marked_at_the_state(console, demo):
+    """A state the entry cannot go to from where it is (a forged or old form)."""
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    sup1 = console.as_user("sup1")
+    entry_id = _add_entry(sup1, household, "问题")
+    before = _stored(entry_id)
+    response = sup1.post(f"/console/ledger/{entry_id}/transition", data={
+        "to_state": "rectified", "comment": "已整改"})
+    assert response.status_code == 422
+    move = _section(response.get_data(as_text=True), "move")
+    assert _error_of(move, "to_state") == "此条目现在的状态不能改为所选状态，请重新选择。"
+    assert "已整改</textarea>" in move
+    assert _stored(entry_id) == before
+
+
+def test_an_entry_closed_meanwhile_says_so_instead_of_its_forms(console, demo):
+    """Moving or editing an entry someone closed: the page says it is closed and nothing
+    was saved (its forms are gone), 422 in both languages."""
+    from server.services import ledger
+
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    sup1 = console.as_user("sup1")
+    entry_id = _add_entry(sup1, household, "问题")
+    ledger.transition(demo.user("sup1"), entry_id, to_state="closed", resolution="unfounded",
+                      evidence=[{"kind": "note", "text": "无问题"}])
+    before = _stored(entry_id)
+    moved = sup1.post(f"/console/ledger/{entry_id}/transition", data={
+        "from_state": "open", "to_state": "in_progress"})
+    assert moved.status_code == 422
+    assert "此条目已销号，不能再变更" in moved.get_data(as_text=True)
+    sup1.post("/console/language", {"lang": "en"})
+    edited = sup1.post(f"/console/ledger/{entry_id}/edit", data={
+        "category": "favour_case", "actions": ["stop"], "description": "changed"})
+    assert edited.status_code == 422
+    html = edited.get_data(as_text=True)
+    assert "This entry is closed and cannot change any more" in html
+    assert 'id="edit"' not in html
+    assert _stored(entry_id) == before
+
+
+def test_a_refused_edit_comes_back_with_everything_typed(console, demo):
+    """A date that does not exist and an amount that is not one: both marked, in English;
+    the category, actions and description as typed; nothing saved."""
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    sup1 = console.as_user("sup1")
+    entry_id = _add_entry(sup1, household, "原有描述", due_on="2026-12-31")
+    before = _stored(entry_id)
+    sup1.post("/console/language", {"lang": "en"})
+    response = sup1.post(f"/console/ledger/{entry_id}/edit", data={
+        "category": "hidden_support", "actions": ["recover", "reduce"],
+        "description": "new <text> & more", "due_on": "2026-02-30",
+        "amount_to_recover": "12,5"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    edit = _section(html, "edit")
+    assert "The changes were not saved" in edit
+    assert _error_of(edit, "due_on") == "Not a date: write it year-month-day, like 2026-06-30."
+    assert _error_of(edit, "amount_to_recover").startswith("Not an amount")
+    assert '<option value="hidden_support" selected>' in edit
+    assert 'value="recover" checked' in edit and 'value="reduce" checked' in edit
+    assert 'value="stop" checked' not in edit
+    assert "new &lt;text&gt; &amp; more</textarea>" in edit
+    assert 'value="2026-02-30"' in edit and 'value="12,5"' in edit
+    assert "The state was not changed" not in _section(html, "move")
+    assert _stored(entry_id) == before
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "text"),
+    [
+        ({"actions": []}, "actions", "请至少勾选一项整改措施。"),
+        ({"amount_to_recover": "-5"}, "amount_to_recover", "金额须为不小于 0 的数字"),
+        ({"amount_to_recover": "nan"}, "amount_to_recover", "金额须为不小于 0 的数字"),
+        ({"category": "no_such_category"}, "category", "请选择问题类别。"),
+    ],
+)
+def test_an_edit_the_service_refuses_is_marked_at_its_field(console, demo, form, field, text):
+    """The service's refusals of an edit stand at their fields, the rest as typed."""
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    sup1 = console.as_user("sup1")
+    entry_id = _add_entry(sup1, household, "原有描述")
+    before = _stored(entry_id)
+    response = sup1.post(f"/console/ledger/{entry_id}/edit", data={
+        "category": "favour_case", "actions": ["stop"], "description": "改过的描述",
+        "due_on": "2026-12-31", **form})
+    assert response.status_code == 422
+    edit = _section(response.get_data(as_text=True), "edit")
+    assert _error_of(edit, field).startswith(text)
+    assert "改过的描述</textarea>" in edit and 'value="2026-12-31"' in edit
+    assert _stored(entry_id) == before
+
+
+def test_the_forms_of_an_unknown_or_hidden_entry_are_not_found(console, demo, sup2):
+    """Another township's entry, or none: the console's 404 page, nothing changed."""
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    entry_id = _add_entry(console.as_user("sup1"), household, "问题")
+    before = _stored(entry_id)
+    client = console.as_user("sup2")
+    for target in (entry_id, 99999999):
+        for action, form in (
+            ("transition", {"to_state": "closed", "resolution": "unfounded", "note": "x"}),
+            ("edit", {"category": "favour_case", "actions": ["stop"], "description": "x"}),
+        ):
+            assert_console_error(client.post(f"/console/ledger/{target}/{action}", data=form),
+                                 404, "找不到此页面或记录。")
+    assert _stored(entry_id) == before
+
+
+def test_accepted_forms_still_go_back_to_the_entry(console, demo):
+    """A valid edit and a valid move are saved and redirect to the entry, as before."""
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    sup1 = console.as_user("sup1")
+    entry_id = _add_entry(sup1, household, "问题")
+    edited = sup1.post(f"/console/ledger/{entry_id}/edit", data={
+        "category": "favour_case", "actions": ["stop", "recover"], "description": "新描述",
+        "due_on": "2026-12-31", "amount_to_recover": "1200.5"}, follow_redirects=True)
+    assert "已保存。" in edited.get_data(as_text=True)
+    moved = sup1.post(f"/console/ledger/{entry_id}/transition", data={
+        "from_state": "open", "to_state": "in_progress", "comment": "开始"},
+        follow_redirects=True)
+    assert "状态已变更。" in moved.get_data(as_text=True)
+    state, _, _, actions, description, due_on, amount, transitions, _ = _stored(entry_id)
+    assert (state, actions, description, due_on.isoformat(), float(amount), transitions) == (
+        "in_progress", ["stop", "recover"], "新描述", "2026-12-31", 1200.5, 2)
+
+
 def test_the_review_calendar_page_assigns_households(console, demo):
     """Overdue households are listed; ticking one and choosing an investigator assigns it."""
     household = covered(demo.households_in(TOWNSHIP_1))[0]

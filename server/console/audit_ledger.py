@@ -1,6 +1,7 @@
 """整改台账: the rectification ledger — entries overdue first, progress, one entry's history
 with its state changes (销号 with evidence), and problems added by hand."""
 
+import re
 from datetime import date
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
@@ -8,11 +9,11 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from ..domain import audit_ledger
 from ..domain.audit_categories import ACTIONS, CATEGORIES
 from ..services import household_directory, ledger
-from ..services.errors import ServiceError
+from ..services.errors import Conflict, Invalid, ServiceError
 from ..services.pagination import Page, clamp
 from ..services.region_tree import scope_tree
 from . import bp
-from .access import client_ip, flash_refusal, own_half
+from .access import client_ip, own_half
 from .i18n import add_messages, catalogue, translate
 from .nav import NavItem, register
 
@@ -85,6 +86,43 @@ add_messages(
         "ledger.invalid.due_on": (
             "日期无效，请按 年-月-日 填写，如 2026-06-30。",
             "Not a date: write it year-month-day, like 2026-06-30.",
+        ),
+        "ledger.invalid.amount_to_recover": (
+            "金额须为不小于 0 的数字，如 1200.50。",
+            "Not an amount: a number of yuan, 0 or more, like 1200.50.",
+        ),
+        "ledger.not_moved": (
+            "状态未变更：请按标出的提示修改后再提交，已填写的内容都保留着。",
+            "The state was not changed: correct what is marked and send it again; what "
+            "you typed is kept.",
+        ),
+        "ledger.not_saved": (
+            "修改未保存：请按标出的提示修改后再提交，已填写的内容都保留着。",
+            "The changes were not saved: correct what is marked and send it again; what "
+            "you typed is kept.",
+        ),
+        "ledger.closed_meanwhile": (
+            "此条目已销号，不能再变更；您提交的内容未保存。",
+            "This entry is closed and cannot change any more; what you sent was not saved.",
+        ),
+        "ledger.invalid.to_state": (
+            "此条目现在的状态不能改为所选状态，请重新选择。",
+            "This entry cannot move from its present state to the one chosen: choose again.",
+        ),
+        "ledger.invalid.stale_state": (
+            "此条目刚被他人变更（见上方状态和处理记录），未按您的选择改动；请重新决定。",
+            "Someone changed this entry meanwhile (see its state and history above); it was "
+            "not moved as you chose: decide again.",
+        ),
+        "ledger.invalid.instance_id": (
+            "本户没有此编号、在问题登记之后收到的入户调查。",
+            "No survey of this household with this instance id arrived after the problem "
+            "was entered.",
+        ),
+        "ledger.invalid.sha256": (
+            "本户没有此 SHA-256（64 位十六进制）的已收到照片。",
+            "No received photo of this household has this SHA-256 (64 hexadecimal "
+            "characters).",
         ),
     }
 )
@@ -160,15 +198,16 @@ def _ledger_page(typed: dict | None = None, errors: dict | None = None, status: 
     ), status
 
 
-def _field_errors(error: ServiceError) -> dict[str, str]:
-    """Return the refusal of a new entry as a text per form field.
+def _field_errors(error: ServiceError, unnamed: str) -> dict[str, str]:
+    """Return the refusal of an entry's fields (new or edited) as a text per form field.
 
-    Fields the service names get the console's own words for them; a household that does
-    not exist (or is outside the region: the service does not say which) is the household
-    code's error, in the service's words.
+    Fields the service names get the console's own words for them; a refusal naming no
+    field stands at `unnamed`, in the service's words (adding: a household that does not
+    exist, or is outside the region — the service does not say which — is the household
+    code's error).
     """
     if not error.errors:
-        return {"household_code": own_half(error.message)}
+        return {unnamed: own_half(error.message)}
     return {
         field: translate(f"ledger.invalid.{field}")
         if f"ledger.invalid.{field}" in catalogue()
@@ -202,7 +241,7 @@ def ledger_add():
             ip=client_ip(),
         )
     except ServiceError as error:
-        return _ledger_page(typed, _field_errors(error), 422)
+        return _ledger_page(typed, _field_errors(error, "household_code"), 422)
     flash(translate("ledger.added", id=entry.id), "success")
     return redirect(url_for("console.ledger_entry_page", entry_id=entry.id))
 
@@ -210,6 +249,13 @@ def ledger_add():
 @bp.get("/ledger/<int:entry_id>")
 def ledger_entry_page(entry_id: int):
     """Show one entry: what it requires, its history, and the forms to move or edit it."""
+    return _entry_page(entry_id)
+
+
+def _entry_page(entry_id: int, form: str = "", typed: dict | None = None,
+                errors: dict | None = None, status: int = 200):
+    """Render an entry; a refused form ("move" or "edit") comes back with what was typed
+    and the error next to each field it concerns, the other form as stored."""
     entry = ledger.get(g.user, entry_id, ip=client_ip())
     return render_template(
         "console/ledger_entry.html",
@@ -218,56 +264,117 @@ def ledger_entry_page(entry_id: int):
         next_states=audit_ledger.TRANSITIONS[entry.state],
         categories=CATEGORIES,
         actions=ACTIONS,
-    )
+        form=form,
+        typed=typed or {},
+        errors=errors or {},
+    ), status
+
+
+# Where the move form shows a refusal of ledger.transition, by the refusal's code; the
+# console's own words where the service's would name codes ("in_progress").
+MOVE_REFUSALS = {
+    "ledger.stale_state": ("to_state", "ledger.invalid.stale_state"),
+    "ledger.state_unknown": ("to_state", "ledger.invalid.to_state"),
+    "ledger.transition_refused": ("to_state", "ledger.invalid.to_state"),
+    "ledger.evidence_required": ("evidence", None),
+    "ledger.resolution_mismatch": ("resolution", None),
+    "ledger.resolution_required": ("resolution", None),
+    "ledger.resolution_unexpected": ("resolution", None),
+    "ledger.comment_required": ("comment", None),
+}
+# The service names a bad evidence item by its index in the list it was given.
+EVIDENCE_INDEX = re.compile(r"evidence\[(\d+)\]")
+
+
+def _move_errors(error: ServiceError, evidence_fields: list[str]) -> dict[str, str]:
+    """Return a refused state change as a text per field of the move form.
+
+    Evidence the service could not find (or a malformed photo hash) is the error of the
+    field it was typed in; any other refusal stands at the field its code concerns."""
+    if error.code in ("ledger.evidence_invalid", "ledger.evidence_unknown"):
+        problems = " ".join(
+            [error.message, *(str(m) for ms in error.errors.values() for m in ms)]
+        )
+        errors = {}
+        for index in sorted({int(i) for i in EVIDENCE_INDEX.findall(problems)}):
+            if index < len(evidence_fields):
+                field = evidence_fields[index]
+                errors[field] = translate(f"ledger.invalid.{field}")
+        return errors or {"evidence": own_half(error.message)}
+    field, key = MOVE_REFUSALS.get(error.code, ("to_state", None))
+    return {field: translate(key) if key else own_half(error.message)}
 
 
 @bp.post("/ledger/<int:entry_id>/transition")
 def ledger_transition(entry_id: int):
-    """Move an entry; closing takes the evidence given in the form."""
+    """Move an entry; closing takes the evidence given in the form.
+
+    A refusal shows the entry again with the form as it was typed (422); nothing is
+    stored. The form carries the state it was shown in, so a change made meanwhile is
+    refused rather than applied to a state the supervisor did not see."""
     form = request.form
-    evidence = []
-    if form.get("note", "").strip():
-        evidence.append({"kind": "note", "text": form["note"].strip()[:2000]})
-    if form.get("instance_id", "").strip():
-        evidence.append({"kind": "survey", "instance_id": form["instance_id"].strip()[:36]})
-    if form.get("sha256", "").strip():
-        evidence.append({"kind": "document", "sha256": form["sha256"].strip().lower()[:64]})
+    typed = {
+        key: form.get(key, "")[:2000]
+        for key in ("to_state", "resolution", "comment", "note", "instance_id", "sha256")
+    }
+    evidence, evidence_fields = [], []
+    for field, item in (
+        ("note", {"kind": "note", "text": typed["note"].strip()}),
+        ("instance_id", {"kind": "survey", "instance_id": typed["instance_id"].strip()[:36]}),
+        ("sha256", {"kind": "document", "sha256": typed["sha256"].strip().lower()[:64]}),
+    ):
+        if typed[field].strip():
+            evidence.append(item)
+            evidence_fields.append(field)
     try:
         ledger.transition(
             g.user,
             entry_id,
-            to_state=form.get("to_state", ""),
-            comment=form.get("comment", "")[:2000],
+            to_state=typed["to_state"],
+            comment=typed["comment"],
             evidence=evidence,
-            resolution=form.get("resolution") or None,
+            resolution=typed["resolution"] or None,
+            from_state=form.get("from_state") or None,
             ip=client_ip(),
         )
-    except ServiceError as error:
-        flash_refusal(error)
-    else:
-        flash(translate("ledger.moved"), "success")
+    except (Invalid, Conflict) as error:
+        return _entry_page(entry_id, "move", typed, _move_errors(error, evidence_fields), 422)
+    flash(translate("ledger.moved"), "success")
     return redirect(url_for("console.ledger_entry_page", entry_id=entry_id))
 
 
 @bp.post("/ledger/<int:entry_id>/edit")
 def ledger_edit(entry_id: int):
-    """Change what an entry requires: category, actions, deadline, description, amount."""
+    """Change what an entry requires: category, actions, deadline, description, amount.
+
+    A refusal shows the entry again with the form as it was typed (422); nothing is
+    stored."""
     form = request.form
-    data = {
+    typed = {
         "category": form.get("category", ""),
         "actions": form.getlist("actions"),
         "description": form.get("description", "")[:2000],
+        "due_on": form.get("due_on", ""),
+        "amount_to_recover": form.get("amount_to_recover", "")[:32],
     }
+    data = {key: typed[key] for key in ("category", "actions", "description")}
+    errors = {}
     try:
-        if form.get("due_on"):
-            data["due_on"] = date.fromisoformat(form["due_on"])
-        if form.get("amount_to_recover"):
-            data["amount_to_recover"] = float(form["amount_to_recover"])
-        ledger.update(g.user, entry_id, data, ip=client_ip())
+        if typed["due_on"]:
+            data["due_on"] = date.fromisoformat(typed["due_on"])
     except ValueError:
-        flash(translate("ledger.edit") + ": ?", "error")
-    except ServiceError as error:
-        flash_refusal(error)
-    else:
-        flash(translate("ledger.saved"), "success")
+        errors["due_on"] = translate("ledger.invalid.due_on")
+    try:
+        if typed["amount_to_recover"]:
+            data["amount_to_recover"] = float(typed["amount_to_recover"])
+    except ValueError:
+        errors["amount_to_recover"] = translate("ledger.invalid.amount_to_recover")
+    if errors:
+        return _entry_page(entry_id, "edit", typed, errors, 422)
+    try:
+        ledger.update(g.user, entry_id, {**data, "actions": list(data["actions"])},
+                      ip=client_ip())
+    except (Invalid, Conflict) as error:
+        return _entry_page(entry_id, "edit", typed, _field_errors(error, "category"), 422)
+    flash(translate("ledger.saved"), "success")
     return redirect(url_for("console.ledger_entry_page", entry_id=entry_id))

@@ -400,10 +400,23 @@ def transition(
     comment: str = "",
     evidence: list[dict] | None = None,
     resolution: str | None = None,
+    from_state: str | None = None,
     ip: str | None = None,
 ) -> LedgerEntry:
-    """Move an entry to another state, storing actor, time, comment and evidence. Commits."""
+    """Move an entry to another state, storing actor, time, comment and evidence. Commits.
+
+    `from_state`, when given, is the state the supervisor saw: if someone moved the entry
+    since, nothing changes (ledger.stale_state). Without it, "in progress" chosen on an
+    open entry that was rectified meanwhile would send it back as a failed verification.
+    """
     entry = _entry_for(user, entry_id, for_update=True)
+    if from_state is not None and from_state != entry.state:
+        raise Conflict(
+            "此条目已被他人变更,状态未改;请按现在的状态重新决定 / the entry changed "
+            "meanwhile and was not moved: decide again from its present state",
+            code="ledger.stale_state",
+            errors={"state": [entry.state]},
+        )
     try:
         step = audit_ledger.transition(
             entry.state, to_state, evidence=evidence, comment=comment, resolution=resolution

@@ -44,6 +44,8 @@ def from_environment(with_secret: bool = True) -> dict:
         "TOKEN_LIFETIME_DAYS": int(os.environ.get("RUHU_TOKEN_LIFETIME_DAYS", "30")),
         "LOGIN_MAX_FAILURES": int(os.environ.get("RUHU_LOGIN_MAX_FAILURES", "5")),
         "LOGIN_WINDOW_SECONDS": int(os.environ.get("RUHU_LOGIN_WINDOW_SECONDS", "900")),
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": int(
+            os.environ.get("RUHU_LOGIN_MAX_FAILURES_PER_ADDRESS", "50")),
         # How long a later link of an offline chain waits for its missing predecessor before
         # it is merged on the phone's original base (docs/architecture.md, Submissions).
         "SYNC_HOLD_SECONDS": int(os.environ.get("RUHU_SYNC_HOLD_SECONDS", str(72 * 3600))),

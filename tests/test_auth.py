@@ -88,10 +88,24 @@ def test_repeated_failures_are_rate_limited(client, app):
 
 
 def test_rate_limit_counts_per_address_across_usernames(client, app):
-    """Guessing across many usernames from one address is limited too."""
-    for i in range(app.config["LOGIN_MAX_FAILURES"]):
-        login(client, username=f"guess{i}", password="x")
+    """Guessing across many usernames from one address is limited too, at the address's
+    own limit."""
+    app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"] = 8
+    for i in range(8):
+        assert login(client, username=f"guess{i}", password="x").status_code == 401
+    response = login(client, username="inv2")
+    assert response.status_code == 429
+    assert response.get_json()["errors"]["retry_after_minutes"] == 15
+
+
+def test_one_persons_typos_do_not_lock_out_others_at_the_same_address(client, app):
+    """A township office shares one address: inv2 locking themselves out leaves inv1 (who
+    never failed) free to sign in from the same address."""
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        assert login(client, username="inv2", password="bad-guess").status_code == 401
+    assert app.config["LOGIN_MAX_FAILURES"] < app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
     assert login(client, username="inv2").status_code == 429
+    assert login(client, username="inv1").status_code == 200
 
 
 def test_failures_expire_after_the_window(client, app):

@@ -45,26 +45,24 @@ def hash_token(token: str) -> str:
 
 
 def _check_rate_limit(username: str, ip: str) -> None:
-    """Raise TooManyRequests when too many recent failures for this username or address,
-    saying how long until the next try is accepted (Retry-After, and in minutes in the
-    message: a clerk locked out wants to know whether to wait or to call someone)."""
+    """Raise TooManyRequests when too many recent failures for this username, or far more
+    for this address, saying how long until the next try is accepted (Retry-After, and in
+    minutes in the message: a clerk locked out wants to know whether to wait or to call
+    someone).
+
+    The address has its own, higher limit: a township office or a village's phones share
+    one address behind their network's NAT, and one person's typos must not lock out the
+    whole office; guessing across many usernames from one address is still stopped."""
     window = timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
-    limit = current_app.config["LOGIN_MAX_FAILURES"]
     now = utcnow()
-    recent = (
-        select(LoginAttempt.at)
-        .where(
-            LoginAttempt.at >= now - window,
-            or_(LoginAttempt.username == username, LoginAttempt.ip == ip),
-        )
+    seconds = max(
+        _locked_for(LoginAttempt.username == username,
+                    current_app.config["LOGIN_MAX_FAILURES"], window, now),
+        _locked_for(LoginAttempt.ip == ip,
+                    current_app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"], window, now),
     )
-    failures = db.session.scalar(select(func.count()).select_from(recent.subquery()))
-    if failures < limit:
+    if not seconds:
         return
-    # The lock lifts when enough failures have left the window for fewer than `limit` to
-    # remain: when the (failures - limit + 1)th oldest one is `window` old.
-    lifting = db.session.scalar(recent.order_by(LoginAttempt.at).offset(failures - limit).limit(1))
-    seconds = max(1, math.ceil((lifting + window - now).total_seconds()))
     minutes = math.ceil(seconds / 60)
     raise TooManyRequests(
         f"登录失败次数过多，请 {minutes} 分钟后再试 / too many failed sign-ins, try again in "
@@ -73,6 +71,18 @@ def _check_rate_limit(username: str, ip: str) -> None:
         errors={"retry_after_minutes": minutes},
         headers={"Retry-After": str(seconds)},
     )
+
+
+def _locked_for(condition, limit: int, window: timedelta, now) -> int:
+    """Return the seconds until fewer than `limit` failures matching `condition` remain in
+    the window (0: not locked). The lock lifts when the (failures - limit + 1)th oldest
+    failure is `window` old."""
+    recent = select(LoginAttempt.at).where(LoginAttempt.at >= now - window, condition)
+    failures = db.session.scalar(select(func.count()).select_from(recent.subquery()))
+    if failures < limit:
+        return 0
+    lifting = db.session.scalar(recent.order_by(LoginAttempt.at).offset(failures - limit).limit(1))
+    return max(1, math.ceil((lifting + window - now).total_seconds()))
 
 
 def authenticate(username: str, password: str, ip: str) -> User:

@@ -170,3 +170,13 @@ def test_csv_in_another_encoding_is_refused(app, tmp_path):
     path.write_bytes(",".join(COLUMNS).encode() + "\n王建国".encode("gbk"))
     with pytest.raises(Invalid, match="UTF-8"):
         import_households(path)
+
+
+def test_an_id_number_typed_as_the_card_prints_it_is_stored_without_spaces(app, tmp_path):
+    """A spreadsheet cell '230229 19700517 xxxx' (groups as on the card, maybe a small x) is
+    stored as the 18 characters, as a survey's binding stores it."""
+    spaced = f"{VALID_ID[:6]} {VALID_ID[6:14]} {VALID_ID[14:].lower()}"
+    import_households(write_csv(tmp_path / "spaced.csv", [row(id_number=spaced)]))
+    member = db.session.scalar(select(Member).where(Member.name == "王建国",
+                                                    Member.id_number == VALID_ID))
+    assert member is not None

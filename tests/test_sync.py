@@ -758,3 +758,25 @@ def test_a_survey_dated_after_today_is_422_naming_the_visit_date(api, target, te
                   investigators=team, form_id="dibao_household_survey", form_version="2026.1")
     status, outcome = post(api.as_user("inv1"), body)
     assert status == 201, outcome
+
+
+def test_id_numbers_are_stored_as_the_card_writes_them(api, target, team):
+    """An ID number bound to the record is kept without spaces and with an upper-case X,
+    whatever the phone sent: a supporter's number (no length rule in the form) typed in
+    groups with a small x, and a member's small x."""
+    from tests.forms_helpers import answers
+
+    given = answers()
+    given["members"][1]["member_id_number"] = "11010519491231002x"
+    given["supporters"] = [{"id": "s-tidy", "supporter_name": "王大", "supporter_relation": "child",
+                            "supporter_id_number": "230229 19800101 001x",
+                            "supporter_household_size": 3, "supporter_monthly_income": 2000}]
+    body = survey(target, given, investigators=team,
+                  form_id="dibao_household_survey", form_version="2026.1")
+    status, outcome = post(api.as_user("inv1"), body)
+    assert status == 201, outcome
+    from server.models import Member, Supporter
+
+    db.session.expire_all()
+    assert db.session.get(Supporter, "s-tidy").id_number == "23022919800101001X"
+    assert db.session.get(Member, given["members"][1]["id"]).id_number == "11010519491231002X"

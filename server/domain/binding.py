@@ -8,7 +8,13 @@ None (a removal). Absent answers mean "unchanged", so they are simply not in the
 
 from collections.abc import Iterable, Iterator
 
+from . import idcard
 from .record import COLLECTION_FIELDS, HOUSEHOLD_FIELDS, empty_record
+
+# Fields with one written form whatever was typed: an ID number without the spaces a card
+# prints and with an upper-case X (GB 11643), so the record, the checks and lookups by
+# number agree (a phone that tidies it itself, or one that does not, store the same).
+_CANONICAL = {"id_number": idcard.normalise}
 
 
 class BindingError(ValueError):
@@ -83,6 +89,9 @@ def _bound_items(
             if field and child_name in item:
                 if field not in allowed:
                     raise ValueError(f"{name}.{child_name} binds unknown field {field}")
-                fields[field] = item[child_name]
+                value = item[child_name]
+                if field in _CANONICAL and isinstance(value, str):
+                    value = _CANONICAL[field](value)
+                fields[field] = value
         result[item_id] = fields
     return result

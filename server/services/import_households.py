@@ -187,7 +187,7 @@ def import_households(path: Path, *, actor: User | None = None) -> ImportResult:
                 date.fromisoformat(birth)
             except ValueError:
                 problems.append(f"birth_date {birth!r} is not YYYY-MM-DD")
-        id_number = cell_text(row, "id_number").upper()
+        id_number = idcard.normalise(cell_text(row, "id_number"))
         if id_number:
             id_problems = idcard.problems(id_number, birth_date=birth or None, sex=sex or None)
             if id_problems:

@@ -213,6 +213,31 @@ export function keptText(question, text) {
 }
 
 /**
+ * Keep every typed value of a draft as the form keeps it now (keptText), in place: a draft
+ * saved before the phone tidied ID numbers, or one taken back from the outbox, would
+ * otherwise stop at "18 characters" until each field is touched. Returns whether anything
+ * changed (the caller saves the draft).
+ */
+export function tidyAnswers(form, answers) {
+  let changed = false;
+  const tidy = (questions, target) => {
+    for (const question of flatten(questions)) {
+      if (question.type === "repeat") {
+        for (const item of Array.isArray(target[question.name]) ? target[question.name] : []) tidy(question.children, item);
+      } else if (question.type === "text" && typeof target[question.name] === "string") {
+        const kept = keptText(question, target[question.name]);
+        if (kept !== target[question.name]) {
+          target[question.name] = kept;
+          changed = true;
+        }
+      }
+    }
+  };
+  tidy(sections(form), answers);
+  return changed;
+}
+
+/**
  * Return the warnings for one value: what the server accepts but flags for a supervisor,
  * so the investigator checks it on the spot without being stopped (a list, maybe empty).
  * An ID number (a repeat's question bound to id_number, as services/forms.py finds them)

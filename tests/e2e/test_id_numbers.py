@@ -217,3 +217,26 @@ def test_a_member_with_a_supporters_number_is_warned_at_the_field(page):
     field = type_id(page.locator(".repeat[data-name=supporters] .repeat-item").last, number,
                     "supporter_id_number")
     assert f"与{first_name}的身份证号码相同，请核对" in field.locator(".warning").inner_text()
+
+
+def test_a_draft_saved_with_a_spaced_number_is_kept_whole_when_it_opens(page):
+    """A draft saved before the phone kept ID numbers whole (typed in groups, a small x)
+    opens with the number tidied and saved, without touching the field: it was stopped at
+    'an ID number has 18 characters' until the investigator tapped into each number."""
+    open_family(page)
+    number = with_check("23022919650917004")
+    instance_id = page.evaluate("() => location.hash.split('/').pop()")
+    page.evaluate("""async ([id, typed]) => {
+        const db = await import("/js/db.js");
+        const draft = await db.get("drafts", id);
+        draft.answers.members[0].member_id_number = typed;
+        await db.put("drafts", draft);
+    }""", [instance_id, f"{number[:6]} {number[6:14]} {number[14:17]}x"])
+    page.goto("/#/households")
+    page.goto(f"/#/survey/{instance_id}")
+    assert not [e for e in review_errors(page) if "身份证" in e]
+    stored = page.evaluate("""async (id) => {
+        const db = await import("/js/db.js");
+        return (await db.get("drafts", id)).answers.members[0].member_id_number;
+    }""", instance_id)
+    assert stored == number

@@ -68,6 +68,7 @@ export async function render(view, [instanceId], ctx) {
     savedNote.textContent = error ? String(error) : t("survey.saved", { time: formatTime(new Date()) });
     savedNote.dataset.savedAt = String(Date.now());
   });
+  if (formdef.tidyAnswers(form, draft.answers)) save(draft);
   const formView = new FormView({
     form, draft, onChange: () => save(draft),
     // A getter: the team may change on the review tab after the form was built.

@@ -72,8 +72,8 @@ def test_problems_report_birth_date_and_sex_disagreement():
     """A recorded birth date or sex that differs from the number is reported, both ways."""
     found = idcard.problems(STANDARD_EXAMPLE, birth_date="1950-01-01", sex="male", today=TODAY)
     assert [p["en"] for p in found] == [
-        "birth date 1950-01-01 differs from 1949-12-31 in the ID number",
-        "sex male differs from female in the ID number",
+        "birth date recorded as 1950-01-01, the ID number says 1949-12-31",
+        "recorded as male, the ID number says female",
     ]
 
 

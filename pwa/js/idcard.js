@@ -88,14 +88,14 @@ export function problems(number, { birthDate = null, sex = null, today }) {
   if (birthDate && birthDate !== parsed.birthDate) {
     found.push({
       zh: `出生日期${birthDate}与身份证号中的${parsed.birthDate}不一致`,
-      en: `birth date ${birthDate} differs from ${parsed.birthDate} in the ID number`,
+      en: `birth date recorded as ${birthDate}, the ID number says ${parsed.birthDate}`,
     });
   }
   if ((sex === "male" || sex === "female") && sex !== parsed.sex) {
     const zhSex = { male: "男", female: "女" };
     found.push({
       zh: `性别${zhSex[sex]}与身份证号中的${zhSex[parsed.sex]}不一致`,
-      en: `sex ${sex} differs from ${parsed.sex} in the ID number`,
+      en: `recorded as ${sex}, the ID number says ${parsed.sex}`,
     });
   }
   return found;

@@ -86,14 +86,14 @@ def problems(number: str, *, birth_date: str | None = None, sex: str | None = No
     if birth_date and birth_date != parsed.birth_date.isoformat():
         found.append({
             "zh": f"出生日期{birth_date}与身份证号中的{parsed.birth_date.isoformat()}不一致",
-            "en": f"birth date {birth_date} differs from {parsed.birth_date.isoformat()} "
-                  "in the ID number",
+            "en": f"birth date recorded as {birth_date}, the ID number says "
+                  f"{parsed.birth_date.isoformat()}",
         })
     if sex in ("male", "female") and sex != parsed.sex:
         zh_sex = {"male": "男", "female": "女"}
         found.append({
             "zh": f"性别{zh_sex[sex]}与身份证号中的{zh_sex[parsed.sex]}不一致",
-            "en": f"sex {sex} differs from {parsed.sex} in the ID number",
+            "en": f"recorded as {sex}, the ID number says {parsed.sex}",
         })
     return found
 

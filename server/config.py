@@ -23,6 +23,11 @@ def _secret_key(data_dir: Path) -> str:
     return key
 
 
+def _hours(text: str | None) -> float | None:
+    """Return a number of hours from the environment's text, or None when it is not set."""
+    return float(text) if text else None
+
+
 def from_environment(with_secret: bool = True) -> dict:
     """Build the configuration mapping from RUHU_* environment variables.
 
@@ -69,6 +74,14 @@ def from_environment(with_secret: bool = True) -> dict:
         # and the days a township has to rectify a problem found.
         "AUDIT_KEEP_UPLOADS": os.environ.get("RUHU_AUDIT_KEEP_UPLOADS", "") in ("1", "true", "yes"),
         "LEDGER_DEADLINE_DAYS": int(os.environ.get("RUHU_LEDGER_DEADLINE_DAYS", "30")),
+        # The county's offset from UTC, in hours: its calendar dates every business date (a
+        # problem found, an overdue deadline, a visit) and the console shows times in it.
+        # Unset means China Standard Time (services/county_clock.py); the old name
+        # RUHU_CONSOLE_UTC_OFFSET_HOURS is still read.
+        "COUNTY_UTC_OFFSET_HOURS": _hours(
+            os.environ.get("RUHU_COUNTY_UTC_OFFSET_HOURS")
+            or os.environ.get("RUHU_CONSOLE_UTC_OFFSET_HOURS")
+        ),
     }
     if with_secret:
         settings["SECRET_KEY"] = _secret_key(data_dir)

@@ -3,13 +3,14 @@ the open ones first, each linking to its own screen, within the supervisor's sco
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from server.extensions import db
 from server.models import AuditEntry, CrosscheckFlag, Household, LedgerEntry
+from server.services import county_clock
 
 from .audit_helpers import covered, csv_bytes, stranger, township_supervisor
 from .conftest import DEMO_PASSWORD, TOWNSHIP_1
@@ -112,7 +113,7 @@ def test_an_overdue_entry_and_one_made_by_hand(console, household):
     response = sup1.post("/console/ledger", data={
         "household_code": household.code, "category": "hidden_support",
         "actions": ["resurvey"], "description": "子女有稳定工作未申报赡养费",
-        "due_on": (date.today() - timedelta(days=3)).isoformat()})
+        "due_on": (county_clock.today() - timedelta(days=3)).isoformat()})
     assert response.status_code == 302
     ledger_html = audit_part(sup1.text(f"/console/households/{household.id}")).split(
         'id="audit-ledger"')[1]

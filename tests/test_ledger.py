@@ -2,7 +2,7 @@
 progress, export, scope, and the re-visit marker it puts on households."""
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -11,6 +11,7 @@ from sqlalchemy.exc import DatabaseError
 
 from server.extensions import db
 from server.models import AuditEntry, LedgerTransition
+from server.services import county_clock
 
 from .audit_helpers import covered, patch, township_supervisor
 from .conftest import TOWNSHIP_1, TOWNSHIP_2
@@ -46,7 +47,7 @@ def test_the_ledger_refuses_to_close_without_evidence_and_records_every_change(a
     household = covered(demo.households_in(TOWNSHIP_1))[0]
     entry = add_entry(api, household)
     assert entry["state"] == "open" and entry["township_code"] == TOWNSHIP_1
-    assert entry["due_on"] == (date.today() + timedelta(days=30)).isoformat()
+    assert entry["due_on"] == (county_clock.today() + timedelta(days=30)).isoformat()
 
     assert move(api, entry["id"], "in_progress", comment="已通知村委会").status_code == 200
     assert move(api, entry["id"], "rectified", comment="已减发").status_code == 200
@@ -154,9 +155,9 @@ def test_survey_and_photo_evidence_must_concern_the_household(api, demo):
 def test_overdue_entries_stand_out_and_come_first(api, demo):
     """Entries past their deadline and not rectified are marked and listed first."""
     households = covered(demo.households_in(TOWNSHIP_1))
-    later = add_entry(api, households[0], due_on=(date.today() + timedelta(days=5)).isoformat())
-    late = add_entry(api, households[1], due_on=(date.today() - timedelta(days=3)).isoformat())
-    done_late = add_entry(api, households[2], due_on=(date.today() - timedelta(days=9)).isoformat())
+    later = add_entry(api, households[0], due_on=(county_clock.today() + timedelta(days=5)).isoformat())
+    late = add_entry(api, households[1], due_on=(county_clock.today() - timedelta(days=3)).isoformat())
+    done_late = add_entry(api, households[2], due_on=(county_clock.today() - timedelta(days=9)).isoformat())
     move(api, done_late["id"], "in_progress")
     move(api, done_late["id"], "rectified")  # rectified in time for its check: not overdue
 

@@ -4,17 +4,23 @@ from datetime import date, datetime, timedelta
 
 from server.domain.policy import add_months
 from server.extensions import db
+from server.services import county_clock
 
 from .audit_helpers import covered, merged_survey, township_supervisor
 from .conftest import TOWNSHIP_1, TOWNSHIP_2
 
 REVIEWS = "/api/v1/audit/reviews"
-TODAY = date.today()
-REVIEWED = add_months(TODAY, -7)  # seven months ago
 
 
-def prepare(household, *, able: bool = False, relative: bool = False, reviewed=REVIEWED):
-    """Make a household's facts plain: no recorded date, last reviewed on a given day."""
+def seven_months_ago() -> date:
+    """Return the county's day seven months ago (the county's calendar, not the server's)."""
+    return add_months(county_clock.today(), -7)
+
+
+def prepare(household, *, able: bool = False, relative: bool = False, reviewed=None):
+    """Make a household's facts plain: no recorded date, last reviewed on a given day
+    (seven months ago unless given)."""
+    reviewed = reviewed or seven_months_ago()
     household.next_review_on = None
     household.staff_relative = relative
     household.created_at = datetime.combine(reviewed, datetime.min.time())
@@ -41,24 +47,25 @@ def test_the_review_calendar_follows_the_policys_intervals(api, demo):
     prepare(able, able=True)
     prepare(relative, relative=True)
     prepare(unstable)
-    reviewed_on = add_months(TODAY, -8)
+    today = county_clock.today()
+    reviewed_on = add_months(today, -8)
     merged_survey(unstable, demo.user("inv1"), answers={"income_unstable": True},
                   completed_at=datetime.combine(reviewed_on, datetime.min.time()),
                   assessment={"assessed_for": reviewed_on.isoformat()})
     db.session.commit()
 
     by_id, ordered = due_list(api, within_days=200)
-    assert by_id[yearly.id]["due_on"] == add_months(REVIEWED, 12).isoformat()
+    assert by_id[yearly.id]["due_on"] == add_months(seven_months_ago(), 12).isoformat()
     assert (by_id[yearly.id]["interval_months"], by_id[yearly.id]["reasons"]) == (12, [])
     assert by_id[yearly.id]["overdue"] is False and by_id[yearly.id]["basis"] == "computed"
-    assert by_id[able.id]["due_on"] == add_months(REVIEWED, 6).isoformat()
+    assert by_id[able.id]["due_on"] == add_months(seven_months_ago(), 6).isoformat()
     assert (by_id[able.id]["interval_months"], by_id[able.id]["reasons"]) == (6, ["able_to_work"])
     assert by_id[able.id]["overdue"] is True and by_id[able.id]["days_overdue"] > 0
     assert by_id[relative.id]["reasons"] == ["separately_registered"]
-    assert by_id[relative.id]["due_on"] == add_months(REVIEWED, 6).isoformat()
+    assert by_id[relative.id]["due_on"] == add_months(seven_months_ago(), 6).isoformat()
     assert by_id[unstable.id]["reasons"] == ["unstable_income"]
-    assert by_id[unstable.id]["last_reviewed_on"] == add_months(TODAY, -8).isoformat()
-    assert by_id[unstable.id]["due_on"] == add_months(add_months(TODAY, -8), 6).isoformat()
+    assert by_id[unstable.id]["last_reviewed_on"] == add_months(today, -8).isoformat()
+    assert by_id[unstable.id]["due_on"] == add_months(add_months(today, -8), 6).isoformat()
 
     # Overdue first, then by due date.
     dues = [h["due_on"] for h in ordered]
@@ -74,7 +81,7 @@ def test_an_earlier_recorded_date_counts(api, demo):
     """A review date recorded on the household (the last assessment's) wins when earlier."""
     household = covered(demo.households_in(TOWNSHIP_1))[0]
     prepare(household)
-    household.next_review_on = TODAY - timedelta(days=3)
+    household.next_review_on = county_clock.today() - timedelta(days=3)
     db.session.commit()
     by_id, _ = due_list(api)
     assert by_id[household.id]["basis"] == "recorded"

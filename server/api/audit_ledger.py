@@ -1,6 +1,5 @@
 """The rectification ledger (整改台账): entries, state changes, progress, XLSX export."""
 
-from datetime import date
 
 from flask import g, request
 
@@ -14,7 +13,7 @@ from ..schemas.audit import (
     progress_schema,
     transition_request_schema,
 )
-from ..services import exports, ledger
+from ..services import county_clock, exports, ledger
 from . import bp
 from .auth_context import client_ip, require_user
 
@@ -145,7 +144,7 @@ def export_ledger():
     query.pop("limit"), query.pop("offset")
     filters = {k: v for k, v in query.items() if v is not None}
     data = ledger.export_xlsx(g.user, filters, ip=client_ip())
-    name = f"ledger-{date.today().isoformat()}.xlsx"
+    name = f"ledger-{county_clock.today().isoformat()}.xlsx"
     return (
         data,
         200,

@@ -1,6 +1,5 @@
 """Downloads (CSV, XLSX) of the user's region, and the public posting list (公示)."""
 
-from datetime import date
 
 from flask import (
     Response,
@@ -12,7 +11,7 @@ from flask import (
 )
 
 from ..models.submission import REVIEW_STATES
-from ..services import exports
+from ..services import county_clock, exports
 from ..services.region_tree import scope_tree
 from . import bp
 from .access import client_ip, date_arg
@@ -40,7 +39,7 @@ def _filters() -> exports.ExportFilters:
 def _file_name(name: str, filters: exports.ExportFilters, fmt: str) -> str:
     """Return an ASCII file name naming the dataset, the region and the day."""
     region = filters.village or filters.township or g.user.region.code
-    return f"ruhu-{name}-{region}-{date.today():%Y%m%d}.{fmt}"
+    return f"ruhu-{name}-{region}-{county_clock.today():%Y%m%d}.{fmt}"
 
 
 def _download(name: str, columns, rows, filters: exports.ExportFilters, fmt: str) -> Response:

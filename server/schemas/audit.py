@@ -1,12 +1,12 @@
 """The audit (清查) on the wire: cross-check lists and flags, ledger entries, reviews, rolls."""
 
-from datetime import date
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from ..domain.audit_categories import ACTION_IDS, CATEGORY_IDS
 from ..domain.audit_ledger import RESOLUTIONS, STATES, is_overdue
 from ..domain.audit_lists import LIST_KIND_IDS
+from ..services import county_clock
 from .common import UtcDateTime
 
 DB_INT = validate.Range(1, 2**31 - 1)  # ids are 32-bit integer columns
@@ -188,7 +188,9 @@ class LedgerEntrySchema(Schema):
     found_by = fields.Integer(dump_only=True, allow_none=True)
     due_on = fields.Date(dump_only=True)
     state = fields.String(dump_only=True)
-    overdue = fields.Function(lambda e: is_overdue(e.state, e.due_on, date.today()), dump_only=True)
+    overdue = fields.Function(
+        lambda e: is_overdue(e.state, e.due_on, county_clock.today()), dump_only=True
+    )
     resolution = fields.String(dump_only=True, allow_none=True)
     amount_to_recover = fields.Float(dump_only=True, allow_none=True)
     created_at = UtcDateTime(dump_only=True)

@@ -40,7 +40,7 @@ from ..models import (
     User,
 )
 from ..models.clock import utcnow
-from . import audit
+from . import audit, county_clock
 from .audit_files import plain_text
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .scope import covers_village, region_ids_under, scoped_households
@@ -132,7 +132,7 @@ def open_entry(
         )
         if existing is not None:
             return existing
-    found_on = found_on or date.today()
+    found_on = found_on or county_clock.today()
     entry = LedgerEntry(
         household_id=household.id if household else None,
         member_id=member_id,
@@ -288,7 +288,7 @@ def open_from_checks(
                 actions=list(actions),
                 description=f"{reason.get('zh', '')}({check.get('rule', '')})",
                 found_by=actor,
-                found_on=(submission.received_at or utcnow()).date(),
+                found_on=county_clock.day_of(submission.received_at or utcnow()),
             )
         )
     if any(audit_ledger.needs_revisit(e.state, e.actions) for e in entries):
@@ -565,7 +565,7 @@ def list_entries(
     require_supervisor(user)
     if not 1 <= limit <= MAX_PAGE:
         raise Invalid("limit 超出范围 / limit out of range", errors={"limit": [f"1..{MAX_PAGE}"]})
-    today = today or date.today()
+    today = today or county_clock.today()
     query = _filtered(user, filters, today)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     entries = db.session.scalars(query.options(*_ENTRY_LOAD).limit(limit).offset(offset)).all()
@@ -584,7 +584,7 @@ def list_entries(
 def progress(user: User, *, today: date | None = None) -> list[dict]:
     """Return progress by township and category over the entries in scope."""
     require_supervisor(user)
-    today = today or date.today()
+    today = today or county_clock.today()
     scoped = entries_in_scope(user).subquery()
     rows = db.session.execute(
         select(Region.code, Region.name, scoped.c.category, scoped.c.state, scoped.c.due_on).join(
@@ -608,7 +608,7 @@ def progress(user: User, *, today: date | None = None) -> list[dict]:
 
 def is_overdue(entry: LedgerEntry, today: date | None = None) -> bool:
     """Tell whether an entry is past its deadline and not yet rectified."""
-    return audit_ledger.is_overdue(entry.state, entry.due_on, today or date.today())
+    return audit_ledger.is_overdue(entry.state, entry.due_on, today or county_clock.today())
 
 
 EXPORT_COLUMNS = (
@@ -643,7 +643,7 @@ def export_xlsx(
 ) -> bytes:
     """Return the entries in scope matching the filters as an XLSX workbook. Audited."""
     require_supervisor(user)
-    today = today or date.today()
+    today = today or county_clock.today()
     entries = db.session.scalars(_filtered(user, filters, today).options(*_ENTRY_LOAD)).all()
     book = Workbook(write_only=True)
     sheet = book.create_sheet("整改台账")

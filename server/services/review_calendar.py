@@ -27,7 +27,7 @@ from ..domain.assessment import facts_from_record
 from ..extensions import db
 from ..models import Household, Region, ReviewAssignment, Submission, User
 from ..models.clock import utcnow
-from . import audit, ledger, policies
+from . import audit, county_clock, ledger, policies
 from .audit_files import plain_text
 from .errors import Forbidden, Invalid, NotFound
 from .household_record import to_record
@@ -79,13 +79,13 @@ def visit_day(submission: Submission) -> date:
             return date.fromisoformat(assessed)
         except ValueError:
             pass
-    return (submission.completed_at or submission.received_at).date()
+    return county_clock.day_of(submission.completed_at or submission.received_at)
 
 
 def review_schedule(household: Household, survey: Submission | None, today: date) -> dict:
     """Return when a household is due: {"due_on", "basis", "interval_months", "reasons",
     "last_reviewed_on"}, by the policy in force for its village."""
-    last = visit_day(survey) if survey else household.created_at.date()
+    last = visit_day(survey) if survey else county_clock.day_of(household.created_at)
     policy = policies.policy_for(household.village.code, today)
     computed = interval = None
     reasons: list[str] = []
@@ -126,7 +126,7 @@ def calendar(
             "天数超出范围 / within_days out of range",
             errors={"within_days": [f"0..{MAX_WINDOW_DAYS}"]},
         )
-    today = today or date.today()
+    today = today or county_clock.today()
     until = today + timedelta(days=within_days)
     query = scoped_households(user).where(Household.status.in_(REVIEWED_STATUSES))
     village_code, township_code = plain_text(village_code), plain_text(township_code)

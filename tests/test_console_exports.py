@@ -67,14 +67,15 @@ def test_members_export_masks_id_numbers_like_the_rule(console, demo):
 
 
 def test_exports_hold_only_the_users_region(console, sup2, demo):
-    """sup2's downloads hold township 2 only, even when asking for township 1."""
+    """sup2's downloads hold township 2 only; asking for township 1 is the 404 page, not a
+    file of headings only."""
     client = console.as_user("sup2")
     township_1 = {h.code for h in demo.households_in(TOWNSHIP_1)}
     township_2 = {h.code for h in demo.households_in(TOWNSHIP_2)}
     codes = {row["户编号"] for row in read_csv(client.get("/console/exports/households.csv"))}
     assert codes == township_2
-    asked = read_csv(client.get(f"/console/exports/households.csv?township={TOWNSHIP_1}"))
-    assert asked == []
+    asked = client.get(f"/console/exports/households.csv?township={TOWNSHIP_1}")
+    assert asked.status_code == 404 and asked.mimetype == "text/html"
     members = read_csv(client.get("/console/exports/members.csv"))
     assert {row["户编号"] for row in members} <= township_2
     assert not township_1 & {row["户编号"] for row in members}
@@ -136,14 +137,14 @@ def test_publicity_list_posts_approved_eligible_households_with_masked_ids(
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "export.publicity"))
 
 
-def test_publicity_of_another_township_is_empty(console, sup2, scenario, demo):
-    """sup2 asking for township 1's posting gets an empty list."""
+def test_publicity_of_another_township_is_not_found(console, sup2, scenario, demo):
+    """sup2 asking for township 1's posting gets the 404 page, naming nobody."""
     household = demo.households_in(TOWNSHIP_1)[0]
     instance = scenario.record_edit("inv1", household, {"phone": "13900000009"})
     set_assessment(instance, assessment())
     console.as_user("sup1").post(f"/console/submissions/{instance}/review", {"state": "approved"})
-    page = console.as_user("sup2").text(f"/console/publicity?township={TOWNSHIP_1}")
-    assert "没有符合条件的户" in page
+    page = console.as_user("sup2").text(f"/console/publicity?township={TOWNSHIP_1}", 404)
+    assert "找不到此页面或记录。" in page
     head = next(m for m in household.members if m.relation == "self")
     assert head.name not in page
 

@@ -106,9 +106,9 @@ def test_progress_xlsx_export(console, scenario, demo):
 
 def test_progress_of_a_township_supervisor_holds_their_township_only(console, sup2, scenario,
                                                                      demo):
-    """sup2 sees 北兴镇 only."""
+    """sup2 sees 北兴镇 only; asking for 克山镇 is the 404 page."""
     scenario.record_edit("inv1", demo.households_in(TOWNSHIP_1)[0], {"phone": "13900001113"})
-    page = console.as_user("sup2").text(f"/console/progress?{YEAR}&township={TOWNSHIP_1}")
+    page = console.as_user("sup2").text(f"/console/progress?{YEAR}&township={TOWNSHIP_1}", 404)
     assert "克山镇" not in page and "城东社区" not in page
     page = console.as_user("sup2").text(f"/console/progress?{YEAR}")
     assert "北兴镇" in page and "克山镇" not in page

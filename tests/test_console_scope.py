@@ -59,13 +59,12 @@ def test_township_supervisor_sees_only_their_township(console, sup2, township_1_
 
 
 def test_township_filter_cannot_widen_the_scope(console, sup2, township_1_work):
-    """Asking for township 1's code in a filter selects nothing."""
+    """Asking for township 1's code in a filter shows nothing of it: the 404 page (every
+    screen: test_a_township_outside_the_region_is_the_404_page_on_every_screen)."""
     client = console.as_user("sup2")
-    page = client.text(f"/console/households?township={TOWNSHIP_1}")
-    _no_township_1(page, township_1_work)
-    assert "共 0 条" in page
-    _no_township_1(client.text(f"/console/queue?state=all&township={TOWNSHIP_1}"),
-                   township_1_work)
+    for url in (f"/console/households?township={TOWNSHIP_1}",
+                f"/console/queue?state=all&township={TOWNSHIP_1}"):
+        _no_township_1(client.text(url, status=404), township_1_work)
 
 
 def test_direct_urls_to_township_1_are_refused(console, sup2, township_1_work):
@@ -157,3 +156,109 @@ def test_every_screen_of_a_township_supervisors_menu_opens(app, console, sup2, d
     for page in township_pages:
         assert client.get(page).status_code == 200, page
     assert "/console/rolls" in pages(demo.user("sup1"))
+
+
+VILLAGE_OF_TOWNSHIP_1 = "230229100001"  # 城东社区
+VILLAGE_OF_TOWNSHIP_2 = "230229101201"  # 兴旺村
+# Every console screen and download that narrows by township (and village): a code is put
+# after the screen's own query string.
+TOWNSHIP_SCREENS = [
+    "/console/queue?state=all",
+    "/console/households?per_page=20",
+    "/console/conflicts?",
+    "/console/exports/households.csv?",
+    "/console/exports/members.xlsx?",
+    "/console/exports/submissions.csv?",
+    "/console/exports/assessments.csv?",
+    "/console/publicity?",
+    "/console/publicity?format=csv",
+    "/console/progress?",
+    "/console/progress.xlsx?",
+    "/console/audit?",
+    "/console/ledger?",
+    "/console/reviews?",
+]
+VILLAGE_SCREENS = [
+    "/console/queue?state=all",
+    "/console/households?per_page=20",
+    "/console/conflicts?",
+    "/console/exports/households.csv?",
+    "/console/exports/submissions.xlsx?",
+    "/console/publicity?",
+    "/console/reviews?",
+    "/console/labels?",
+]
+
+
+def _with(screen: str, query: str) -> str:
+    """Return a screen's URL with one more query parameter."""
+    return screen + ("" if screen.endswith("?") else "&") + query
+
+
+def _assert_not_found(response, text: str = "找不到此页面或记录。") -> str:
+    """Check a response is the console's 404 page, naming nothing of township 1 (its code
+    may be in the page only as the address asked for, in the language switch's `next`)."""
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404, (response.status_code, html[:300])
+    assert response.mimetype == "text/html" and 'class="card error-page"' in html
+    assert text in html
+    assert "克山镇" not in html and "城东社区" not in html
+    return html
+
+
+@pytest.mark.parametrize("screen", TOWNSHIP_SCREENS)
+def test_a_township_outside_the_region_is_the_404_page_on_every_screen(
+    console, sup2, demo, screen
+):
+    """sup2 asking for township 1 (or a code that names no township) gets the console's
+    404 page, as for an unknown code: never an empty list (or a CSV of headings) under a
+    township box saying 全部. Their own township still opens, and so does township 1 for
+    the county supervisor."""
+    client = console.as_user("sup2")
+    for code in (TOWNSHIP_1, "230229999", VILLAGE_OF_TOWNSHIP_2):  # another's, none, a village
+        _assert_not_found(client.get(_with(screen, f"township={code}")))
+    assert client.get(_with(screen, f"township={TOWNSHIP_2}")).status_code == 200
+    assert console.as_user("sup1").get(_with(screen, f"township={TOWNSHIP_1}")).status_code \
+        == 200
+
+
+@pytest.mark.parametrize("screen", VILLAGE_SCREENS)
+def test_a_village_outside_the_region_is_the_404_page_on_every_screen(
+    console, sup2, demo, screen
+):
+    """The same for a village: township 1's, one that does not exist, a township's code, and
+    a village of the region under another of its townships than the one chosen."""
+    client = console.as_user("sup2")
+    for query in (
+        f"village={VILLAGE_OF_TOWNSHIP_1}",
+        "village=230229101999",
+        f"village={TOWNSHIP_2}",
+        f"township={TOWNSHIP_2}&village={VILLAGE_OF_TOWNSHIP_1}",
+    ):
+        _assert_not_found(client.get(_with(screen, query)))
+    assert client.get(_with(screen, f"village={VILLAGE_OF_TOWNSHIP_2}")).status_code == 200
+    assert client.get(
+        _with(screen, f"township={TOWNSHIP_2}&village={VILLAGE_OF_TOWNSHIP_2}")
+    ).status_code == 200
+    assert console.as_user("sup1").get(
+        _with(screen, f"village={VILLAGE_OF_TOWNSHIP_1}")
+    ).status_code == 200
+
+
+@pytest.mark.parametrize("code", ["abc", "%00", "2302291" + "0" * 300, "230229100%27--"])
+@pytest.mark.parametrize("screen", ["/console/queue?state=all", "/console/exports/members.csv?",
+                                    "/console/ledger?", "/console/audit?"])
+def test_a_malformed_region_code_is_the_404_page(console, sup2, screen, code):
+    """A code that could name no region: the same 404 page, in the console's frame."""
+    client = console.as_user("sup2")
+    html = _assert_not_found(client.get(_with(screen, f"township={code}")))
+    assert 'class="mainnav"' in html
+
+
+def test_the_out_of_region_404_follows_the_language(console, sup2):
+    """In English, the page says so in English only."""
+    client = console.as_user("sup2")
+    client.post("/console/language", {"lang": "en"})
+    html = _assert_not_found(client.get(f"/console/queue?township={TOWNSHIP_1}"),
+                             "This page or record does not exist.")
+    assert "找不到" not in html and "范围" not in html

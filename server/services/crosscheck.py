@@ -45,6 +45,7 @@ from .audit_files import (
 )
 from .errors import Invalid, NotFound
 from .import_households import refuse_if_errors
+from .region_tree import village_filter
 from .scope import scoped_households
 
 # Households whose people are matched: everyone but closed cases (applicants too: a vehicle
@@ -326,9 +327,7 @@ def flags(
         if filters.get(key) is not None:
             query = query.where(getattr(CrosscheckFlag, key) == filters[key])
     if filters.get("township_code"):
-        code = plain_text(filters["township_code"])
-        township = db.session.scalar(select(Region).where(Region.code == code))
-        villages = select(Region.id).where(Region.parent_id == (township.id if township else -1))
+        villages = village_filter(user, township=filters["township_code"])
         query = query.where(
             CrosscheckFlag.household_id.in_(
                 select(Household.id).where(Household.village_id.in_(villages))

@@ -25,7 +25,7 @@ from ..models import Household, ReviewFlags, Submission, User
 from ..models.submission import REVIEW_STATES
 from . import audit
 from .household_directory import head_name
-from .region_tree import names, village_filter
+from .region_tree import names, require_in_scope, village_filter
 from .review_queue import refresh_flags
 from .scope import scoped_households
 
@@ -264,6 +264,9 @@ def _audited(user: User, name: str, rows: Iterable[list], filters: dict,
 
 def table(user: User, dataset: str, filters: ExportFilters, *, ip: str | None = None) -> Table:
     """Return one dataset of the user's region as a Table (rows made as they are written)."""
+    # The filter's region is checked now, not with the first row: the rows are streamed, and
+    # a refusal must come before the response has begun (a CSV of headings said "nothing").
+    require_in_scope(user, filters.township, filters.village)
     if dataset == "households":
         rows = _household_rows(user, filters)
     elif dataset == "members":

@@ -43,6 +43,7 @@ from ..models.clock import utcnow
 from . import audit, county_clock
 from .audit_files import plain_text
 from .errors import Conflict, Forbidden, Invalid, NotFound
+from .region_tree import require_in_scope
 from .scope import covers_village, region_ids_under, scoped_households
 from .versions import next_change_seq
 
@@ -523,11 +524,8 @@ def _filtered(user: User, filters: dict, today: date) -> Select:
         if filters.get(key) is not None:
             query = query.where(column == filters[key])
     if filters.get("township_code"):
-        query = query.where(
-            LedgerEntry.township_id.in_(
-                select(Region.id).where(Region.code == plain_text(filters["township_code"]))
-            )
-        )
+        township, _ = require_in_scope(user, township=filters["township_code"])
+        query = query.where(LedgerEntry.township_id == township.id)
     return query.order_by(case((overdue, 0), else_=1), LedgerEntry.due_on, LedgerEntry.id)
 
 

@@ -19,7 +19,7 @@ from ..extensions import db
 from ..models import Household, Region, Submission, SubmissionReview, User
 from ..models.submission import REVIEW_STATES
 from . import audit, policies, sampling
-from .region_tree import scope_tree
+from .region_tree import require_in_scope, scope_tree
 from .scope import household_condition, household_ids
 
 REVIEWED = ("approved", "has_issues", "rejected")
@@ -195,7 +195,9 @@ def report(
     user: User, *, date_from: date | None = None, date_to: date | None = None,
     township: str | None = None, ip: str | None = None,
 ) -> Progress:
-    """Return the progress of the user's region in a period (default: this year so far)."""
+    """Return the progress of the user's region in a period (default: this year so far),
+    or of one township of it (NotFound for one outside it)."""
+    require_in_scope(user, township=township)
     today = date.today()
     date_to = date_to or today
     date_from = date_from or date(date_to.year, 1, 1)

@@ -28,9 +28,9 @@ from ..extensions import db
 from ..models import Household, Region, ReviewAssignment, Submission, User
 from ..models.clock import utcnow
 from . import audit, county_clock, ledger, policies
-from .audit_files import plain_text
 from .errors import Forbidden, Invalid, NotFound
 from .household_record import to_record
+from .region_tree import village_filter
 from .scope import covers_village, region_ids_under, scoped_households
 
 REVIEWED_STATUSES = ("covered",)
@@ -129,15 +129,9 @@ def calendar(
     today = today or county_clock.today()
     until = today + timedelta(days=within_days)
     query = scoped_households(user).where(Household.status.in_(REVIEWED_STATUSES))
-    village_code, township_code = plain_text(village_code), plain_text(township_code)
-    if village_code:
+    if township_code or village_code:
         query = query.where(
-            Household.village_id.in_(select(Region.id).where(Region.code == village_code))
-        )
-    if township_code:
-        township = select(Region.id).where(Region.code == township_code)
-        query = query.where(
-            Household.village_id.in_(select(Region.id).where(Region.parent_id.in_(township)))
+            Household.village_id.in_(village_filter(user, township_code, village_code))
         )
     if assigned_to is not None:
         query = query.where(

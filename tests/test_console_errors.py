@@ -92,21 +92,17 @@ def test_a_busy_database_is_the_console_503_page_with_retry_after(console, monke
 
 
 def test_a_refusal_shows_its_own_words_in_the_page_language(console, sup2, demo):
-    """A service's refusal (another township's household) keeps the service's words, in
-    this language only (they come as "中文 / English")."""
-    from tests.conftest import TOWNSHIP_1
-
-    household = demo.households_in(TOWNSHIP_1)[0]
+    """A service's refusal (a county screen for a township supervisor) keeps the service's
+    words, in this language only (they come as "中文 / English"). (Another township's
+    household is no refusal but the 404 of one that does not exist: test_console_scope.)"""
     client = console.as_user("sup2")
-    html = assert_console_error(client.get(f"/console/households/{household.id}"), 403,
-                                "您无权查看此内容")
+    html = assert_console_error(client.get("/console/rolls"), 403, "您无权查看此内容")
     card = html.split('class="card error-page"', 1)[1].split("</section>")[0]
-    assert "负责范围" in card and "region" not in card.lower()
+    assert "县级审核人员" in card and "county" not in card.lower()
     client.post("/console/language", {"lang": "en"})
-    html = assert_console_error(client.get(f"/console/households/{household.id}"), 403,
-                                "You may not see this")
+    html = assert_console_error(client.get("/console/rolls"), 403, "You may not see this")
     card = html.split('class="card error-page"', 1)[1].split("</section>")[0]
-    assert "负责" not in card
+    assert "county supervisors" in card and "县级" not in card
 
 
 @pytest.mark.parametrize(

@@ -86,6 +86,34 @@ def test_direct_urls_to_township_1_are_refused(console, sup2, township_1_work):
         _no_township_1(response.get_data(as_text=True), township_1_work)
 
 
+def _error_card(html: str) -> str:
+    """Return the error page's card (what it says, without the frame)."""
+    return html.split('class="card error-page"', 1)[1].split("</section>")[0]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("path", ["", "/record", "/record?submission=x"])
+def test_a_household_outside_the_region_looks_like_none_at_all(
+    console, sup2, township_1_work, path, lang
+):
+    """A township-1 household's page and survey record answer sup2 exactly as a household
+    that does not exist: 404, the same card, no code, no name (it was a 403 'outside your
+    region', telling that the household exists)."""
+    client = console.as_user("sup2")
+    if lang == "en":
+        client.post("/console/language", {"lang": "en"})
+    household = township_1_work["household"]
+    foreign = client.get(f"/console/households/{household.id}{path}")
+    missing = client.get(f"/console/households/99999999{path}")
+    assert foreign.status_code == missing.status_code == 404
+    card = _error_card(foreign.get_data(as_text=True))
+    assert card == _error_card(missing.get_data(as_text=True))
+    assert ("找不到此页面或记录。" if lang == "zh" else "This page or record does not exist.") \
+        in card
+    _no_township_1(foreign.get_data(as_text=True), township_1_work)
+    assert "负责范围" not in card and "outside" not in card
+
+
 def test_foreign_conflict_cannot_be_resolved(console, sup2, township_1_work):
     """Posting a decision on a township-1 conflict changes nothing."""
     conflict = township_1_work["conflict"]

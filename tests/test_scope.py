@@ -43,6 +43,20 @@ def test_household_in_scope_refuses_outside_and_missing(app, demo):
     assert scope.household_in_scope(demo.user("sup1"), other) is other
 
 
+def test_as_missing_makes_a_household_outside_the_same_not_found_as_none(app, demo):
+    """The console's variant: outside the region is NotFound with the very words of a
+    household that does not exist; inside, the household as ever."""
+    inv1 = Caller.of(demo.user("inv1"))
+    own = demo.households_in(TOWNSHIP_1)[0]
+    with pytest.raises(NotFound) as outside:
+        scope.household_in_scope(inv1, demo.households_in(TOWNSHIP_2)[0], as_missing=True)
+    with pytest.raises(NotFound) as missing:
+        scope.household_in_scope(inv1, None, as_missing=True)
+    assert outside.value.message == missing.value.message == scope.NO_SUCH_HOUSEHOLD
+    assert outside.value.code == missing.value.code
+    assert scope.household_in_scope(inv1, own, as_missing=True) is own
+
+
 def test_refuse_outside_by_path_is_the_rule_for_plain_rows(app, demo):
     """A household read as a plain row (the QR lookup) is refused by its village's path
     with the same answers: no path → 404, a path outside → 403 scope.forbidden."""

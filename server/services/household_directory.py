@@ -215,8 +215,9 @@ def audit_facts(user: User, household: Household, *, ip: str | None = None) -> d
 
 
 def household_file(user: User, household_id: int, *, ip: str | None = None) -> dict:
-    """Return everything the household page shows. Audited (a read of personal data)."""
-    household = households.get(user, household_id, ip=ip)
+    """Return everything the household page shows. Audited (a read of personal data). A
+    household outside the user's region is NotFound, as one that does not exist."""
+    household = households.get(user, household_id, ip=ip, as_missing=True)
     history = conflicts.history(user, household_id, ip=ip)
     visits = db.session.scalars(
         select(Submission)

@@ -103,10 +103,14 @@ def delta(user: User, *, since: str | None, limit: int, ip: str | None = None) -
     }
 
 
-def get(user: User, household_id: int, *, ip: str | None = None) -> Household:
-    """Return one household in the user's scope; the read of its personal data is audited."""
+def get(
+    user: User, household_id: int, *, ip: str | None = None, as_missing: bool = False
+) -> Household:
+    """Return one household in the user's scope; the read of its personal data is audited.
+    `as_missing`: one outside it is NotFound, as one that does not exist (scope.refuse_outside)."""
     household = household_in_scope(
-        user, db.session.get(Household, household_id, options=_ONE_HOUSEHOLD))
+        user, db.session.get(Household, household_id, options=_ONE_HOUSEHOLD),
+        as_missing=as_missing)
     ledger.annotate([household])
     audit.record(
         "household.read", actor=user, object_type="household", object_id=household.id, ip=ip

@@ -66,21 +66,33 @@ def covers_village(user: User | Caller, village_id: int) -> bool:
     return covers_region(user, village_id)
 
 
-def refuse_outside(user: User | Caller, village_path: str | None) -> None:
+def refuse_outside(
+    user: User | Caller, village_path: str | None, *, as_missing: bool = False
+) -> None:
     """Refuse a household by its village's path unless it lies in the user's region:
     NotFound when there is no household (no path), Forbidden (scope.forbidden) when it lies
-    elsewhere. The one rule for reading a household, looking it up and submitting for it."""
+    elsewhere. The one rule for reading a household, looking it up and submitting for it.
+
+    `as_missing`: one elsewhere is NotFound too, the same words as one that does not exist
+    (the console: a supervisor typing ids must learn nothing of other regions' households).
+    The API keeps the 403: a phone holds households (a label scanned, a survey made before a
+    move) and says "outside your region" by the code, as docs/architecture.md describes."""
     if village_path is None:
         raise NotFound(NO_SUCH_HOUSEHOLD)
     if not within_scope(village_path, user.region_path):
+        if as_missing:
+            raise NotFound(NO_SUCH_HOUSEHOLD)
         raise Forbidden("此户不在您的负责范围内 / household outside your region",
                         code="scope.forbidden")
 
 
-def household_in_scope(user: User | Caller, household: Household | None) -> Household:
+def household_in_scope(
+    user: User | Caller, household: Household | None, *, as_missing: bool = False
+) -> Household:
     """Return the household if it lies in the user's region, else refuse_outside's
     refusals."""
-    refuse_outside(user, household.village.path if household is not None else None)
+    refuse_outside(user, household.village.path if household is not None else None,
+                   as_missing=as_missing)
     return household
 
 

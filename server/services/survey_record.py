@@ -19,8 +19,9 @@ from .submission_view import answer_entries, photos_of, record_around
 def survey_record(
     user: User, household_id: int, instance_id: str | None = None, *, ip: str | None = None
 ) -> dict:
-    """Return the survey record of a household: its latest survey, or the one named."""
-    household = households.get(user, household_id, ip=ip)
+    """Return the survey record of a household: its latest survey, or the one named (a
+    household outside the user's region is NotFound, as one that does not exist)."""
+    household = households.get(user, household_id, ip=ip, as_missing=True)
     query = (
         select(Submission)
         .where(Submission.household_id == household.id)

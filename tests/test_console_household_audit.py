@@ -164,3 +164,37 @@ def test_reading_the_page_audits_the_flags_and_entries_read(console, household):
     client.text(f"/console/households/{household.id}")
     actions = set(db.session.scalars(select(AuditEntry.action)))
     assert {"crosscheck.flags", "ledger.list", "household.read"} <= actions
+
+
+@pytest.mark.parametrize(
+    "lang, found, died", [("zh", "发现于", "死亡日期"), ("en", "found", "date of death")]
+)
+def test_a_flags_details_say_what_each_is(console, household, lang, found, died):
+    """The flag line said 'found 2026-11-24 · 2025-06-01': the second date is the list's
+    date of death, and now says so, on the household page and on the flags screen."""
+    sup1 = console.as_user("sup1")
+    import_deaths(sup1, household.members[0])
+    if lang == "en":
+        sup1.post("/console/language", {"lang": "en"})
+    flags_html = audit_part(sup1.text(f"/console/households/{household.id}")).split(
+        'id="audit-ledger"')[0]
+    assert re.search(rf"{found} \d{{4}}-\d{{2}}-\d{{2}} · {died} 2026-02-11<", flags_html)
+    assert f"{died} 2026-02-11" in sup1.text(f"/console/audit?household={household.id}")
+    other = "date of death" if lang == "zh" else "死亡日期"
+    assert other not in flags_html
+    # The county's page of the imported list names its columns the same way.
+    list_id = db.session.scalar(select(CrosscheckFlag.last_list_id).where(
+        CrosscheckFlag.household_id == household.id))
+    assert f"{died}: 2026-02-11" in sup1.text(f"/console/audit/lists/{list_id}")
+
+
+def test_every_column_of_every_list_has_a_label_in_both_languages(app):
+    """A matched row's detail is shown with what it is: every list column has its words."""
+    from server.console.i18n import catalogue
+    from server.domain.audit_lists import LIST_KINDS
+
+    texts = catalogue()
+    for kind in LIST_KINDS.values():
+        for column in kind.columns:
+            zh, en = texts[f"audit.field.{column.name}"]
+            assert zh and en and zh != en

@@ -155,6 +155,7 @@ def list_flags():
             application/json:
               schema: FlagPageSchema
         403: error
+        404: error  # township_code names no township of the caller's scope
         422: error
     """
     query = flag_query_schema.load(request.args.to_dict())

@@ -35,6 +35,7 @@ def list_ledger_entries():
             application/json:
               schema: LedgerPageSchema
         403: error
+        404: error  # township_code names no township of the caller's scope
         422: error
     """
     query = ledger_query_schema.load(request.args.to_dict())
@@ -139,6 +140,7 @@ def export_ledger():
           content:
             application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {}
         403: error
+        404: error  # township_code names no township of the caller's scope
     """
     query = ledger_query_schema.load(request.args.to_dict())
     query.pop("limit"), query.pop("offset")

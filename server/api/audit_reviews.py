@@ -24,6 +24,7 @@ def review_calendar_due():
           content:
             application/json:
               schema: ReviewCalendarSchema
+        404: error  # township_code or village_code names no region of the caller's scope
         422: error
     """
     query = review_query_schema.load(request.args.to_dict())

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import LedgerEntry
-from server.services import county_clock, ledger, sync
+from server.models import LedgerEntry, Submission
+from server.services import county_clock, forms, ledger, sync
 from tests.audit_helpers import covered, merged_survey
 from tests.conftest import TOWNSHIP_1
 from tests.forms_helpers import answers
@@ -136,3 +136,13 @@ def test_export_file_names_carry_the_county_day(api, console, pinned):
     response = api.as_user("sup1").get(f"{LEDGER}/export.xlsx")
     assert response.status_code == 200, response.data[:200]
     assert f'ledger-{county_day.isoformat()}.xlsx"' in response.headers["Content-Disposition"]
+
+
+def test_a_surveys_visit_day_without_an_answer_is_the_county_day(app, pinned):
+    """Without a visit_date answer, the visit day is the county's day it was completed, or
+    the county's today when it has no completion time."""
+    moment, county_day = pinned
+    completed = Submission(completed_at=moment)
+    assert forms.visit_date({}, completed) == county_day
+    assert forms.visit_date({}, None) == county_day
+    assert forms.visit_date({"visit_date": "2026-11-20"}, completed) == date(2026, 11, 20)

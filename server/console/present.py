@@ -4,12 +4,13 @@ Everything here returns plain text; Jinja escapes it. Nothing returns markup, so
 phone sent can ever become HTML.
 """
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
-from flask import Flask, current_app
+from flask import Flask
 
 from ..domain import masking
 from ..domain.record import split_path
+from ..services import county_clock
 from .i18n import catalogue, translate
 
 # Fields whose values come from a closed set with texts in the catalogue (prefix.value).
@@ -48,8 +49,7 @@ def local_time(value) -> datetime | None:
             return None
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    offset = current_app.config.get("CONSOLE_UTC_OFFSET_HOURS", 8)
-    return value + timedelta(hours=offset)
+    return county_clock.local_time(value)
 
 
 def when(value, with_seconds: bool = False) -> str:

@@ -35,7 +35,7 @@ from ..models import (
     Supporter,
     User,
 )
-from . import audit, ledger
+from . import audit, county_clock, ledger
 from .audit_files import (
     file_digest,
     keep_upload,
@@ -143,7 +143,7 @@ def import_list(
     """
     require_county_auditor(actor)
     list_kind = _kind(kind)
-    today = today or date.today()
+    today = today or county_clock.today()
     rows = parse_list(path, list_kind, today=today)
     matches = match_rows(list_kind, rows, people_in_scope(actor))
     digest = file_digest(path)

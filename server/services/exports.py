@@ -11,9 +11,8 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-from flask import current_app
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import func, select
@@ -23,7 +22,7 @@ from ..domain.masking import mask_id_number, mask_phone
 from ..extensions import db
 from ..models import Household, ReviewFlags, Submission, User
 from ..models.submission import REVIEW_STATES
-from . import audit
+from . import audit, county_clock
 from .household_directory import head_name
 from .region_tree import names, require_in_scope, village_filter
 from .review_queue import refresh_flags
@@ -95,14 +94,12 @@ def _local(moment: datetime | None) -> str:
     """Return a stored naive-UTC time as local text (the county's clock)."""
     if moment is None:
         return ""
-    offset = timedelta(hours=current_app.config.get("CONSOLE_UTC_OFFSET_HOURS", 8))
-    return (moment + offset).strftime("%Y-%m-%d %H:%M:%S")
+    return county_clock.local_time(moment).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _day_start(day: date, *, end: bool = False) -> datetime:
     """Return the naive-UTC instant where a local day starts (or the next one does)."""
-    offset = timedelta(hours=current_app.config.get("CONSOLE_UTC_OFFSET_HOURS", 8))
-    return datetime.combine(day + timedelta(days=1) if end else day, time.min) - offset
+    return county_clock.day_start(day + timedelta(days=1) if end else day)
 
 
 def _households(user: User, filters: ExportFilters):

@@ -23,7 +23,7 @@ from ..domain.assessment import assess as assess_submission
 from ..extensions import db
 from ..models import Household, Member
 from ..models.submission import Submission, SubmissionMedia
-from . import policies
+from . import county_clock, policies
 from .errors import Invalid
 from .watched_files import kept
 
@@ -259,7 +259,8 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def visit_date(answers: dict, submission: Submission | None) -> date:
-    """Return the day of the visit: the answer, else when the survey was completed, else today."""
+    """Return the day of the visit: the answer, else the county's day the
+    survey was completed on, else the county's today."""
     answered = answers.get("visit_date")
     if isinstance(answered, str):
         try:
@@ -267,8 +268,8 @@ def visit_date(answers: dict, submission: Submission | None) -> date:
         except ValueError:
             pass
     if submission is not None and submission.completed_at is not None:
-        return submission.completed_at.date()
-    return date.today()
+        return county_clock.day_of(submission.completed_at)
+    return county_clock.today()
 
 
 # Built once: every survey's assessment runs them. A photo listed again by each link of a

@@ -16,7 +16,7 @@ from ..domain.record_form import RECORD_FORM_ID
 from ..extensions import db
 from ..models import Conflict, Household, Member, Submission, User
 from ..models.household import HOUSEHOLD_STATUSES
-from . import conflicts, crosscheck, households, ledger
+from . import conflicts, county_clock, crosscheck, households, ledger
 from .household_record import to_record
 from .pagination import Page, paginate
 from .region_tree import names, village_filter
@@ -79,7 +79,7 @@ def search(
     today: date | None = None,
 ) -> Page:
     """Return one page of the households in scope that match the filters, as HouseholdRows."""
-    today = today or date.today()
+    today = today or county_clock.today()
     query = scoped_households(user)
     if township or village:
         query = query.where(Household.village_id.in_(village_filter(user, township, village)))

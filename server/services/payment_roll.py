@@ -32,7 +32,7 @@ from ..models import (
     Submission,
     User,
 )
-from . import audit, ledger, policies
+from . import audit, county_clock, ledger, policies
 from .audit_files import (
     file_digest,
     keep_upload,
@@ -225,7 +225,7 @@ def import_roll(
                         code="scope.forbidden")
     on = _period_start(period)
     _refuse_second_roll(township, period, path, actor=actor, filename=filename, ip=ip)
-    today = today or date.today()
+    today = today or county_clock.today()
     rows = parse_roll(path, today=today)
     in_scope = scoped_households(actor) if actor is not None else select(Household)
     loaded = (

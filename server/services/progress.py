@@ -11,14 +11,13 @@ pass rate of at least 96%; below 80% on the sample, all its households are surve
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from flask import current_app
 from sqlalchemy import case, func, select
 
 from ..domain.policy import township_quality
 from ..extensions import db
 from ..models import Household, Region, Submission, SubmissionReview, User
 from ..models.submission import REVIEW_STATES
-from . import audit, policies, sampling
+from . import audit, county_clock, policies, sampling
 from .region_tree import require_in_scope, scope_tree
 from .scope import household_condition, household_ids
 
@@ -130,7 +129,7 @@ class Progress:
 
 def _offset() -> timedelta:
     """Return the county's offset from UTC (China Standard Time unless configured)."""
-    return timedelta(hours=current_app.config.get("CONSOLE_UTC_OFFSET_HOURS", 8))
+    return county_clock.utc_offset()
 
 
 def _bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
@@ -198,8 +197,7 @@ def report(
     """Return the progress of the user's region in a period (default: this year so far),
     or of one township of it (NotFound for one outside it)."""
     require_in_scope(user, township=township)
-    today = date.today()
-    date_to = date_to or today
+    date_to = date_to or county_clock.today()
     date_from = date_from or date(date_to.year, 1, 1)
     start, end = _bounds(date_from, date_to)
     in_scope = household_ids(user)

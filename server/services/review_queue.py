@@ -7,9 +7,8 @@ review state machine); this module only adds what the console asks before callin
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import and_, case, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -27,7 +26,7 @@ from ..models import (
     User,
 )
 from ..models.submission import REVIEW_STATES
-from . import crosscheck, review
+from . import county_clock, crosscheck, review
 from .errors import Invalid, NotFound, ServiceError
 from .household_directory import head_name
 from .pagination import Page, paginate
@@ -200,9 +199,7 @@ def refresh_flags() -> int:
 
 def _local_day_bounds(day: date, end: bool) -> datetime:
     """Return the naive-UTC instant where a local calendar day starts (or ends)."""
-    offset = timedelta(hours=current_app.config.get("CONSOLE_UTC_OFFSET_HOURS", 8))
-    moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
-    return moment - offset
+    return county_clock.day_start(day + timedelta(days=1) if end else day)
 
 
 def _scope(user: User, filters: QueueFilters) -> list:

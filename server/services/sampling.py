@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..extensions import db
 from ..models import Household, Region, SampleHousehold, SampleVillage, SamplingRun, User
 from ..models.sampling import SAMPLE_REASONS
-from . import audit, policies
+from . import audit, county_clock, policies
 from .errors import Invalid, NotFound
 from .scope import scoped_households, village_ids
 
@@ -73,7 +73,7 @@ def _townships(user: User, region_code: str) -> list[Region]:
 
 def plan(user: User, region_code: str, *, on: date | None = None) -> list[TownshipPlan]:
     """Return each township of the region with its policy's share and candidate villages."""
-    on = on or date.today()
+    on = on or county_clock.today()
     plans = []
     for township in _townships(user, region_code):
         policy = policies.policy_for(township.code, on)
@@ -203,7 +203,7 @@ def _always_visit(user: User, township_ids: set[int], plans: list[TownshipPlan])
     """Return (household, reason) for the households the policy says are always visited."""
     reasons = set()
     for township_plan in plans:
-        policy = policies.policy_for(township_plan.township.code, date.today())
+        policy = policies.policy_for(township_plan.township.code, county_clock.today())
         reasons |= set(policy.sampling_always_visit) if policy else {"staff_relative", "disputed"}
     in_townships = select(Region.id).where(Region.parent_id.in_(township_ids))
     found = []

@@ -23,7 +23,7 @@ from ..models import (
     User,
 )
 from ..models.submission import REVIEW_TRANSITIONS
-from . import audit, policies, sync
+from . import audit, county_clock, policies, sync
 from .errors import NotFound
 from .household_record import to_record
 from .region_tree import names
@@ -175,8 +175,10 @@ def photos_of(submission: Submission, household: Household | None, user: User) -
             elsewhere.setdefault(sha, {})[other.id] = other
     policy = None
     if household is not None:
-        policy = policies.policy_for(household.village.code, (submission.completed_at or
-                                                               submission.received_at).date())
+        policy = policies.policy_for(
+            household.village.code,
+            county_clock.day_of(submission.completed_at or submission.received_at),
+        )
     limit = policy.photo_max_distance_m if policy else 500.0
     home = (household.lat, household.lon) if household and household.lat is not None else None
     signatures = {

@@ -76,7 +76,7 @@ def from_environment(with_secret: bool = True) -> dict:
         "LEDGER_DEADLINE_DAYS": int(os.environ.get("RUHU_LEDGER_DEADLINE_DAYS", "30")),
         # The county's offset from UTC, in hours: its calendar dates every business date (a
         # problem found, an overdue deadline, a visit) and the console shows times in it.
-        # Unset means China Standard Time (services/county_clock.py); the old name
+        # Unset means China Standard Time (server/county_clock.py); the old name
         # RUHU_CONSOLE_UTC_OFFSET_HOURS is still read.
         "COUNTY_UTC_OFFSET_HOURS": _hours(
             os.environ.get("RUHU_COUNTY_UTC_OFFSET_HOURS")

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from server import county_clock
 from server.extensions import db
 from server.models import AuditEntry, CrosscheckFlag, Household, LedgerEntry
-from server.services import county_clock
 
 from .audit_helpers import covered, csv_bytes, stranger, township_supervisor
 from .conftest import DEMO_PASSWORD, TOWNSHIP_1

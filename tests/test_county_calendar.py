@@ -10,9 +10,10 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from server import county_clock
 from server.extensions import db
 from server.models import LedgerEntry, Submission
-from server.services import county_clock, forms, ledger, sync
+from server.services import forms, ledger, sync
 from tests.audit_helpers import covered, merged_survey
 from tests.conftest import TOWNSHIP_1
 from tests.forms_helpers import answers

@@ -9,9 +9,9 @@ from openpyxl import load_workbook
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
+from server import county_clock
 from server.extensions import db
 from server.models import AuditEntry, LedgerTransition
-from server.services import county_clock
 
 from .audit_helpers import covered, patch, township_supervisor
 from .conftest import TOWNSHIP_1, TOWNSHIP_2

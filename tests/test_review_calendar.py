@@ -2,9 +2,9 @@
 
 from datetime import date, datetime, timedelta
 
+from server import county_clock
 from server.domain.policy import add_months
 from server.extensions import db
-from server.services import county_clock
 
 from .audit_helpers import covered, merged_survey, township_supervisor
 from .conftest import TOWNSHIP_1, TOWNSHIP_2

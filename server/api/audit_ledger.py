@@ -3,6 +3,7 @@
 
 from flask import g, request
 
+from .. import county_clock
 from ..schemas.audit import (
     from_check_schema,
     ledger_create_schema,
@@ -13,7 +14,7 @@ from ..schemas.audit import (
     progress_schema,
     transition_request_schema,
 )
-from ..services import county_clock, exports, ledger
+from ..services import exports, ledger
 from . import bp
 from .auth_context import client_ip, require_user
 

@@ -10,8 +10,9 @@ from flask import (
     stream_with_context,
 )
 
+from .. import county_clock
 from ..models.submission import REVIEW_STATES
-from ..services import county_clock, exports
+from ..services import exports
 from ..services.region_tree import scope_tree
 from . import bp
 from .access import client_ip, date_arg

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime
 
 from flask import Flask
 
+from .. import county_clock
 from ..domain import masking
 from ..domain.record import split_path
-from ..services import county_clock
 from .i18n import catalogue, translate
 
 # Fields whose values come from a closed set with texts in the catalogue (prefix.value).

@@ -3,10 +3,10 @@
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from .. import county_clock
 from ..domain.audit_categories import ACTION_IDS, CATEGORY_IDS
 from ..domain.audit_ledger import RESOLUTIONS, STATES, is_overdue
 from ..domain.audit_lists import LIST_KIND_IDS
-from ..services import county_clock
 from .common import UtcDateTime
 
 DB_INT = validate.Range(1, 2**31 - 1)  # ids are 32-bit integer columns

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.orm import selectinload
 
+from .. import county_clock
 from ..domain import audit_lists
 from ..domain.audit_categories import category_label
 from ..domain.audit_matching import Match, Person, match_rows
@@ -35,7 +36,7 @@ from ..models import (
     Supporter,
     User,
 )
-from . import audit, county_clock, ledger
+from . import audit, ledger
 from .audit_files import (
     file_digest,
     keep_upload,

@@ -18,11 +18,12 @@ from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from .. import county_clock
 from ..domain.masking import mask_id_number, mask_phone
 from ..extensions import db
 from ..models import Household, ReviewFlags, Submission, User
 from ..models.submission import REVIEW_STATES
-from . import audit, county_clock
+from . import audit
 from .household_directory import head_name
 from .region_tree import names, require_in_scope, village_filter
 from .review_queue import refresh_flags

@@ -17,13 +17,14 @@ import yaml
 from flask import current_app
 from sqlalchemy import bindparam, select
 
+from .. import county_clock
 from ..domain import forms as form_rules
 from ..domain.assessment import AssessmentContext
 from ..domain.assessment import assess as assess_submission
 from ..extensions import db
 from ..models import Household, Member
 from ..models.submission import Submission, SubmissionMedia
-from . import county_clock, policies
+from . import policies
 from .errors import Invalid
 from .watched_files import kept
 

@@ -11,12 +11,13 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from .. import county_clock
 from ..domain.audit_categories import category_label
 from ..domain.record_form import RECORD_FORM_ID
 from ..extensions import db
 from ..models import Conflict, Household, Member, Submission, User
 from ..models.household import HOUSEHOLD_STATUSES
-from . import conflicts, county_clock, crosscheck, households, ledger
+from . import conflicts, crosscheck, households, ledger
 from .household_record import to_record
 from .pagination import Page, paginate
 from .region_tree import names, village_filter

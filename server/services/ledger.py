@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from sqlalchemy import Select, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import selectinload
 
+from .. import county_clock
 from ..domain import audit_ledger
 from ..domain.audit_categories import (
     ACTION_IDS,
@@ -40,7 +41,7 @@ from ..models import (
     User,
 )
 from ..models.clock import utcnow
-from . import audit, county_clock
+from . import audit
 from .audit_files import plain_text
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .region_tree import require_in_scope

@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from .. import county_clock
 from ..domain import audit_roll
 from ..domain.assessment import facts_from_record
 from ..domain.policy import assess_money, to_unit
@@ -32,7 +33,7 @@ from ..models import (
     Submission,
     User,
 )
-from . import audit, county_clock, ledger, policies
+from . import audit, ledger, policies
 from .audit_files import (
     file_digest,
     keep_upload,

@@ -13,11 +13,12 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import case, func, select
 
+from .. import county_clock
 from ..domain.policy import township_quality
 from ..extensions import db
 from ..models import Household, Region, Submission, SubmissionReview, User
 from ..models.submission import REVIEW_STATES
-from . import audit, county_clock, policies, sampling
+from . import audit, policies, sampling
 from .region_tree import require_in_scope, scope_tree
 from .scope import household_condition, household_ids
 

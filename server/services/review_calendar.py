@@ -22,12 +22,13 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from .. import county_clock
 from ..domain import policy as policy_rules
 from ..domain.assessment import facts_from_record
 from ..extensions import db
 from ..models import Household, Region, ReviewAssignment, Submission, User
 from ..models.clock import utcnow
-from . import audit, county_clock, ledger, policies
+from . import audit, ledger, policies
 from .errors import Forbidden, Invalid, NotFound
 from .household_record import to_record
 from .region_tree import village_filter

@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from .. import county_clock
 from ..extensions import db
 from ..models import (
     Conflict,
@@ -26,7 +27,7 @@ from ..models import (
     User,
 )
 from ..models.submission import REVIEW_STATES
-from . import county_clock, crosscheck, review
+from . import crosscheck, review
 from .errors import Invalid, NotFound, ServiceError
 from .household_directory import head_name
 from .pagination import Page, paginate

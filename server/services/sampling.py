@@ -19,10 +19,11 @@ from datetime import date
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from .. import county_clock
 from ..extensions import db
 from ..models import Household, Region, SampleHousehold, SampleVillage, SamplingRun, User
 from ..models.sampling import SAMPLE_REASONS
-from . import audit, county_clock, policies
+from . import audit, policies
 from .errors import Invalid, NotFound
 from .scope import scoped_households, village_ids
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from .. import county_clock
 from ..domain.checks import distance_m
 from ..domain.record import diff
 from ..extensions import db
@@ -23,7 +24,7 @@ from ..models import (
     User,
 )
 from ..models.submission import REVIEW_TRANSITIONS
-from . import audit, county_clock, policies, sync
+from . import audit, policies, sync
 from .errors import NotFound
 from .household_record import to_record
 from .region_tree import names

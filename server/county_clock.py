@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 
-from ..models.clock import utcnow
+from .models.clock import utcnow
 
 DEFAULT_UTC_OFFSET_HOURS = 8
 

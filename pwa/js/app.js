@@ -51,7 +51,23 @@ function setTitle(text, back = null) {
   button.onclick = back ? () => (history.length > 1 ? history.back() : go(back)) : null;
 }
 
-const context = { go, setTitle, refreshBadge };
+/**
+ * What a screen gets to work with. A screen renders into its own element, and its title and
+ * navigation count only while it is still the current route: a slow screen the investigator
+ * has already left (a household read from a busy phone, a label looked up over a bad link)
+ * finishes into a detached element instead of drawing over the screen that replaced it, and
+ * never sends the investigator anywhere.
+ */
+function screenContext(seq) {
+  const current = () => seq === renderSeq;
+  return {
+    current,
+    go: (hash, options) => { if (current()) go(hash, options); },
+    setTitle: (text, back) => { if (current()) setTitle(text, back); },
+    refreshBadge,
+    signedIn,
+  };
+}
 
 async function route() {
   const seq = ++renderSeq;
@@ -83,9 +99,10 @@ async function route() {
   for (const tab of document.querySelectorAll("#tabs a")) {
     tab.classList.toggle("active", module?.tab === tab.dataset.tab);
   }
-  replace(view, h("p", { class: "loading" }, t("common.loading")));
+  const screen = h("div", { class: "screen" }, h("p", { class: "loading" }, t("common.loading")));
+  replace(view, screen);
   try {
-    const result = await module.render(view, params, context);
+    const result = await module.render(screen, params, screenContext(seq));
     if (seq !== renderSeq) {
       if (typeof result === "function") result();
       return;
@@ -93,7 +110,7 @@ async function route() {
     cleanup = typeof result === "function" ? result : null;
   } catch (error) {
     console.error(error);
-    if (seq === renderSeq) replace(view, h("p", { class: "message" }, String(error.message || error)));
+    if (seq === renderSeq) replace(screen, h("p", { class: "message" }, String(error.message || error)));
   }
 }
 
@@ -190,5 +207,4 @@ export function signedIn() {
   go(pending ? `#/label/${pending}` : "#/households", { replace: true });
 }
 
-context.signedIn = signedIn;
 start();

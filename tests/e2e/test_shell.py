@@ -105,3 +105,54 @@ def test_an_enrolment_qr_signs_the_phone_in_without_a_password(page, live_server
     page.goto("/#/me")
     page.wait_for_selector("#sign-out")
     assert "inv2" in page.inner_text("main")
+
+
+@pytest.mark.parametrize("answer", ["found", "not_found"])
+def test_a_screen_left_while_it_loads_neither_draws_over_the_next_nor_navigates(page, answer):
+    """A label looked up over a slow link, then the investigator taps Sync: when the lookup
+    answers, the phone stays on Sync. It used to jump to the household when the lookup found
+    it, and to add the failed lookup's "scan" button to the Sync screen when it did not (a
+    screen still loading drew into the one that replaced it: CI once lost a survey screen to
+    the household list that way)."""
+    sign_in(page)
+    household = page.evaluate("""async () => {
+        const db = await import("/js/db.js");
+        const [first] = await db.getAll("households");
+        await db.del("households", first.id);
+        return { id: first.id, token: first.qr_token };
+    }""")
+    held = []
+    page.route("**/api/v1/households/lookup*", lambda route: held.append(route))
+    page.goto(f"/#/label/{household['token']}")
+    page.wait_for_selector("text=本机没有这户，正在联网查找…")
+    assert len(held) == 1
+
+    page.goto("/#/sync")
+    page.wait_for_selector("#outbox")
+    if answer == "found":
+        held[0].continue_()
+        answered = (
+            """async (id) => Boolean(await (await import("/js/db.js")).get("households", id))"""
+        )
+    else:
+        held[0].fulfill(
+            status=404,
+            content_type="application/json",
+            body='{"error": {"code": "household.not_found", "message": "没有这户"}}',
+        )
+        answered = (
+            "() => performance.getEntriesByType('resource').some((e) => e.name.includes('/lookup'))"
+        )
+    for _ in range(100):  # until the late answer has been handled
+        if page.evaluate(answered, household["id"]):
+            break
+        page.wait_for_timeout(100)
+    else:
+        raise AssertionError("the held lookup was never answered")
+    page.wait_for_timeout(500)
+
+    assert page.evaluate("location.hash") == "#/sync"
+    assert page.locator("#title").inner_text() == "同步"
+    assert page.locator("#outbox").count() == 1
+    assert page.locator("#view a[href='#/scan']").count() == 0
+    assert page.locator("text=本机没有这户").count() == 0

@@ -274,6 +274,40 @@ def test_a_move_from_a_state_the_entry_left_is_refused(api, demo):
     assert moved.state == "in_progress"
 
 
+def test_an_edit_from_an_entry_changed_since_is_refused(api, demo):
+    """PATCH with seen_updated_at (the entry's updated_at as the editor saw it): another
+    supervisor's edit since is not overwritten (409 ledger.stale, the one error shape,
+    nothing stored); with the entry's present updated_at the edit is taken."""
+    entry = add_entry(api, covered(demo.households_in(TOWNSHIP_1))[0])
+    url = f"{LEDGER}/{entry['id']}"
+    seen = entry["updated_at"]
+    first = patch(api.as_user("sup1"), url, json={"description": "甲的修改",
+                                                   "seen_updated_at": seen})
+    assert first.status_code == 200, first.get_json()
+    assert first.get_json()["updated_at"] != seen
+    second = patch(api.as_user("sup1"), url, json={"description": "乙的修改",
+                                                    "amount_to_recover": 300,
+                                                    "seen_updated_at": seen})
+    assert second.status_code == 409
+    body = second.get_json()
+    assert body["code"] == "ledger.stale"
+    assert body["errors"] == {"updated_at": [first.get_json()["updated_at"]]}
+    assert set(body) >= {"code", "message", "errors"}
+    stored = api.as_user("sup1").get(url).get_json()
+    assert (stored["description"], stored["amount_to_recover"]) == ("甲的修改", None)
+    # A move is a change too: an edit from before it is refused as well.
+    assert move(api, entry["id"], "in_progress").status_code == 200
+    stale = patch(api.as_user("sup1"), url, json={
+        "description": "乙的修改", "seen_updated_at": first.get_json()["updated_at"]})
+    assert stale.status_code == 409
+    fresh = api.as_user("sup1").get(url).get_json()["updated_at"]
+    again = patch(api.as_user("sup1"), url, json={"description": "乙的修改",
+                                                   "seen_updated_at": fresh})
+    assert again.status_code == 200 and again.get_json()["description"] == "乙的修改"
+    # Without it, an edit is taken as before.
+    assert patch(api.as_user("sup1"), url, json={"description": "丙"}).status_code == 200
+
+
 def test_an_entry_needing_a_resurvey_marks_the_household_until_rectified(api, demo):
     """The re-visit marker comes with the entry and leaves with it, through the delta."""
     household = covered(demo.households_in(TOWNSHIP_1))[0]

@@ -563,6 +563,60 @@ def test_an_edit_the_service_refuses_is_marked_at_its_field(console, demo, form,
     assert _stored(entry_id) == before
 
 
+@pytest.mark.parametrize(("language", "words"), [
+    ("zh", "此条目刚被他人修改（见上方现在的内容），您的修改未保存。"),
+    ("en", "Someone changed this entry meanwhile (see what it holds now above); your "
+           "changes were not saved."),
+])
+def test_an_edit_from_a_page_older_than_anothers_edit_is_refused(console, demo, language,
+                                                                 words):
+    """Two supervisors open the edit form; the first saves; the second's save from the
+    older page is refused (422) in the page's language, what they typed kept, the first's
+    edit standing. Sent again from the page as it is now, it is taken."""
+    from server.services import ledger
+
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    sup1 = console.as_user("sup1")
+    entry_id = _add_entry(sup1, household, "原有描述")
+    if language == "en":
+        sup1.post("/console/language", {"lang": "en"})
+    page = sup1.text(f"/console/ledger/{entry_id}")
+    seen = re.search(r'name="seen_updated_at" value="([^"]+)"', _section(page, "edit")).group(1)
+    ledger.update(demo.user("sup1"), entry_id, {"description": "他人的修改"})
+    before = _stored(entry_id)
+    typed = {"category": "hidden_support", "actions": ["recover"],
+             "description": "我的修改", "due_on": "2026-12-31", "amount_to_recover": "88"}
+    response = sup1.post(f"/console/ledger/{entry_id}/edit",
+                         data={**typed, "seen_updated_at": seen})
+    assert response.status_code == 422
+    edit = _section(response.get_data(as_text=True), "edit")
+    assert words in edit
+    assert '<option value="hidden_support" selected>' in edit
+    assert 'value="recover" checked' in edit and "我的修改</textarea>" in edit
+    assert 'value="2026-12-31"' in edit and 'value="88"' in edit
+    assert _stored(entry_id) == before and before[4] == "他人的修改"
+    fresh = re.search(r'name="seen_updated_at" value="([^"]+)"', edit).group(1)
+    assert fresh != seen
+    again = sup1.post(f"/console/ledger/{entry_id}/edit", data={**typed, "seen_updated_at": fresh})
+    assert again.status_code == 302
+    assert _stored(entry_id)[4] == "我的修改"
+
+
+def test_an_edit_with_a_malformed_page_time_is_refused_as_stale(console, demo):
+    """A seen_updated_at that is no time (a forged form) never matches: refused, nothing
+    stored."""
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    sup1 = console.as_user("sup1")
+    entry_id = _add_entry(sup1, household, "原有描述")
+    before = _stored(entry_id)
+    response = sup1.post(f"/console/ledger/{entry_id}/edit", data={
+        "category": "favour_case", "actions": ["stop"], "description": "x",
+        "seen_updated_at": "yesterday"})
+    assert response.status_code == 422
+    assert "此条目刚被他人修改" in response.get_data(as_text=True)
+    assert _stored(entry_id) == before
+
+
 def test_the_forms_of_an_unknown_or_hidden_entry_are_not_found(console, demo, sup2):
     """Another township's entry, or none: the console's 404 page, nothing changed."""
     household = covered(demo.households_in(TOWNSHIP_1))[0]

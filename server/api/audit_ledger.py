@@ -184,7 +184,8 @@ def get_ledger_entry(entry_id: int):
 @bp.patch("/audit/ledger/<int:entry_id>")
 @require_user("supervisor", "admin")
 def update_ledger_entry(entry_id: int):
-    """Change what an entry requires: category, actions, description, deadline, amount.
+    """Change what an entry requires: category, actions, description, deadline, amount;
+    with `seen_updated_at`, only if nobody changed the entry since.
     ---
     patch:
       tags: [audit]
@@ -203,11 +204,13 @@ def update_ledger_entry(entry_id: int):
             application/json:
               schema: LedgerEntrySchema
         404: error
-        409: error
+        409: error  # ledger.closed; ledger.stale: changed since seen_updated_at
         422: error
     """
     data = ledger_update_schema.load(request.get_json(silent=True) or {})
-    return ledger_entry_schema.dump(ledger.update(g.user, entry_id, data, ip=client_ip()))
+    seen = data.pop("seen_updated_at")
+    entry = ledger.update(g.user, entry_id, data, seen_updated_at=seen, ip=client_ip())
+    return ledger_entry_schema.dump(entry)
 
 
 @bp.post("/audit/ledger/<int:entry_id>/transitions")

@@ -2,7 +2,7 @@
 with its state changes (销号 with evidence), and problems added by hand."""
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
@@ -113,6 +113,12 @@ add_messages(
             "此条目刚被他人变更（见上方状态和处理记录），未按您的选择改动；请重新决定。",
             "Someone changed this entry meanwhile (see its state and history above); it was "
             "not moved as you chose: decide again.",
+        ),
+        "ledger.invalid.stale": (
+            "此条目刚被他人修改（见上方现在的内容），您的修改未保存。下面保留着您填写的内容，"
+            "请核对后再保存。",
+            "Someone changed this entry meanwhile (see what it holds now above); your "
+            "changes were not saved. What you typed is kept below: check it and save again.",
         ),
         "ledger.invalid.instance_id": (
             "本户没有此编号、在问题登记之后收到的入户调查。",
@@ -343,6 +349,17 @@ def ledger_transition(entry_id: int):
     return redirect(url_for("console.ledger_entry_page", entry_id=entry_id))
 
 
+def _seen_updated_at(text: str) -> datetime | None:
+    """Return the entry's `updated_at` the edit form was shown with (None: a form without
+    one); a value that is no time never matches, so the edit is refused as stale."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text[:40])
+    except ValueError:
+        return datetime.min
+
+
 @bp.post("/ledger/<int:entry_id>/edit")
 def ledger_edit(entry_id: int):
     """Change what an entry requires: category, actions, deadline, description, amount.
@@ -373,8 +390,13 @@ def ledger_edit(entry_id: int):
         return _entry_page(entry_id, "edit", typed, errors, 422)
     try:
         ledger.update(g.user, entry_id, {**data, "actions": list(data["actions"])},
+                      seen_updated_at=_seen_updated_at(form.get("seen_updated_at", "")),
                       ip=client_ip())
     except (Invalid, Conflict) as error:
-        return _entry_page(entry_id, "edit", typed, _field_errors(error, "category"), 422)
+        if error.code == "ledger.stale":
+            errors = {"stale": translate("ledger.invalid.stale")}
+        else:
+            errors = _field_errors(error, "category")
+        return _entry_page(entry_id, "edit", typed, errors, 422)
     flash(translate("ledger.saved"), "success")
     return redirect(url_for("console.ledger_entry_page", entry_id=entry_id))

@@ -194,6 +194,11 @@ class LedgerEntrySchema(Schema):
     resolution = fields.String(dump_only=True, allow_none=True)
     amount_to_recover = fields.Float(dump_only=True, allow_none=True)
     created_at = UtcDateTime(dump_only=True)
+    updated_at = UtcDateTime(
+        dump_only=True,
+        metadata={"description": "when the entry last changed: send it back as "
+                                 "seen_updated_at with an edit"},
+    )
     closed_at = UtcDateTime(dump_only=True, allow_none=True)
     transitions = fields.List(fields.Nested(TransitionSchema), dump_only=True)
 
@@ -257,6 +262,12 @@ class LedgerUpdateSchema(Schema):
     description = fields.String(validate=[validate.Length(max=2000), NO_NUL])
     due_on = fields.Date()
     amount_to_recover = fields.Float(allow_none=True, validate=MONEY)
+    seen_updated_at = UtcDateTime(
+        load_default=None,
+        metadata={"description": "the entry's updated_at as the editor saw it: if the entry "
+                                 "was edited or moved since, the edit is refused (409 "
+                                 "ledger.stale) instead of overwriting that change"},
+    )
 
 
 class EvidenceSchema(Schema):

@@ -10,7 +10,7 @@ its household for a re-visit in the app's download instead (`revisits`).
 
 import io
 import math
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
@@ -462,11 +462,30 @@ def transition(
 EDITABLE = ("category", "actions", "description", "due_on", "amount_to_recover")
 
 
-def update(user: User, entry_id: int, data: dict, *, ip: str | None = None) -> LedgerEntry:
-    """Change what an open entry requires (category, actions, deadline ...). Commits."""
+def update(
+    user: User,
+    entry_id: int,
+    data: dict,
+    *,
+    seen_updated_at: datetime | None = None,
+    ip: str | None = None,
+) -> LedgerEntry:
+    """Change what an open entry requires (category, actions, deadline ...). Commits.
+
+    `seen_updated_at`, when given, is the entry's `updated_at` as the supervisor saw it:
+    if anyone edited or moved the entry since, nothing changes (ledger.stale), so two
+    supervisors editing the same entry never silently overwrite each other.
+    """
     entry = _entry_for(user, entry_id, for_update=True)
     if entry.state == "closed":
         raise Conflict("已销号的条目不能修改 / a closed entry cannot change", code="ledger.closed")
+    if seen_updated_at is not None and seen_updated_at != entry.updated_at:
+        raise Conflict(
+            "此条目已被他人修改,您的修改未保存;请按现在的内容重新修改 / the entry changed "
+            "meanwhile and your changes were not saved: edit it again from what it holds now",
+            code="ledger.stale",
+            errors={"updated_at": [entry.updated_at.replace(tzinfo=UTC).isoformat()]},
+        )
     data = {k: v for k, v in data.items() if k in EDITABLE}
     if "description" in data:
         data["description"] = plain_text(data["description"])

@@ -274,6 +274,30 @@ def test_a_move_from_a_state_the_entry_left_is_refused(api, demo):
     assert moved.state == "in_progress"
 
 
+def test_the_api_refuses_a_move_from_a_state_the_entry_left(api, demo):
+    """POST .../transitions with from_state: the entry moved since, so 409
+    ledger.stale_state in the one error shape and nothing stored; from the present state it
+    moves; an unknown from_state is a 422; the spec documents the field."""
+    entry = add_entry(api, covered(demo.households_in(TOWNSHIP_1))[0])
+    for state in ("in_progress", "rectified"):
+        assert move(api, entry["id"], state, from_state=None).status_code == 200
+    refused = move(api, entry["id"], "in_progress", comment="核实未通过", from_state="open")
+    assert refused.status_code == 409
+    body = refused.get_json()
+    assert body["code"] == "ledger.stale_state" and body["errors"] == {"state": ["rectified"]}
+    assert set(body) >= {"code", "message", "errors"}
+    transitions = db.session.scalars(
+        select(LedgerTransition).where(LedgerTransition.entry_id == entry["id"])).all()
+    assert [t.to_state for t in transitions] == ["open", "in_progress", "rectified"]
+    assert move(api, entry["id"], "in_progress", from_state="nowhere").status_code == 422
+    moved = move(api, entry["id"], "in_progress", comment="核实未通过", from_state="rectified")
+    assert moved.status_code == 200 and moved.get_json()["state"] == "in_progress"
+    spec = api.as_user("sup1").get("/api/v1/openapi.json").get_json()
+    request = spec["components"]["schemas"]["TransitionRequest"]["properties"]
+    assert {"open", "in_progress", "rectified", "closed"} <= set(request["from_state"]["enum"])
+    assert "ledger.stale_state" in request["from_state"]["description"]
+
+
 def test_an_edit_from_an_entry_changed_since_is_refused(api, demo):
     """PATCH with seen_updated_at (the entry's updated_at as the editor saw it): another
     supervisor's edit since is not overwritten (409 ledger.stale, the one error shape,

@@ -216,7 +216,8 @@ def update_ledger_entry(entry_id: int):
 @bp.post("/audit/ledger/<int:entry_id>/transitions")
 @require_user("supervisor", "admin")
 def transition_ledger_entry(entry_id: int):
-    """Move an entry to another state; closing (销号) needs verifying evidence.
+    """Move an entry to another state; closing (销号) needs verifying evidence. With
+    `from_state`, only if the entry is still in the state the mover saw.
     ---
     post:
       tags: [audit]
@@ -235,7 +236,7 @@ def transition_ledger_entry(entry_id: int):
             application/json:
               schema: LedgerEntrySchema
         404: error
-        409: error
+        409: error  # a move the state machine refuses; ledger.stale_state: left from_state
         422: error
     """
     data = transition_request_schema.load(request.get_json(silent=True) or {})

@@ -289,6 +289,13 @@ class TransitionRequestSchema(Schema):
     resolution = fields.String(
         load_default=None, allow_none=True, validate=validate.OneOf(RESOLUTIONS)
     )
+    from_state = fields.String(
+        load_default=None,
+        validate=validate.OneOf(STATES),
+        metadata={"description": "the state the mover saw: if the entry has left it since, "
+                                 "the move is refused (409 ledger.stale_state) instead of "
+                                 "being made from a state the mover did not see"},
+    )
 
 
 class ProgressRowSchema(Schema):

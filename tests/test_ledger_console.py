@@ -289,6 +289,34 @@ def test_the_list_narrowed_to_one_household_says_which_and_keeps_it(console, dem
     assert {"filters": {"household_id": one.id}, "count": 2} in logged
 
 
+def test_a_refused_entry_on_a_list_narrowed_to_a_household_keeps_the_household(console, demo):
+    """The add form on ?household=<id>&state=active posts with the list's arguments: a
+    refusal (no action ticked) shows the same list — the household's chip and entries only,
+    the state filter — with what was typed, not the county's list."""
+    one, two = covered(demo.households_in(TOWNSHIP_1))[:2]
+    sup1 = console.as_user("sup1")
+    _add_entry(sup1, one, "甲户问题")
+    _add_entry(sup1, two, "乙户问题")
+    html = sup1.text(f"/console/ledger?household={one.id}&state=active")
+    action = re.search(r'<form method="post" action="([^"]+)#add"', html).group(1)
+    assert action == f"/console/ledger?state=active&amp;household={one.id}"
+    before = _ledger_count()
+    response = sup1.post(action.replace("&amp;", "&"), data={
+        "household_code": one.code, "category": "favour_case", "description": "补充问题"})
+    assert response.status_code == 422
+    refused = response.get_data(as_text=True)
+    form = _filter_form(refused)
+    assert "只看此户" in form and one.code in form
+    assert f'<input type="hidden" name="household" value="{one.id}">' in form
+    assert '<option value="active" selected>' in form
+    assert "甲户问题" in refused and "乙户问题" not in refused
+    add = _add_form(refused)
+    assert _error_of(add, "actions") == "请至少勾选一项整改措施。"
+    assert "补充问题</textarea>" in add and f'value="{one.code}"' in add
+    assert f"household={one.id}" in re.search(r'action="([^"]+)#add"', add).group(1)
+    assert _ledger_count() == before
+
+
 def test_the_household_chip_in_english(console, demo):
     """The chip and its remove link in the page's language."""
     household = covered(demo.households_in(TOWNSHIP_1))[0]

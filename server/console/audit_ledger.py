@@ -134,6 +134,9 @@ add_messages(
 )
 
 PER_PAGE = 50
+# The list's arguments (filters, household, page) the add form posts back with, so that a
+# refused entry shows the list as it was, not the county's.
+LIST_ARGS = ("state", "category", "source", "township", "household", "page")
 
 
 def _filters() -> dict:
@@ -201,6 +204,7 @@ def _ledger_page(typed: dict | None = None, errors: dict | None = None, status: 
         is_overdue=ledger.is_overdue,
         typed=typed or {},
         errors=errors or {},
+        list_args={key: request.args[key] for key in LIST_ARGS if request.args.get(key)},
     ), status
 
 
@@ -227,7 +231,8 @@ def ledger_add():
     """Add a problem found by hand on a household named by its code.
 
     A refusal shows the list again with the form as it was typed (422), never a redirect
-    that would lose it."""
+    that would lose it; the form posts with the list's arguments, so the list comes back
+    with its filters and the household it was narrowed to."""
     form = request.form
     typed = {
         "household_code": form.get("household_code", ""),

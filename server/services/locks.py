@@ -66,15 +66,27 @@ def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 
 
-def begin_household_write(household_id: int | None, *, collections: bool = True
-                          ) -> Household | None:
+def begin_household_write(household_id: int | None, *, collections: bool = True,
+                          after_reads: bool = False) -> Household | None:
     """End any open transaction, lock the household (or the new-household row), return it.
 
     The household comes back freshly read with its whole record (only its row when
     `collections` is false), or None when `household_id` is None or no such household
     exists.
+
+    `after_reads`: the caller's transaction so far has only read (it wrote nothing, and
+    asks nothing to be committed). The lock is then taken in it rather than after a
+    commit: a commit, a connection handed back to the pool and taken out again (on
+    PostgreSQL a round trip and the pool's ping) less per merge. Both engines read the
+    newest committed rows in it once locked (PostgreSQL reads committed, statement by
+    statement; on SQLite a read outside a write opens no transaction, so BEGIN IMMEDIATE
+    starts one on the newest state), and whatever the session loaded before the lock is
+    expired, so it is read again under the lock, as after a commit.
     """
-    db.session.commit()
+    if after_reads:
+        db.session.expire_all()
+    else:
+        db.session.commit()
     if is_sqlite():
         session = db.session()
         # The session's transaction exists before the mutex is taken, so that however the

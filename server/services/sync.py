@@ -489,7 +489,8 @@ def _receive(user: User | Caller, prepared: Prepared, ip: str | None) -> tuple[S
         previous = by_instance(submission.previous_instance_id)
         if previous is not None and previous.household_id is not None:
             household_id = previous.household_id
-    household = begin_household_write(household_id, collections=False)
+    # Everything before it only read: the lock is taken in the same transaction.
+    household = begin_household_write(household_id, collections=False, after_reads=True)
     existing = _stored(submission.instance_id)
     if existing is not None:
         return _replay(existing, submission.body_hash), False

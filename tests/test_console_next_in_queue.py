@@ -85,9 +85,10 @@ def test_queue_links_and_the_submission_page_carry_the_filters(console, three, t
     queue = client.text(f"/console/queue?{query}&page=1")
     link = re.search(r'href="(/console/submissions/[^"]+)"', queue).group(1).replace("&amp;", "&")
     assert parse_qs(urlsplit(link).query) == {
-        "state": ["received"], "village": [village], "sort": ["household"], "desc": ["1"]}
+        "state": ["received"], "village": [village], "sort": ["household"], "desc": ["1"],
+        "page": ["1"]}
     page = client.text(link)
-    args = "state=received&amp;village=" + village + "&amp;sort=household&amp;desc=1"
+    args = "state=received&amp;village=" + village + "&amp;sort=household&amp;desc=1&amp;page=1"
     instance = urlsplit(link).path.rsplit("/", 1)[1]
     assert f'href="/console/queue?{args}"' in page
     assert f'href="/console/queue/next?after={instance}&amp;{args}"' in page
@@ -258,3 +259,42 @@ def test_next_never_leaves_the_supervisors_scope(console, scenario, sup2, demo, 
 def test_next_after_an_unknown_submission_is_not_found(console, three, after):
     """An unknown or malformed starting point is a 404, not the queue's first row."""
     assert console.as_user("sup1").get(f"/console/queue/next?after={after}").status_code == 404
+
+
+def test_back_to_the_queue_returns_to_the_page_it_was_opened_from(console, scenario, township_1,
+                                                                   team):
+    """36 waiting, 25 a page: a submission opened from page 2 (filters and order with it)
+    goes back (Q) to page 2, also after deciding it and going on to the next one; after the
+    last one, "next" ends on that page too."""
+    made = [scenario.record_edit("inv1", h, {"address": f"地址{i}"}, investigators=team)
+            for i, h in enumerate(township_1[:12] * 3)]
+    client = console.as_user("sup1")
+    query = "state=received&sort=household&per_page=25&page=2"
+    queue = client.text(f"/console/queue?{query}")
+    on_page_2 = re.findall(r"/console/submissions/([0-9a-f-]{36})", queue)
+    assert len(on_page_2) == 11 and set(on_page_2) < set(made)
+    carried = {"state": ["received"], "sort": ["household"], "per_page": ["25"],
+               "page": ["2"]}
+
+    def back_link(instance: str) -> dict:
+        """Return the query of the submission page's back-to-the-queue (Q) link."""
+        html = client.text(f"{submission_path(instance)}?{query}")
+        link = re.search(r'href="(/console/queue[^"]*)"[^>]*data-shortcut="q"', html).group(1)
+        target = urlsplit(link.replace("&amp;", "&"))
+        assert target.path == "/console/queue"
+        return parse_qs(target.query)
+
+    link = re.search(r'href="(/console/submissions/[^"]+)"', queue).group(1).replace("&amp;", "&")
+    assert parse_qs(urlsplit(link).query) == carried
+    assert back_link(on_page_2[0]) == carried
+    response = client.post(f"/console/submissions/{on_page_2[0]}/review?{query}",
+                           {"state": "approved", "seen_state": "received", "then": "next"})
+    path, landed = landed_on(client.get(response.headers["Location"]))
+    assert (path, landed) == (submission_path(on_page_2[1]), carried)
+    assert back_link(on_page_2[1]) == carried
+    back = client.text(f"/console/queue?{query}")
+    assert re.findall(r"/console/submissions/([0-9a-f-]{36})", back) == on_page_2[1:]
+    assert "第 2 / 2 页" in back
+    # The queue's end from page 2 goes back to page 2 (or the last page, if emptied).
+    path, landed = landed_on(next_after(client, on_page_2[-1], query))
+    assert (path, landed) == ("/console/queue", carried)

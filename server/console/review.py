@@ -15,10 +15,12 @@ from .nav import NavItem, register
 register(NavItem("console.queue", "nav.queue", also=("console.submission",)))
 
 
-# The queue's filters and order as they travel in URLs: from the queue to a submission, on
-# to the next one and back to the queue, with no state kept on the server.
+# The queue's filters, order and page as they travel in URLs: from the queue to a
+# submission, on to the next one and back to the queue (Q) on the page it was opened from,
+# with no state kept on the server. A page emptied meanwhile shows the last one
+# (services.pagination.page_within).
 QUEUE_ARGS = ("state", "township", "village", "investigator", "from", "to", "flag", "sort",
-              "desc")
+              "desc", "page", "per_page")
 
 
 def _queue_args(args) -> dict[str, list[str]]:

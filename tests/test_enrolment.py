@@ -71,3 +71,40 @@ def test_teammates_are_the_investigators_of_the_same_area(api):
     """inv1 may survey with inv2 (same township), not with inv3 (another township)."""
     body = api.as_user("inv1").get("/api/v1/auth/teammates").get_json()
     assert [u["username"] for u in body["users"]] == ["inv2"]
+
+
+def enrol_from(client, code, address):
+    """Exchange a code for a token from a given network address."""
+    return client.post("/api/v1/auth/enrol", json={"code": code, "device_label": "phone"},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_one_offices_wrong_codes_do_not_stop_other_phones_enrolling(api, client, app):
+    """Wrong codes from one township office (one address) are counted for that address only:
+    another office's phone enrols, and so does the first office's next phone while it is
+    under the address's limit (the county-wide limit of 5 stopped every enrolment)."""
+    for _ in range(app.config["LOGIN_MAX_FAILURES"] + 1):
+        assert enrol_from(client, "mistyped-code", "10.1.0.7").status_code == 401
+    elsewhere = enrol_from(client, create_code(api, "inv1").get_json()["code"], "10.2.0.9")
+    assert elsewhere.status_code == 200
+    same_office = enrol_from(client, create_code(api, "inv2").get_json()["code"], "10.1.0.7")
+    assert same_office.status_code == 200
+
+
+def test_an_address_with_too_many_wrong_codes_waits_and_is_told_how_long(api, client, app):
+    """At the address's limit its enrolments wait (429 auth.rate_limited, Retry-After, the
+    minutes in errors.retry_after_minutes and in both languages' message); other addresses
+    are not affected."""
+    app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"] = 8
+    for _ in range(8):
+        assert enrol_from(client, "stale-code", "10.1.0.7").status_code == 401
+    code = create_code(api, "inv1").get_json()["code"]
+    locked = enrol_from(client, code, "10.1.0.7")
+    assert locked.status_code == 429
+    body = locked.get_json()
+    assert body["code"] == "auth.rate_limited"
+    assert body["errors"] == {"retry_after_minutes": 15}
+    assert body["message"] == ("登记码错误次数过多，请 15 分钟后再试 / too many wrong enrolment "
+                               "codes, try again in 15 minutes")
+    assert 840 < int(locked.headers["Retry-After"]) <= 900
+    assert enrol_from(client, code, "10.2.0.9").status_code == 200

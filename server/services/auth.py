@@ -61,11 +61,32 @@ def _check_rate_limit(username: str, ip: str) -> None:
         _locked_for(LoginAttempt.ip == ip,
                     current_app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"], window, now),
     )
+    _refuse_while_locked(seconds, "登录失败次数过多", "too many failed sign-ins")
+
+
+def _check_enrolment_rate_limit(ip: str) -> None:
+    """Raise TooManyRequests when too many wrong enrolment codes came from this address,
+    saying how long to wait.
+
+    Per address only, at the address's limit (RUHU_LOGIN_MAX_FAILURES_PER_ADDRESS, which
+    counts the address's failed sign-ins too): a code is 256 random bits living 15 minutes,
+    so no number of tries guesses one, and a county-wide count let one person's mistyped or
+    stale codes stop every phone of the county from enrolling."""
+    window = timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
+    seconds = _locked_for(LoginAttempt.ip == ip,
+                          current_app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"], window, utcnow())
+    _refuse_while_locked(seconds, "登记码错误次数过多", "too many wrong enrolment codes")
+
+
+def _refuse_while_locked(seconds: int, zh: str, en: str) -> None:
+    """Raise TooManyRequests when locked for `seconds` (> 0), saying how long until the next
+    try is accepted: Retry-After, and in minutes in the message and errors (a clerk locked
+    out wants to know whether to wait or to call someone)."""
     if not seconds:
         return
     minutes = math.ceil(seconds / 60)
     raise TooManyRequests(
-        f"登录失败次数过多，请 {minutes} 分钟后再试 / too many failed sign-ins, try again in "
+        f"{zh}，请 {minutes} 分钟后再试 / {en}, try again in "
         f"{minutes} {plural(minutes, 'minute', 'minutes')}",
         code="auth.rate_limited",
         errors={"retry_after_minutes": minutes},
@@ -180,7 +201,7 @@ def create_enrolment(
 
 def enrol(code: str, *, ip: str, device_label: str = "") -> tuple[str, DeviceToken]:
     """Exchange a one-time enrolment code for a device token; the code is spent. Commits."""
-    _check_rate_limit(ENROLMENT, ip)
+    _check_enrolment_rate_limit(ip)
     row = db.session.scalar(select(DeviceToken).where(DeviceToken.token_hash == hash_token(code)))
     now = utcnow()
     if (

@@ -1,5 +1,7 @@
 """The console's texts: key → (中文, English). Keys are grouped by screen."""
 
+from ..domain.record import FIELD_LABELS, SECTION_LABELS
+
 MESSAGES: dict[str, tuple[str, str]] = {
     # The frame around every page
     "app.name": ("入户", "Ruhu"),
@@ -91,46 +93,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
 # The master record: sections, fields and the values of closed sets
 MESSAGES.update(
     {
-        "section.household": ("户基本信息", "Household"),
-        "section.members": ("家庭成员", "Members"),
-        "section.supporters": ("赡(抚、扶)养义务人", "Legal supporters"),
-        "section.assets": ("家庭财产", "Property"),
-        "section.incomes": ("家庭收入", "Income"),
-        "field.code": ("户编号", "Household code"),
-        "field.village_id": ("村(社区)", "Village"),
-        "field.area_type": ("城乡", "Urban/rural"),
-        "field.address": ("住址", "Address"),
-        "field.phone": ("电话", "Phone"),
-        "field.lat": ("纬度", "Latitude"),
-        "field.lon": ("经度", "Longitude"),
-        "field.status": ("保障状态", "Status"),
-        "field.benefit_class": ("保障类别", "Benefit class"),
-        "field.hardship_cause": ("主要致困原因", "Main cause of hardship"),
-        "field.staff_relative": ("干部职工近亲属", "Relative of staff"),
-        "field.disputed": ("有争议/举报", "Disputed"),
-        "field.next_review_on": ("下次复核", "Next review"),
-        "field.position": ("序号", "No."),
-        "field.name": ("姓名", "Name"),
-        "field.id_number": ("身份证号", "ID number"),
-        "field.relation": ("与户主关系", "Relation"),
-        "field.sex": ("性别", "Sex"),
-        "field.birth_date": ("出生日期", "Born"),
-        "field.health": ("健康状况", "Health"),
-        "field.disability_grade": ("残疾等级", "Disability grade"),
-        "field.work_ability": ("劳动能力", "Ability to work"),
-        "field.occupation": ("就业/就学", "Work or school"),
-        "field.co_resident": ("共同生活", "Lives in household"),
-        "field.died_on": ("死亡日期", "Died on"),
-        "field.household_size": ("其家庭人口", "Their household size"),
-        "field.monthly_income": ("月收入(元)", "Monthly income (yuan)"),
-        "field.category": ("类别", "Category"),
-        "field.description": ("描述", "Description"),
-        "field.quantity": ("数量/面积", "Quantity/area"),
-        "field.value": ("价值(元)", "Value (yuan)"),
-        "field.member_id": ("成员", "Member"),
-        "field.amount": ("金额(元)", "Amount (yuan)"),
-        "field.period": ("周期", "Period"),
-        "field.note": ("备注", "Note"),
+        # The record's sections and fields: named once, in domain/record.py, for the
+        # built-in record form (its labels) and the console alike.
+        **{f"section.{name}": (label["zh"], label["en"])
+           for name, label in SECTION_LABELS.items()},
+        **{f"field.{name}": (label["zh"], label["en"]) for name, label in FIELD_LABELS.items()},
         "status.applicant": ("申请中", "Applicant"),
         "status.pending_review": ("待审核", "Pending review"),
         "status.covered": ("在保", "Covered"),

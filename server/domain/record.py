@@ -59,6 +59,53 @@ COLLECTION_FIELDS = {
 
 COLLECTIONS = tuple(COLLECTION_FIELDS)
 
+# What the record's sections and fields are called (the console's `section.*` and
+# `field.*` texts, the built-in record form's labels: domain/record_form.py).
+SECTION_LABELS = {
+    "household": {"zh": "户基本信息", "en": "Household"},
+    "members": {"zh": "家庭成员", "en": "Members"},
+    "supporters": {"zh": "赡(抚、扶)养义务人", "en": "Legal supporters"},
+    "assets": {"zh": "家庭财产", "en": "Property"},
+    "incomes": {"zh": "家庭收入", "en": "Income"},
+}
+FIELD_LABELS = {
+    "code": {"zh": "户编号", "en": "Household code"},
+    "village_id": {"zh": "村(社区)", "en": "Village"},
+    "area_type": {"zh": "城乡", "en": "Urban/rural"},
+    "address": {"zh": "住址", "en": "Address"},
+    "phone": {"zh": "电话", "en": "Phone"},
+    "lat": {"zh": "纬度", "en": "Latitude"},
+    "lon": {"zh": "经度", "en": "Longitude"},
+    "status": {"zh": "保障状态", "en": "Status"},
+    "benefit_class": {"zh": "保障类别", "en": "Benefit class"},
+    "hardship_cause": {"zh": "主要致困原因", "en": "Main cause of hardship"},
+    "staff_relative": {"zh": "干部职工近亲属", "en": "Relative of staff"},
+    "disputed": {"zh": "有争议/举报", "en": "Disputed"},
+    "next_review_on": {"zh": "下次复核", "en": "Next review"},
+    "position": {"zh": "序号", "en": "No."},
+    "name": {"zh": "姓名", "en": "Name"},
+    "id_number": {"zh": "身份证号", "en": "ID number"},
+    "relation": {"zh": "与户主关系", "en": "Relation"},
+    "sex": {"zh": "性别", "en": "Sex"},
+    "birth_date": {"zh": "出生日期", "en": "Born"},
+    "health": {"zh": "健康状况", "en": "Health"},
+    "disability_grade": {"zh": "残疾等级", "en": "Disability grade"},
+    "work_ability": {"zh": "劳动能力", "en": "Ability to work"},
+    "occupation": {"zh": "就业/就学", "en": "Work or school"},
+    "co_resident": {"zh": "共同生活", "en": "Lives in household"},
+    "died_on": {"zh": "死亡日期", "en": "Died on"},
+    "household_size": {"zh": "其家庭人口", "en": "Their household size"},
+    "monthly_income": {"zh": "月收入(元)", "en": "Monthly income (yuan)"},
+    "category": {"zh": "类别", "en": "Category"},
+    "description": {"zh": "描述", "en": "Description"},
+    "quantity": {"zh": "数量/面积", "en": "Quantity/area"},
+    "value": {"zh": "价值(元)", "en": "Value (yuan)"},
+    "member_id": {"zh": "成员", "en": "Member"},
+    "amount": {"zh": "金额(元)", "en": "Amount (yuan)"},
+    "period": {"zh": "周期", "en": "Period"},
+    "note": {"zh": "备注", "en": "Note"},
+}
+
 # Fields that identify a person's sensitive data (个人信息保护法): masked where not needed.
 SENSITIVE_FIELDS = frozenset(
     {"id_number", "health", "disability_grade", "amount", "monthly_income"}

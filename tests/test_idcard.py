@@ -1,5 +1,6 @@
 """GB 11643 ID numbers: check character, birth date, sex, and agreement with the record."""
 
+import ast
 import json
 from datetime import date
 from pathlib import Path
@@ -102,3 +103,34 @@ def test_full_width_check_digit_is_malformed_not_a_wrong_check_character():
     with pytest.raises(idcard.InvalidIdNumber) as caught:
         idcard.parse("11010519491231002２", today=TODAY)
     assert "digits" in caught.value.reason["en"]
+
+
+def test_the_day_is_always_the_callers():
+    """Domain code reads no clock: parse and problems take the day the caller gives (the
+    county's business day, server/county_clock.py), and without one they refuse to guess
+    instead of using the server's date, a day behind Beijing from 00:00 to 08:00 on UTC."""
+    with pytest.raises(TypeError):
+        idcard.parse(STANDARD_EXAMPLE)
+    with pytest.raises(TypeError):
+        idcard.problems(STANDARD_EXAMPLE)
+    born = "230229" + "20990101" + "002"
+    number = born + idcard.check_character(born)
+    assert idcard.parse(number, today=date(2099, 1, 1)).birth_date == date(2099, 1, 1)
+    assert idcard.problems(number, today=date(2098, 12, 31))[0]["en"] == (
+        "birth date 2099-01-01 is out of range")
+
+
+def test_no_domain_module_reads_the_clock():
+    """No date.today(), datetime.now()/utcnow() or time.time() anywhere in server/domain."""
+    domain = Path(__file__).resolve().parent.parent / "server" / "domain"
+    found = []
+    for source in sorted(domain.glob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text("utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            called, on = node.func.attr, node.func.value
+            time_module = isinstance(on, ast.Name) and on.id == "time"
+            if called in ("today", "now", "utcnow") or (
+                    time_module and called in ("time", "time_ns", "monotonic")):
+                found.append(f"{source.name}:{node.lineno} {called}()")
+    assert found == []

@@ -180,3 +180,23 @@ def test_an_id_number_typed_as_the_card_prints_it_is_stored_without_spaces(app, 
     member = db.session.scalar(select(Member).where(Member.name == "王建国",
                                                     Member.id_number == VALID_ID))
     assert member is not None
+
+
+def test_id_numbers_are_checked_against_the_countys_day(app, tmp_path, monkeypatch):
+    """A birth date in an ID number is 'in the future' by the county's calendar, never the
+    server's: with the county's clock on 2099-03-01 a number born 2099-02-01 is imported
+    (the server's own date would refuse it), one born 2099-03-02 is refused."""
+    from datetime import date, datetime
+
+    from server import county_clock
+
+    monkeypatch.setattr(county_clock, "utcnow", lambda: datetime(2099, 3, 1, 2, 0))
+    born = id_number("230229", date(2099, 2, 1), 13, True)
+    result = import_households(write_csv(tmp_path / "ok.csv", [row(
+        household_code="IMP-2099", birth_date="2099-02-01", id_number=born)]))
+    assert (result.households, result.members) == (1, 1)
+    unborn = id_number("230229", date(2099, 3, 2), 13, True)
+    with pytest.raises(Invalid) as refused:
+        import_households(write_csv(tmp_path / "bad.csv", [row(
+            household_code="IMP-2100", birth_date="2099-03-02", id_number=unborn)]))
+    assert "birth date 2099-03-02 is out of range" in str(refused.value.errors)

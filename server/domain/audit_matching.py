@@ -40,13 +40,14 @@ class Match:
     category: str
 
 
-def birth_date_of(person: Person) -> date | None:
-    """Return the person's birth date: recorded, else read from a valid ID number."""
+def birth_date_of(person: Person, today: date) -> date | None:
+    """Return the person's birth date: recorded, else read from an ID number valid on
+    `today` (the county's business day)."""
     if person.birth_date:
         return person.birth_date
     if person.id_number:
         try:
-            return idcard.parse(person.id_number).birth_date
+            return idcard.parse(person.id_number, today=today).birth_date
         except idcard.InvalidIdNumber:
             return None
     return None
@@ -57,15 +58,17 @@ def category_for(kind: ListKind, person: Person) -> str | None:
     return kind.member_category if person.kind == "member" else kind.supporter_category
 
 
-def match_rows(kind: ListKind, rows: list[ListRow], people: list[Person]) -> list[Match]:
-    """Return every match of the rows with the people, strong ones and weak ones."""
+def match_rows(kind: ListKind, rows: list[ListRow], people: list[Person], *,
+               today: date) -> list[Match]:
+    """Return every match of the rows with the people, strong ones and weak ones (`today`:
+    the day of the import, for birth dates read from ID numbers)."""
     people = [p for p in people if category_for(kind, p)]
     by_id_number: dict[str, list[Person]] = defaultdict(list)
     by_name_birth: dict[tuple[str, date], list[Person]] = defaultdict(list)
     for person in people:
         if person.id_number:
             by_id_number[idcard.normalise(person.id_number)].append(person)
-        born = birth_date_of(person)
+        born = birth_date_of(person, today)
         name = normalise_name(person.name)
         if born and name:
             by_name_birth[(name, born)].append(person)

@@ -46,8 +46,12 @@ def normalise(number: str) -> str:
     return "".join(str(number).split()).upper()
 
 
-def parse(number: str, *, today: date | None = None) -> IdNumber:
-    """Parse and verify an 18-character ID number; raise InvalidIdNumber with the reason."""
+def parse(number: str, *, today: date) -> IdNumber:
+    """Parse and verify an 18-character ID number; raise InvalidIdNumber with the reason.
+
+    `today` is the caller's business day (the county's, server/county_clock.py; a survey's
+    visit day): a birth date after it is refused. Domain code never reads the clock — the
+    server's own date is a day behind Beijing from 00:00 to 08:00 on a UTC host."""
     number = normalise(number)
     if len(number) != 18:
         raise InvalidIdNumber(f"身份证号应为18位,实为{len(number)}位",
@@ -64,7 +68,7 @@ def parse(number: str, *, today: date | None = None) -> IdNumber:
     except ValueError:
         raise InvalidIdNumber(f"出生日期{body[6:14]}不是有效日期",
                               f"birth date {body[6:14]} is not a valid date") from None
-    if born.year < 1900 or born > (today or date.today()):
+    if born.year < 1900 or born > today:
         raise InvalidIdNumber(f"出生日期{born.isoformat()}不合理",
                               f"birth date {born.isoformat()} is out of range")
     expected = check_character(body)
@@ -75,9 +79,10 @@ def parse(number: str, *, today: date | None = None) -> IdNumber:
     return IdNumber(number=number, region_code=body[:6], birth_date=born, sex=sex)
 
 
-def problems(number: str, *, birth_date: str | None = None, sex: str | None = None,
-             today: date | None = None) -> list[dict]:
-    """List what is wrong with an ID number and its agreement with a recorded birth date/sex."""
+def problems(number: str, *, today: date, birth_date: str | None = None,
+             sex: str | None = None) -> list[dict]:
+    """List what is wrong with an ID number and its agreement with a recorded birth date/sex
+    (`today` as for `parse`)."""
     try:
         parsed = parse(number, today=today)
     except InvalidIdNumber as exc:

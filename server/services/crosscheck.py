@@ -146,7 +146,7 @@ def import_list(
     list_kind = _kind(kind)
     today = today or county_clock.today()
     rows = parse_list(path, list_kind, today=today)
-    matches = match_rows(list_kind, rows, people_in_scope(actor))
+    matches = match_rows(list_kind, rows, people_in_scope(actor), today=today)
     digest = file_digest(path)
     imported = CrosscheckList(
         kind=kind,

@@ -19,6 +19,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import select
 
+from .. import county_clock
 from ..domain import idcard
 from ..extensions import db
 from ..models import Household, Member, Region, User
@@ -160,6 +161,9 @@ def import_households(path: Path, *, actor: User | None = None) -> ImportResult:
     )
     seen_ids: dict[str, int] = {}
     households: dict[str, dict] = {}
+    # The county's day, not the server's: a number born "tomorrow" on a UTC host's date is
+    # born today in Beijing from 00:00 to 08:00.
+    today = county_clock.today()
     for number, row in enumerate(rows, start=2):  # row 1 is the header
         problems = []
         code, village_code = cell_text(row, "household_code"), cell_text(row, "village_code")
@@ -189,7 +193,8 @@ def import_households(path: Path, *, actor: User | None = None) -> ImportResult:
                 problems.append(f"birth_date {birth!r} is not YYYY-MM-DD")
         id_number = idcard.normalise(cell_text(row, "id_number"))
         if id_number:
-            id_problems = idcard.problems(id_number, birth_date=birth or None, sex=sex or None)
+            id_problems = idcard.problems(id_number, today=today, birth_date=birth or None,
+                                          sex=sex or None)
             if id_problems:
                 problems.extend(f"ID number {id_number}: {p['en']}" for p in id_problems)
             elif id_number in existing_ids:

@@ -60,7 +60,7 @@ from ..models import (
     User,
 )
 from ..models.clock import utcnow
-from . import audit, forms, ledger
+from . import audit, forms, ledger, merge_store
 from .auth import Caller
 from .errors import Conflict as ConflictError
 from .errors import Forbidden, Invalid, NotFound
@@ -548,7 +548,6 @@ def _receive(user: User | Caller, prepared: Prepared, ip: str | None) -> tuple[S
             items_checked=lone,
             server=server,
         )
-    db.session.add(submission)
     stamp(touched, household)
     audit.record(
         "submission.receive",
@@ -564,6 +563,12 @@ def _receive(user: User | Caller, prepared: Prepared, ip: str | None) -> tuple[S
             "released": [s.instance_id for s in touched[1:]],
         },
     )
+    # The last writes, once everything is decided: the new submission (unless releasing
+    # its chain's held links made it join the session) and the household's row.
+    if merge_store.is_new(submission):
+        merge_store.insert_submission(submission)
+    if household is not None:
+        merge_store.write_household(household)
     if submission.merge_state == "merged":
         # The outcome is answered from the rows just written under the lock: no re-read.
         # (A held link is re-read: its predecessor may merge at any moment, see submit.)
@@ -777,7 +782,10 @@ def _merge(
         )
         for conflict in result.conflicts
     ]
-    db.session.add_all(conflicts)
+    if not merge_store.is_new(submission):
+        # A stored link's conflicts go through the session; a new submission's are written
+        # with it (merge_store), or follow it into the session if it joins it below.
+        db.session.add_all(conflicts)
     if released:
         merge_base["released"] = released
     submission.merge_base = merge_base
@@ -792,8 +800,8 @@ def _merge(
     if successors:
         # A released successor's chain must find it in the database.
         db.session.add(submission)
-    # Otherwise a new submission joins the session only once its outcome is known (the
-    # caller adds it): one INSERT with everything, rather than an INSERT and an UPDATE.
+    # Otherwise a new submission is written only once its outcome is known (the caller,
+    # merge_store): one INSERT with everything, rather than an INSERT and an UPDATE.
     submission.applied = []
     if result.applied:
         moved_from = household.village_id

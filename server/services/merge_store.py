@@ -1,0 +1,104 @@
+"""The rows a merge writes at its end, as plain statements: the new submission with its
+photos and conflicts, and the locked household's row.
+
+Through the ORM, a merge ended in one flush of the unit of work (the submission's INSERT
+and the household's UPDATE): its own Python was the largest single share of a merge's CPU
+(bench/README.md, merge pass 7), for two statements whose shape never changes. Here the
+same rows go out as Core statements built from the models' tables (the models stay the
+schema of record), and the objects are left as the flush would leave them: defaults filled
+in, ids set, nothing pending. The outcome is answered from them, as before.
+
+Only a submission the session does not hold is written here; a stored submission (a held
+link being released) and a new one that joined the session (its chain's held links are
+released in the same transaction and must find it) are written by the session as before.
+"""
+
+import functools
+
+from sqlalchemy import bindparam, insert, inspect, update
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
+
+from ..extensions import db
+from ..models import Conflict, Household, Submission, SubmissionMedia
+
+_HOUSEHOLD = Household.__table__
+_UPDATE_HOUSEHOLD = update(_HOUSEHOLD).where(_HOUSEHOLD.c.id == bindparam("row_id"))
+_INSERT_SUBMISSION = insert(Submission.__table__).returning(Submission.__table__.c.id)
+_INSERT_MEDIA = insert(SubmissionMedia.__table__)
+_INSERT_CONFLICTS = insert(Conflict.__table__).returning(
+    Conflict.__table__.c.id, sort_by_parameter_order=True
+)
+
+
+def is_new(submission: Submission) -> bool:
+    """Tell whether a submission is one the session does not hold (insert_submission
+    writes it)."""
+    return inspect(submission).transient
+
+
+@functools.cache
+def _columns(model) -> tuple:
+    """Return (attribute, default) for each column the ORM would fill in on INSERT: the
+    default is a function of nothing, or None for a column without one (the key is
+    autoincremented by the database)."""
+    found = []
+    for column in model.__table__.columns:
+        if column.primary_key and column.autoincrement in (True, "auto"):
+            continue
+        default = column.default
+        if default is None:
+            found.append((column.key, None))
+        elif default.is_callable:
+            found.append((column.key, functools.partial(default.arg, None)))
+        elif default.is_scalar:
+            found.append((column.key, functools.partial(lambda value: value, default.arg)))
+        else:
+            raise TypeError(f"{column}: a default only the database can compute")
+    return tuple(found)
+
+
+def _row(item) -> dict:
+    """Return an unsaved object's column values, its columns' defaults set on it first
+    (as a flush sets them)."""
+    held = instance_dict(item)
+    values = {}
+    for key, default in _columns(type(item)):
+        if key not in held and default is not None:
+            setattr(item, key, default())
+        values[key] = held.get(key)
+    return values
+
+
+def insert_submission(submission: Submission) -> None:
+    """Write a new submission (not in the session), its media slots and its conflicts."""
+    connection = db.session.connection()
+    submission.id = connection.execute(_INSERT_SUBMISSION, _row(submission)).scalar_one()
+    for item in (*submission.media, *submission.conflicts):
+        item.submission_id = submission.id
+    if submission.media:
+        connection.execute(_INSERT_MEDIA, [_row(item) for item in submission.media])
+    if submission.conflicts:
+        ids = connection.execute(
+            _INSERT_CONFLICTS, [_row(item) for item in submission.conflicts]
+        ).scalars()
+        for conflict, conflict_id in zip(submission.conflicts, ids, strict=True):
+            conflict.id = conflict_id
+
+
+def write_household(household: Household) -> None:
+    """Write the changed columns of the locked household's row (its version, change number
+    and the fields the merge set) with one UPDATE, and mark the object written."""
+    state = inspect(household)
+    changed = {key: state.dict[key] for key in state.committed_state if key in _HOUSEHOLD.c}
+    if not changed:
+        return
+    result = db.session.connection().execute(_UPDATE_HOUSEHOLD, {"row_id": household.id, **changed})
+    # The columns' onupdate values (updated_at) the statement added, kept on the object.
+    for key, value in result.last_updated_params().items():
+        if key in _HOUSEHOLD.c and key not in changed:
+            set_committed_value(household, key, value)
+    # Then what a flush does last for each row it wrote (no public API does it alone): the
+    # object holds nothing unwritten, so the commit's flush has nothing to look at.
+    # set_committed_value alone would leave it marked modified, and a commit then runs the
+    # whole unit of work to find nothing to write.
+    state._commit_all(state.dict, db.session().identity_map)

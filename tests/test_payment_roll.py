@@ -14,7 +14,7 @@ from server.extensions import db
 from server.models import AuditEntry, LedgerEntry, PaymentRoll, PaymentRollMismatch
 from server.services import payment_roll
 
-from .audit_helpers import csv_bytes, living_member, township_supervisor, upload
+from .audit_helpers import csv_bytes, living_member, patch, township_supervisor, upload
 from .conftest import TOWNSHIP_1, TOWNSHIP_2
 from .query_helpers import counted, households_in_new_villages, reads
 
@@ -170,11 +170,16 @@ def test_every_other_kind_of_mismatch(api, demo):
     )
     # All or nothing: a real mismatch beside an unknown one opens no entry; a bad body is 422.
     entries_before = db.session.scalar(select(func.count()).select_from(LedgerEntry))
-    mixed = api.as_user("sup1").post(f"{ROLLS}/{roll['id']}/ledger",
-                                     json={"mismatch_ids": [by_row[2]["id"], 999999]})
+    mixed = api.as_user("sup1").post(
+        f"{ROLLS}/{roll['id']}/ledger", json={"mismatch_ids": [by_row[2]["id"], 999999]}
+    )
     assert mixed.status_code == 404
-    assert api.as_user("sup1").post(f"{ROLLS}/{roll['id']}/ledger",
-                                    json={"mismatch_ids": "x"}).status_code == 422
+    assert (
+        api.as_user("sup1")
+        .post(f"{ROLLS}/{roll['id']}/ledger", json={"mismatch_ids": "x"})
+        .status_code
+        == 422
+    )
     assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == entries_before
 
 
@@ -200,9 +205,13 @@ def test_a_bad_row_aborts_the_roll_with_its_row_number(api, demo):
 
 @pytest.mark.parametrize(
     "form,field",
-    [({"township_code": "230229100001"}, "township_code"), ({"period": "2026-13"}, "period"),
-     ({"period": "2026-5"}, "period"), ({"period": "02026-05"}, "period"),
-     ({"period": "0000-05"}, "period")],
+    [
+        ({"township_code": "230229100001"}, "township_code"),
+        ({"period": "2026-13"}, "period"),
+        ({"period": "2026-5"}, "period"),
+        ({"period": "02026-05"}, "period"),
+        ({"period": "0000-05"}, "period"),
+    ],
 )
 def test_the_township_and_month_are_checked(api, demo, form, field):
     """A roll belongs to a township (not a village) and a real month."""
@@ -221,8 +230,14 @@ def test_a_roll_of_a_township_outside_the_region_is_refused(api, demo):
     county = add_region(name="另一县", code="230230", level="county", parent=None)
     add_region(name="另一镇", code="230230100", level="township", parent=county)
     db.session.commit()
-    response = upload(api.as_user("sup1"), ROLLS, csv_bytes(HEADER, [["x", "", "", 1, 1]]),
-                      "roll.csv", township_code="230230100", period=PERIOD)
+    response = upload(
+        api.as_user("sup1"),
+        ROLLS,
+        csv_bytes(HEADER, [["x", "", "", 1, 1]]),
+        "roll.csv",
+        township_code="230230100",
+        period=PERIOD,
+    )
     assert response.status_code == 403 and response.get_json()["code"] == "scope.forbidden"
     assert db.session.scalar(select(func.count()).select_from(PaymentRoll)) == 0
 
@@ -312,9 +327,13 @@ def roll_missing(township, households) -> PaymentRoll:
     """Store a roll of the township that left off these households (one mismatch each)."""
     roll = PaymentRoll(township_id=township.id, period=PERIOD, file_sha256="0" * 64)
     roll.mismatches.extend(
-        PaymentRollMismatch(household_id=h.id, household_code=h.code, kind="missing_from_roll",
-                            category="miscalculation",
-                            facts={"expected": {"persons": 1, "amount": 300.0}})
+        PaymentRollMismatch(
+            household_id=h.id,
+            household_code=h.code,
+            kind="missing_from_roll",
+            category="miscalculation",
+            facts={"expected": {"persons": 1, "amount": 300.0}},
+        )
         for h in households
     )
     db.session.add(roll)
@@ -377,8 +396,14 @@ def test_a_second_roll_of_the_same_township_and_month_is_refused_and_audited(api
     assert len(refusals) == 2 and {r.object_id for r in refusals} == {str(earlier["id"])}
     assert refusals[0].detail["period"] == PERIOD and refusals[0].detail["sha256"]
     assert refusals[0].detail["township"] == TOWNSHIP_1
-    next_month = upload(api.as_user("sup1"), ROLLS, roll_csv(lines), "roll.csv",
-                        township_code=TOWNSHIP_1, period="2026-06")
+    next_month = upload(
+        api.as_user("sup1"),
+        ROLLS,
+        roll_csv(lines),
+        "roll.csv",
+        township_code=TOWNSHIP_1,
+        period="2026-06",
+    )
     assert next_month.status_code == 201
     other_township = import_roll(api, roll_csv(clean_township(demo, TOWNSHIP_2)), TOWNSHIP_2)
     assert other_township.status_code == 201
@@ -390,3 +415,254 @@ def test_a_refused_second_roll_is_checked_before_its_rows(api, demo):
     import_roll(api, roll_csv(clean_township(demo, TOWNSHIP_1)))
     bad = import_roll(api, csv_bytes(HEADER, [["", "赵某", "", "0", "abc"]]))
     assert bad.status_code == 409 and bad.get_json()["code"] == "payment_roll.period_taken"
+
+
+# ---- correcting a wrong roll: replace or withdraw it -----------------------------------------
+
+LEDGER = "/api/v1/audit/ledger"
+
+
+def replace(api, roll_id: int, content: bytes, reason="上传错了文件,应为五月的花名册", user="sup1"):
+    """Upload a roll in place of another; return the response."""
+    form = {} if reason is None else {"reason": reason}
+    return upload(api.as_user(user), f"{ROLLS}/{roll_id}/replace", content, "right.csv", **form)
+
+
+def withdraw(api, roll_id: int, reason="导入了另一个乡镇的文件", user="sup1"):
+    """Withdraw a roll; return the response."""
+    body = {} if reason is None else {"reason": reason}
+    return api.as_user(user).post(f"{ROLLS}/{roll_id}/withdraw", json=body)
+
+
+def wrong_roll(api, demo, paid_more: int = 3):
+    """Import a roll paying the first `paid_more` households 50 too much and enter every
+    mismatch in the ledger; return (roll, {household id: entry}, the correct lines)."""
+    lines = clean_township(demo, TOWNSHIP_1)
+    wrong = [(h, p, n, a + 50 if i < paid_more else a) for i, (h, p, n, a) in enumerate(lines)]
+    roll = import_roll(api, roll_csv(wrong)).get_json()
+    assert roll["mismatch_count"] == paid_more
+    entries = api.as_user("sup1").post(f"{ROLLS}/{roll['id']}/ledger", json={}).get_json()
+    return roll, {e["household_id"]: e for e in entries}, lines
+
+
+def test_a_replaced_roll_stays_on_record_and_only_untouched_entries_close_with_it(api, demo):
+    """Three households paid 50 too much, each a ledger entry: one nobody touched, one moved
+    on (in progress), one edited. The right file still pays the second and third too much.
+    The untouched entry closes as unfounded naming the new roll and the reason; the worked
+    ones stay, are listed to look at, and are carried over to the new roll's mismatches of
+    the same household rather than entered twice."""
+    roll, entries, lines = wrong_roll(api, demo)
+    untouched, moved, edited = (lines[i][0].id for i in range(3))
+    sup1 = api.as_user("sup1")
+    assert (
+        sup1.post(
+            f"{LEDGER}/{entries[moved]['id']}/transitions",
+            json={"to_state": "in_progress", "comment": "已通知乡镇"},
+        ).status_code
+        == 200
+    )
+    assert (
+        patch(sup1, f"{LEDGER}/{entries[edited]['id']}", json={"description": "核对中"}).status_code
+        == 200
+    )
+    right = [(h, p, n, a + 50 if h.id in (moved, edited) else a) for h, p, n, a in lines]
+
+    response = replace(api, roll["id"], roll_csv(right))
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    old, new = body["roll"], body["replacement"]
+    assert old["id"] == roll["id"] and old["state"] == "superseded"
+    assert old["replaced_by_id"] == new["id"] and new["replaces_id"] == roll["id"]
+    assert (
+        old["withdrawn_by"] == "sup1" and old["withdrawn_reason"] == "上传错了文件,应为五月的花名册"
+    )
+    assert new["state"] == "current" and new["period"] == PERIOD and new["mismatch_count"] == 2
+    assert [e["id"] for e in body["closed_entries"]] == [entries[untouched]["id"]]
+    assert sorted(e["id"] for e in body["entries_to_review"]) == sorted(
+        [entries[moved]["id"], entries[edited]["id"]]
+    )
+    closed = db.session.get(LedgerEntry, entries[untouched]["id"])
+    assert (closed.state, closed.resolution) == ("closed", "unfounded")
+    note = closed.transitions[-1]
+    assert note.evidence[0]["kind"] == "note" and f"roll {new['id']}" in note.comment
+    assert "上传错了文件" in note.evidence[0]["text"] and note.actor_id == demo.user("sup1").id
+    assert db.session.get(LedgerEntry, entries[moved]["id"]).state == "in_progress"
+    assert db.session.get(LedgerEntry, entries[edited]["id"]).state == "open"
+    # The worked-on entries name the new roll's mismatches of the same households.
+    carried = {m["household_id"]: m["ledger_entry_id"] for m in new["mismatches"]}
+    assert carried == {moved: entries[moved]["id"], edited: entries[edited]["id"]}
+    # Entering the new roll's mismatches makes no second entry for the same finding.
+    count = db.session.scalar(select(func.count()).select_from(LedgerEntry))
+    again = sup1.post(f"{ROLLS}/{new['id']}/ledger", json={}).get_json()
+    assert sorted(e["id"] for e in again) == sorted(carried.values())
+    assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == count
+    # Nothing of the old roll is deleted; it still reads, with its mismatches and entries.
+    kept = sup1.get(f"{ROLLS}/{roll['id']}").get_json()
+    assert kept["state"] == "superseded" and len(kept["mismatches"]) == 3
+    assert {m["ledger_entry_id"] for m in kept["mismatches"]} == {e["id"] for e in entries.values()}
+    actions = db.session.execute(
+        select(AuditEntry.action, AuditEntry.object_id, AuditEntry.detail)
+        .where(
+            AuditEntry.action.in_(
+                ("payment_roll.supersede", "payment_roll.import", "ledger.transition")
+            )
+        )
+        .order_by(AuditEntry.id)
+    ).all()
+    supersede = next(d for a, o, d in actions if a == "payment_roll.supersede")
+    assert supersede["replaced_by"] == new["id"] and supersede["closed_entries"] == [closed.id]
+    assert sorted(supersede["carried_entries"]) == sorted(carried.values())
+    assert any(
+        a == "payment_roll.import" and o == str(new["id"]) and d["replaces"] == roll["id"]
+        for a, o, d in actions
+    )
+    assert any(
+        a == "ledger.transition" and o == str(closed.id) and d["payment_roll"] == roll["id"]
+        for a, o, d in actions
+    )
+
+
+def test_the_same_month_without_replacing_is_still_refused_and_says_how(api, demo):
+    """The refusal names the roll and tells the clerk to replace or withdraw it."""
+    roll = import_roll(api, roll_csv(clean_township(demo, TOWNSHIP_1))).get_json()
+    again = import_roll(api, roll_csv(clean_township(demo, TOWNSHIP_1)))
+    assert again.status_code == 409
+    message = again.get_json()["message"]
+    assert f"replace roll {roll['id']}" in message and "withdraw it" in message
+    assert f"请替换第 {roll['id']} 号花名册" in message
+
+
+def test_a_withdrawn_roll_frees_its_month_and_takes_no_more_changes(api, demo):
+    """Withdrawn alone: it stays on record, its untouched entries close, its mismatches can
+    no longer be entered, it cannot be withdrawn or replaced again, and the month may be
+    imported afresh (without a replace flag)."""
+    roll, entries, lines = wrong_roll(api, demo, paid_more=2)
+    response = withdraw(api, roll["id"])
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["roll"]["state"] == "withdrawn" and body["replacement"] is None
+    assert body["roll"]["withdrawn_reason"] == "导入了另一个乡镇的文件"
+    assert sorted(e["id"] for e in body["closed_entries"]) == sorted(
+        e["id"] for e in entries.values()
+    )
+    assert body["entries_to_review"] == []
+    assert {e.state for e in db.session.scalars(select(LedgerEntry))} == {"closed"}
+    assert db.session.get(PaymentRoll, roll["id"]).withdrawn_at is not None
+
+    for refused in (
+        withdraw(api, roll["id"]),
+        replace(api, roll["id"], roll_csv(lines)),
+        api.as_user("sup1").post(f"{ROLLS}/{roll['id']}/ledger", json={}),
+    ):
+        assert refused.status_code == 409, refused.get_json()
+        assert refused.get_json()["code"] == "payment_roll.not_current"
+        assert refused.get_json()["errors"]["state"] == "withdrawn"
+    assert db.session.scalar(select(func.count()).select_from(PaymentRoll)) == 1
+    fresh = import_roll(api, roll_csv(lines))
+    assert fresh.status_code == 201 and fresh.get_json()["replaces_id"] is None
+    assert [
+        a
+        for a in db.session.scalars(
+            select(AuditEntry.action).where(AuditEntry.action == "payment_roll.withdraw")
+        )
+    ] == ["payment_roll.withdraw"]
+
+
+def test_a_roll_someone_replaced_first_is_not_replaced_again(api, demo):
+    """Two supervisors correct the same roll: the second is told who replaced it and by
+    which roll (409), and nothing of theirs is stored."""
+    roll, entries, lines = wrong_roll(api, demo, paid_more=1)
+    first = replace(api, roll["id"], roll_csv(lines), user="admin")
+    assert first.status_code == 201
+    stored = _roll_state()
+    second = replace(api, roll["id"], roll_csv(lines), reason="金额录错")
+    assert second.status_code == 409
+    error = second.get_json()
+    assert error["code"] == "payment_roll.not_current"
+    assert error["errors"]["replaced_by"] == first.get_json()["replacement"]["id"]
+    assert error["errors"]["withdrawn_by"] == "admin" and error["errors"]["state"] == "superseded"
+    assert f"replaced by roll {error['errors']['replaced_by']}" in error["message"]
+    assert _roll_state() == stored
+    assert withdraw(api, roll["id"]).status_code == 409
+    assert (
+        db.session.get(PaymentRoll, roll["id"]).withdrawn_reason == "上传错了文件,应为五月的花名册"
+    )
+
+
+@pytest.mark.parametrize("reason", [None, "", "   ", "x" * 2001])
+def test_a_correction_needs_a_reason(api, demo, reason):
+    """No reason, an empty one or one too long: 422 naming the reason; nothing changes."""
+    roll, entries, lines = wrong_roll(api, demo, paid_more=1)
+    stored = _roll_state()
+    for response in (
+        replace(api, roll["id"], roll_csv(lines), reason=reason),
+        withdraw(api, roll["id"], reason=reason),
+    ):
+        assert response.status_code == 422, response.get_json()
+        assert "reason" in response.get_json()["errors"]
+    assert _roll_state() == stored
+    assert db.session.get(PaymentRoll, roll["id"]).state == "current"
+    assert {e.state for e in db.session.scalars(select(LedgerEntry))} == {"open"}
+
+
+def test_a_bad_replacement_file_leaves_the_roll_as_it_was(api, demo):
+    """A replacement with bad rows is refused like any import, naming them; the wrong roll
+    stays current and its entries open."""
+    roll, entries, _ = wrong_roll(api, demo, paid_more=1)
+    response = replace(api, roll["id"], csv_bytes(HEADER, [["", "赵某", "", "0", "abc"]]))
+    assert response.status_code == 422
+    assert any(r.startswith("row 2:") for r in response.get_json()["errors"]["rows"])
+    assert db.session.get(PaymentRoll, roll["id"]).state == "current"
+    assert db.session.scalar(select(func.count()).select_from(PaymentRoll)) == 1
+    assert {e.state for e in db.session.scalars(select(LedgerEntry))} == {"open"}
+
+
+def test_only_county_auditors_of_the_township_correct_a_roll(api, demo):
+    """Township supervisors and investigators may not; a county supervisor of another county
+    may not touch this county's rolls; an unknown roll is a 404."""
+    from server.services import users
+    from server.services.regions import add_region
+
+    roll, _, lines = wrong_roll(api, demo, paid_more=1)
+    township_supervisor("sup2", TOWNSHIP_1, demo.password)
+    county = add_region(name="另一县", code="230230", level="county", parent=None)
+    db.session.commit()
+    users.add_user("sup9", role="supervisor", region_code=county.code, password=demo.password)
+    for user, code in (("sup2", "audit.county_only"), ("inv1", None), ("sup9", "scope.forbidden")):
+        for response in (
+            replace(api, roll["id"], roll_csv(lines), user=user),
+            withdraw(api, roll["id"], user=user),
+        ):
+            assert response.status_code == 403, (user, response.get_json())
+            assert code is None or response.get_json()["code"] == code
+    assert db.session.get(PaymentRoll, roll["id"]).state == "current"
+    assert withdraw(api, 999999).status_code == 404
+    assert replace(api, 999999, roll_csv(lines)).status_code == 404
+
+
+def test_a_replacement_chain_keeps_a_worked_entry_until_it_is_closed(app, demo):
+    """Service level: roll 1 → roll 2 → roll 3, the same household wrong each time and its
+    entry worked on: it is carried from roll to roll, never duplicated nor closed, and the
+    roll it came from is each time the one being replaced."""
+    from pathlib import Path
+
+    from server.services import ledger
+
+    sup1 = demo.user("sup1")
+    lines = clean_township(demo, TOWNSHIP_1)
+    wrong = [(h, p, n, a + 50 if i == 0 else a) for i, (h, p, n, a) in enumerate(lines)]
+    path = Path(app.config["DATA_DIR"]) / "roll.csv"
+    path.write_bytes(roll_csv(wrong))
+    first = payment_roll.import_roll(path, TOWNSHIP_1, PERIOD, actor=sup1)
+    [entry] = payment_roll.to_ledger(sup1, first.id)
+    ledger.transition(sup1, entry.id, to_state="in_progress")
+    second = payment_roll.replace_roll(path, first.id, "金额有误", actor=sup1).replacement
+    third = payment_roll.replace_roll(path, second.id, "又错了", actor=sup1)
+    assert [e.id for e in third.entries_to_review] == [entry.id]
+    assert [m.ledger_entry_id for m in third.replacement.mismatches] == [entry.id]
+    assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == 1
+    assert [r.state for r in db.session.scalars(select(PaymentRoll).order_by(PaymentRoll.id))] == [
+        "superseded",
+        "superseded",
+        "current",
+    ]

@@ -1,4 +1,5 @@
-"""Payment rolls (发放花名册): import a township's roll, its mismatches, ledger entries."""
+"""Payment rolls (发放花名册): import a township's roll, its mismatches, ledger entries; a
+wrong roll is withdrawn or replaced, never deleted."""
 
 from flask import g, request
 
@@ -8,6 +9,8 @@ from ..schemas.audit import (
     payment_rolls_schema,
     roll_import_form_schema,
     roll_to_ledger_schema,
+    roll_withdraw_schema,
+    roll_withdrawal_schema,
 )
 from ..services import payment_roll
 from ..services.audit_files import saved_upload
@@ -41,7 +44,14 @@ def import_payment_roll():
             application/json:
               schema: PaymentRollSchema
         403: error
-        409: error
+        409:
+          description: >-
+            payment_roll.period_taken: the township's month already has a current roll
+            (errors: roll_id, imported_at); nothing was imported. To correct a wrong roll,
+            replace it (POST /audit/payment-rolls/{roll_id}/replace) or withdraw it.
+          content:
+            application/json:
+              schema: ErrorSchema
         422: error
     """
     form = roll_import_form_schema.load(request.form.to_dict())
@@ -129,3 +139,95 @@ def payment_roll_to_ledger(roll_id: int):
     data = roll_to_ledger_schema.load(request.get_json(silent=True) or {})
     entries = payment_roll.to_ledger(g.user, roll_id, data["mismatch_ids"], ip=client_ip())
     return ledger_entries_schema.dump(entries)
+
+
+@bp.post("/audit/payment-rolls/<int:roll_id>/replace")
+@require_user("supervisor", "admin")
+def replace_payment_roll(roll_id: int):
+    """Import a corrected roll of the same township and month in place of a wrong one.
+    ---
+    post:
+      tags: [audit]
+      summary: Replace a wrongly imported roll (county supervisors and admins of its township)
+      description: >-
+        The new roll is reconciled as any import; the old one stays on record as superseded
+        (who, when, why). Entries made of the old roll's mismatches that nobody worked on are
+        closed as unfounded, naming the replacement; those someone worked on stay open and
+        are listed in entries_to_review (carried over to the new roll's mismatch of the same
+        household and category, if it has one).
+      security: [{bearer: []}]
+      parameters:
+        - {in: path, name: roll_id, required: true, schema: {type: integer, minimum: 1, maximum: 2147483647}}
+      requestBody:
+        required: true
+        content:
+          multipart/form-data:
+            schema:
+              type: object
+              required: [file, reason]
+              properties:
+                file: {type: string, format: binary}
+                reason: {type: string, minLength: 1, maxLength: 2000}
+      responses:
+        201:
+          content:
+            application/json:
+              schema: RollWithdrawalSchema
+        403: error
+        404: error
+        409:
+          description: >-
+            payment_roll.not_current: the roll was already replaced or withdrawn (errors:
+            roll_id, state, replaced_by, withdrawn_at, withdrawn_by); nothing changed.
+          content:
+            application/json:
+              schema: ErrorSchema
+        422: error
+    """
+    form = roll_withdraw_schema.load(request.form.to_dict())
+    with saved_upload(request.files.get("file")) as (path, name):
+        withdrawal = payment_roll.replace_roll(
+            path, roll_id, form["reason"], actor=g.user, filename=name, ip=client_ip()
+        )
+    return roll_withdrawal_schema.dump(withdrawal), 201
+
+
+@bp.post("/audit/payment-rolls/<int:roll_id>/withdraw")
+@require_user("supervisor", "admin")
+def withdraw_payment_roll(roll_id: int):
+    """Withdraw a wrongly imported roll without a replacement.
+    ---
+    post:
+      tags: [audit]
+      summary: Withdraw a wrongly imported roll (county supervisors and admins of its township)
+      description: >-
+        The roll stays on record as withdrawn (who, when, why) and its month may be imported
+        again. Entries made of its mismatches that nobody worked on are closed as unfounded;
+        those someone worked on stay open and are listed in entries_to_review.
+      security: [{bearer: []}]
+      parameters:
+        - {in: path, name: roll_id, required: true, schema: {type: integer, minimum: 1, maximum: 2147483647}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: RollWithdrawSchema
+      responses:
+        200:
+          content:
+            application/json:
+              schema: RollWithdrawalSchema
+        403: error
+        404: error
+        409:
+          description: >-
+            payment_roll.not_current: the roll was already replaced or withdrawn; nothing
+            changed.
+          content:
+            application/json:
+              schema: ErrorSchema
+        422: error
+    """
+    data = roll_withdraw_schema.load(request.get_json(silent=True) or {})
+    withdrawal = payment_roll.withdraw_roll(g.user, roll_id, data["reason"], ip=client_ip())
+    return roll_withdrawal_schema.dump(withdrawal)

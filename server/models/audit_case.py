@@ -177,11 +177,30 @@ class PaymentRoll(db.Model):
     total_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0)
     mismatch_count: Mapped[int] = mapped_column(Integer, default=0)
     kept_path: Mapped[str | None] = mapped_column(String(255))
+    # A wrong roll is corrected, never deleted (docs/architecture.md, "Payment rolls"):
+    # "current" until withdrawn alone ("withdrawn") or by a roll replacing it ("superseded");
+    # one current roll per township and month.
+    state: Mapped[str] = mapped_column(String(12), default="current", server_default="current")
+    # The roll this one replaced (at most one roll replaces a roll).
+    replaces_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payment_roll.id"), unique=True, index=True
+    )
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime)
+    withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
 
     township = relationship("Region")
     mismatches: Mapped[list["PaymentRollMismatch"]] = relationship(
         cascade="all, delete-orphan", order_by="PaymentRollMismatch.id"
     )
+    replaces: Mapped["PaymentRoll | None"] = relationship(
+        remote_side=[id], foreign_keys=[replaces_id], back_populates="replaced_by"
+    )
+    replaced_by: Mapped["PaymentRoll | None"] = relationship(
+        foreign_keys=[replaces_id], back_populates="replaces", uselist=False
+    )
+    importer = relationship("User", foreign_keys=[imported_by])
+    withdrawer = relationship("User", foreign_keys=[withdrawn_by])
 
 
 class PaymentRollRow(db.Model):

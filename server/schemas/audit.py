@@ -403,6 +403,19 @@ class PaymentRollSchema(Schema):
     row_count = fields.Integer(dump_only=True)
     total_amount = fields.Float(dump_only=True)
     mismatch_count = fields.Integer(dump_only=True)
+    state = fields.String(
+        dump_only=True,
+        metadata={"description": "current | superseded (replaced by another roll) | withdrawn"},
+    )
+    replaces_id = fields.Integer(dump_only=True, allow_none=True)
+    replaced_by_id = fields.Function(
+        lambda r: r.replaced_by.id if r.replaced_by else None, dump_only=True, allow_none=True
+    )
+    withdrawn_at = UtcDateTime(dump_only=True, allow_none=True)
+    withdrawn_by = fields.Function(
+        lambda r: r.withdrawer.username if r.withdrawer else None, dump_only=True, allow_none=True
+    )
+    withdrawn_reason = fields.String(dump_only=True, allow_none=True)
     mismatches = fields.List(fields.Nested(MismatchSchema), dump_only=True)
 
 
@@ -414,6 +427,39 @@ class RollToLedgerSchema(Schema):
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=5000),
+    )
+
+
+class RollWithdrawSchema(Schema):
+    """Why a roll is withdrawn or replaced (required: the roll stays on record with it).
+
+    Sent as JSON to withdraw, as a form field beside the file to replace."""
+
+    class Meta:
+        # A replacement's multipart body also carries the file.
+        unknown = EXCLUDE
+
+    reason = fields.String(required=True, validate=[validate.Length(min=1, max=2000), NO_NUL])
+
+
+class RollWithdrawalSchema(Schema):
+    """What withdrawing or replacing a roll did."""
+
+    roll = fields.Nested(PaymentRollSchema, dump_only=True)
+    replacement = fields.Nested(PaymentRollSchema, dump_only=True, allow_none=True)
+    closed_entries = fields.List(
+        fields.Nested(LedgerEntrySchema),
+        dump_only=True,
+        metadata={"description": "entries nobody had worked on, closed with the roll"},
+    )
+    entries_to_review = fields.List(
+        fields.Nested(LedgerEntrySchema),
+        dump_only=True,
+        metadata={
+            "description": "entries someone had worked on: they stay open for a supervisor to "
+            "look at (carried over to the replacement's mismatch of the same household and "
+            "category, if any)"
+        },
     )
 
 
@@ -439,5 +485,7 @@ roll_import_form_schema = RollImportFormSchema()
 payment_roll_schema = PaymentRollSchema()
 payment_rolls_schema = PaymentRollSchema(many=True, exclude=("mismatches",))
 roll_to_ledger_schema = RollToLedgerSchema()
+roll_withdraw_schema = RollWithdrawSchema()
+roll_withdrawal_schema = RollWithdrawalSchema()
 ledger_entries_schema = LedgerEntrySchema(many=True)
 from_check_schema = FromCheckSchema()

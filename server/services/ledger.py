@@ -29,6 +29,7 @@ from ..domain.audit_categories import (
 )
 from ..extensions import db
 from ..models import (
+    AuditEntry,
     CrosscheckFlag,
     Household,
     LedgerEntry,
@@ -816,3 +817,75 @@ def annotate(households: list[Household]) -> list[Household]:
     for household in households:
         household.revisit = markers.get(household.id)
     return households
+
+
+# ---- entries whose finding was withdrawn (a payment roll withdrawn or replaced) ---------------
+
+# Audit actions on an entry that are not work on it.
+_NOT_WORK = ("ledger.read", "ledger.create")
+
+
+def worked_on(entries: list[LedgerEntry]) -> set[int]:
+    """Return the ids of those entries someone has worked on: moved on from open, given a
+    comment or evidence (any transition after the creation), or edited (every change of an
+    entry is in the audit log, whatever screen made it)."""
+    worked = {e.id for e in entries if e.state != "open" or len(e.transitions) > 1}
+    if entries:
+        worked.update(
+            int(entry_id)
+            for entry_id in db.session.scalars(
+                select(AuditEntry.object_id).where(
+                    AuditEntry.object_type == "ledger_entry",
+                    AuditEntry.object_id.in_([str(e.id) for e in entries]),
+                    AuditEntry.action.not_in(_NOT_WORK),
+                )
+            )
+        )
+    return worked
+
+
+def close_withdrawn(
+    entries: list[LedgerEntry],
+    *,
+    actor: User | None,
+    note: str,
+    detail: dict,
+    ip: str | None = None,
+) -> None:
+    """Close open entries whose finding was withdrawn (its roll withdrawn or replaced) as
+    unfounded, the note saying so as their evidence; each closing is a transition and an
+    audit entry. The caller marks the households (`mark_changed`, last) and commits."""
+    note = plain_text(note)
+    for entry in entries:
+        step = audit_ledger.transition(
+            entry.state,
+            "closed",
+            evidence=[{"kind": "note", "text": note}],
+            resolution="unfounded",
+        )
+        entry.state = step.to_state
+        entry.resolution = step.resolution
+        entry.closed_at = utcnow()
+        db.session.add(
+            LedgerTransition(
+                entry_id=entry.id,
+                from_state=step.from_state,
+                to_state=step.to_state,
+                actor_id=actor.id if actor else None,
+                comment=note,
+                evidence=step.evidence,
+            )
+        )
+        audit.record(
+            "ledger.transition",
+            actor=actor,
+            object_type="ledger_entry",
+            object_id=entry.id,
+            ip=ip,
+            detail={
+                "from": step.from_state,
+                "to": step.to_state,
+                "resolution": step.resolution,
+                **detail,
+            },
+        )

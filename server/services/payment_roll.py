@@ -10,6 +10,7 @@ not kept unless RUHU_AUDIT_KEEP_UPLOADS is set.
 """
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +34,7 @@ from ..models import (
     Submission,
     User,
 )
+from ..models.clock import utcnow
 from . import audit, ledger, policies
 from .audit_files import (
     file_digest,
@@ -160,22 +162,39 @@ def _period_start(period: str) -> date:
     return date(int(period[:4]), int(period[5:]), 1)
 
 
+def _lock_township(township_id: int) -> None:
+    """Lock the township's row until the commit: imports, replacements and withdrawals of its
+    rolls run one at a time, so two clerks cannot both pass a check of the month's current
+    roll (PostgreSQL; SQLite runs one writer at a time anyway)."""
+    db.session.scalar(select(Region.id).where(Region.id == township_id).with_for_update())
+
+
 def _refuse_second_roll(
-    township: Region, period: str, path: Path, *, actor: User | None, filename: str | None,
+    township: Region,
+    period: str,
+    path: Path,
+    *,
+    actor: User | None,
+    filename: str | None,
     ip: str | None,
 ) -> None:
     """Refuse a second roll of a township for a month, and audit the refusal (it commits).
 
     A month's roll imported twice would count every payment twice, and make every mismatch
-    a second time. Refused rather than replaced: the earlier roll may already have ledger
-    entries made from its mismatches, and an audit record is never overwritten. The
-    township's row is locked first, so two clerks importing the same month at once cannot
-    both get past this check (PostgreSQL; SQLite runs one writer at a time anyway).
+    a second time. Refused rather than replaced without being asked: the earlier roll may
+    already have ledger entries made from its mismatches, and an audit record is never
+    overwritten. A wrong roll is corrected explicitly, with a reason (`replace_roll`,
+    `withdraw_roll`); the refusal says so. Only the month's current roll counts: after a
+    withdrawal the month may be imported again.
     """
-    db.session.scalar(select(Region.id).where(Region.id == township.id).with_for_update())
+    _lock_township(township.id)
     earlier = db.session.scalar(
         select(PaymentRoll)
-        .where(PaymentRoll.township_id == township.id, PaymentRoll.period == period)
+        .where(
+            PaymentRoll.township_id == township.id,
+            PaymentRoll.period == period,
+            PaymentRoll.state == "current",
+        )
         .order_by(PaymentRoll.id)
         .limit(1)
     )
@@ -197,15 +216,30 @@ def _refuse_second_roll(
     )
     db.session.commit()
     raise Conflict(
-        f"{township.name} {period} 的花名册已导入(第 {earlier.id} 号),本次未导入 / "
+        f"{township.name} {period} 的花名册已导入(第 {earlier.id} 号),本次未导入;如导入有误,"
+        f"请替换第 {earlier.id} 号花名册(上传正确文件并说明原因)或撤回它 / "
         f"the {period} roll of {township.name} is already imported (roll {earlier.id}); "
-        "nothing was imported",
+        f"nothing was imported. To correct a wrong import, replace roll {earlier.id} (the "
+        "right file and a reason) or withdraw it",
         code="payment_roll.period_taken",
         errors={
             "roll_id": earlier.id,
-            "imported_at": earlier.imported_at.isoformat(timespec="seconds") + "Z",
+            "imported_at": _utc(earlier.imported_at),
         },
     )
+
+
+def _utc(moment) -> str:
+    """Return a stored (naive UTC) time as RFC 3339 text."""
+    return moment.isoformat(timespec="seconds") + "Z"
+
+
+def _township_in_scope(actor: User | None, township: Region) -> None:
+    """Refuse a township outside the actor's region (None is the command line)."""
+    if actor is not None and not covers_region(actor, township.id):
+        raise Forbidden(
+            "此乡镇不在您的负责范围内 / township outside your region", code="scope.forbidden"
+        )
 
 
 def import_roll(
@@ -221,11 +255,46 @@ def import_roll(
     """Import a township's roll for a month and reconcile it with the record. Commits."""
     require_county_auditor(actor)
     township = _township(township_code)
-    if actor is not None and not covers_region(actor, township.id):
-        raise Forbidden("此乡镇不在您的负责范围内 / township outside your region",
-                        code="scope.forbidden")
-    on = _period_start(period)
+    _township_in_scope(actor, township)
+    _period_start(period)
     _refuse_second_roll(township, period, path, actor=actor, filename=filename, ip=ip)
+    roll = _reconciled_roll(path, township, period, actor=actor, filename=filename, today=today)
+    audit.record(
+        "payment_roll.import",
+        actor=actor,
+        object_type="payment_roll",
+        object_id=roll.id,
+        ip=ip,
+        detail=_import_detail(roll),
+    )
+    db.session.commit()
+    return roll
+
+
+def _import_detail(roll: PaymentRoll) -> dict:
+    """Return what the audit log keeps of an import."""
+    return {
+        "township": roll.township.code,
+        "period": roll.period,
+        "sha256": roll.file_sha256,
+        "rows": roll.row_count,
+        "mismatches": roll.mismatch_count,
+        "kept": roll.kept_path is not None,
+    }
+
+
+def _reconciled_roll(
+    path: Path,
+    township: Region,
+    period: str,
+    *,
+    actor: User | None,
+    filename: str | None,
+    today: date | None,
+) -> PaymentRoll:
+    """Read a roll file, reconcile it with the record and add the roll with its rows and
+    mismatches (flushed, not committed); refuse it, naming each bad row, if any is bad."""
+    on = _period_start(period)
     today = today or county_clock.today()
     rows = parse_roll(path, today=today)
     in_scope = scoped_households(actor) if actor is not None else select(Household)
@@ -250,7 +319,7 @@ def import_roll(
     mismatches = audit_roll.reconcile(rows, facts, covered_codes)
     digest = file_digest(path)
     roll = PaymentRoll(
-        township_id=township.id,
+        township=township,
         period=period,
         filename=(filename or path.name)[:255],
         file_sha256=digest,
@@ -258,7 +327,7 @@ def import_roll(
         row_count=len(rows),
         total_amount=sum((r.amount for r in rows), Decimal("0")),
         mismatch_count=len(mismatches),
-        kept_path=keep_upload(path, kind=f"roll-{township_code}-{period}", sha256=digest),
+        kept_path=keep_upload(path, kind=f"roll-{township.code}-{period}", sha256=digest),
     )
     db.session.add(roll)
     db.session.flush()
@@ -287,22 +356,7 @@ def import_roll(
                 facts=mismatch.facts,
             )
         )
-    audit.record(
-        "payment_roll.import",
-        actor=actor,
-        object_type="payment_roll",
-        object_id=roll.id,
-        ip=ip,
-        detail={
-            "township": township_code,
-            "period": period,
-            "sha256": digest,
-            "rows": len(rows),
-            "mismatches": len(mismatches),
-            "kept": roll.kept_path is not None,
-        },
-    )
-    db.session.commit()
+    db.session.flush()
     return roll
 
 
@@ -311,7 +365,11 @@ def rolls(user: User, *, ip: str | None = None) -> list[PaymentRoll]:
     require_county_auditor(user)
     result = db.session.scalars(
         select(PaymentRoll)
-        .options(selectinload(PaymentRoll.township))
+        .options(
+            selectinload(PaymentRoll.township),
+            selectinload(PaymentRoll.replaced_by),
+            selectinload(PaymentRoll.withdrawer),
+        )
         .order_by(PaymentRoll.imported_at.desc(), PaymentRoll.id.desc())
     ).all()
     audit.record(
@@ -349,6 +407,9 @@ def to_ledger(
     household the record does not know).
     """
     roll = get_roll(user, roll_id, ip=ip)
+    if roll.state != "current":
+        # A withdrawn roll's mismatches were withdrawn with it.
+        raise _not_current(roll)
     wanted = None if mismatch_ids is None else set(mismatch_ids)
     chosen = [m for m in roll.mismatches if wanted is None or m.id in wanted]
     if wanted is not None and len(chosen) != len(wanted):
@@ -369,7 +430,11 @@ def to_ledger(
         member = None
         if stored.kind == "deceased_person" and stored.facts.get("deceased"):
             member = stored.facts["deceased"][0].get("member_id")
-        entry = ledger.open_entry(
+        # A mismatch a replacement carried over names the entry still open for its finding.
+        entry = (
+            db.session.get(LedgerEntry, stored.ledger_entry_id) if stored.ledger_entry_id else None
+        )
+        entry = entry or ledger.open_entry(
             household=household,
             township=roll.township if household is None else None,
             category=mismatch.category,
@@ -395,3 +460,255 @@ def to_ledger(
     ledger.mark_changed(revisit)
     db.session.commit()
     return entries
+
+
+# ---- correcting a wrong roll: withdraw it, alone or by a replacement ---------------------------
+
+MAX_REASON = 2000
+
+
+@dataclass
+class Withdrawal:
+    """What withdrawing a roll did: the roll (now withdrawn or superseded), the roll that
+    replaced it, the entries closed with it, and the entries someone had worked on, which
+    stay open for a supervisor to look at (those a replacement found again carried over)."""
+
+    roll: PaymentRoll
+    replacement: PaymentRoll | None
+    closed_entries: list[LedgerEntry]
+    entries_to_review: list[LedgerEntry]
+
+
+def withdraw_roll(user: User, roll_id: int, reason: str, *, ip: str | None = None) -> Withdrawal:
+    """Withdraw a wrongly imported roll (wrong file, wrong month) without a replacement.
+    Commits.
+
+    The roll stays on record as withdrawn, with who, when and why; its month may be imported
+    again. Entries made of its mismatches are settled as `_withdraw` says.
+    """
+    roll, reason = _roll_to_correct(user, roll_id, reason)
+    withdrawal = _withdraw(roll, user, reason, replacement=None, ip=ip)
+    _audit_withdrawal("payment_roll.withdraw", withdrawal, user, reason, ip)
+    ledger.mark_changed(_revisit_households(withdrawal.closed_entries))
+    db.session.commit()
+    return withdrawal
+
+
+def replace_roll(
+    path: Path,
+    roll_id: int,
+    reason: str,
+    *,
+    actor: User,
+    filename: str | None = None,
+    today: date | None = None,
+    ip: str | None = None,
+) -> Withdrawal:
+    """Import a corrected roll of the same township and month in place of a wrong one.
+    Commits.
+
+    The new roll is reconciled as any import; the old one stays on record as superseded by
+    it (who, when, why). Its entries are settled as `_withdraw` says; an entry someone worked
+    on that is still open is carried over to the new roll's mismatch of the same household
+    and category, if it has one, rather than entered a second time.
+    """
+    roll, reason = _roll_to_correct(actor, roll_id, reason)
+    replacement = _reconciled_roll(
+        path, roll.township, roll.period, actor=actor, filename=filename, today=today
+    )
+    replacement.replaces_id = roll.id
+    withdrawal = _withdraw(roll, actor, reason, replacement=replacement, ip=ip)
+    kept = {}
+    for mismatch in roll.mismatches:
+        entry = next(
+            (e for e in withdrawal.entries_to_review if e.id == mismatch.ledger_entry_id), None
+        )
+        if entry is not None:
+            kept.setdefault((mismatch.household_code, entry.category), entry)
+    carried = []
+    for mismatch in replacement.mismatches:
+        entry = kept.pop((mismatch.household_code, mismatch.category), None)
+        if entry is not None:
+            mismatch.ledger_entry_id = entry.id
+            carried.append(entry.id)
+    audit.record(
+        "payment_roll.import",
+        actor=actor,
+        object_type="payment_roll",
+        object_id=replacement.id,
+        ip=ip,
+        detail={**_import_detail(replacement), "replaces": roll.id},
+    )
+    _audit_withdrawal(
+        "payment_roll.supersede", withdrawal, actor, reason, ip, carried_entries=carried
+    )
+    ledger.mark_changed(_revisit_households(withdrawal.closed_entries))
+    db.session.commit()
+    return withdrawal
+
+
+def _roll_to_correct(actor: User, roll_id: int, reason) -> tuple[PaymentRoll, str]:
+    """Return a roll the actor may withdraw or replace, with its township locked, and the
+    reason cleaned; or refuse:
+    county auditors of its township only, a reason given, and the roll still the month's
+    current one (someone may have replaced or withdrawn it since the page was shown)."""
+    require_county_auditor(actor)
+    roll = db.session.get(PaymentRoll, roll_id) if 0 < roll_id <= ledger.MAX_ID else None
+    if roll is None:
+        raise NotFound("花名册不存在 / no such payment roll")
+    _township_in_scope(actor, roll.township)
+    reason = _reason(reason)
+    _lock_township(roll.township_id)
+    db.session.refresh(roll)  # as committed now that no one else can change it
+    if roll.state != "current":
+        raise _not_current(roll)
+    return roll, reason
+
+
+def _reason(reason) -> str:
+    """Return the reason for a withdrawal, cleaned, or refuse a missing or too long one."""
+    text = plain_text(reason if isinstance(reason, str) else "")
+    if not text:
+        raise Invalid(
+            "请说明撤回或替换花名册的原因 / give the reason for withdrawing or replacing the roll",
+            code="payment_roll.reason_required",
+            errors={"reason": ["required"]},
+        )
+    if len(text) > MAX_REASON:
+        raise Invalid(
+            f"原因最多 {MAX_REASON} 字 / the reason has at most {MAX_REASON} characters",
+            errors={"reason": [f"at most {MAX_REASON} characters"]},
+        )
+    return text
+
+
+def _not_current(roll: PaymentRoll) -> Conflict:
+    """Return the refusal of a change to a roll that was already withdrawn or replaced."""
+    by = roll.withdrawer.username if roll.withdrawer else ""
+    at = _utc(roll.withdrawn_at) if roll.withdrawn_at else None
+    replacement = roll.replaced_by
+    if replacement is not None:
+        message = (
+            f"第 {roll.id} 号花名册已被第 {replacement.id} 号替换({by},{at}),未作更改 / "
+            f"roll {roll.id} was already replaced by roll {replacement.id} ({by}, {at}); "
+            "nothing changed"
+        )
+    else:
+        message = (
+            f"第 {roll.id} 号花名册已撤回({by},{at}),未作更改 / roll {roll.id} was already "
+            f"withdrawn ({by}, {at}); nothing changed"
+        )
+    return Conflict(
+        message,
+        code="payment_roll.not_current",
+        errors={
+            "roll_id": roll.id,
+            "state": roll.state,
+            "replaced_by": replacement.id if replacement is not None else None,
+            "withdrawn_at": at,
+            "withdrawn_by": by,
+        },
+    )
+
+
+def _withdraw(
+    roll: PaymentRoll,
+    actor: User | None,
+    reason: str,
+    *,
+    replacement: PaymentRoll | None,
+    ip: str | None,
+) -> Withdrawal:
+    """Mark a roll withdrawn (or superseded) and settle the entries made of its mismatches.
+
+    An entry nobody has touched (still open as it was made, services/ledger.worked_on) came
+    from this roll alone: it is closed as unfounded, the withdrawal named in its note. An
+    entry someone has worked on stays as it is, for a supervisor to look at: its work may
+    stand whatever the roll said. Closed entries are left alone. (An entry belongs to one
+    current roll: a replacement takes over the entries it carries, and its predecessor is
+    no longer current.)
+    """
+    roll.state = "withdrawn" if replacement is None else "superseded"
+    roll.withdrawn_at = utcnow()
+    roll.withdrawn_by = actor.id if actor else None
+    roll.withdrawn_reason = reason
+    entries = db.session.scalars(
+        select(LedgerEntry)
+        .where(
+            LedgerEntry.id.in_(
+                select(PaymentRollMismatch.ledger_entry_id).where(
+                    PaymentRollMismatch.roll_id == roll.id
+                )
+            ),
+            LedgerEntry.state != "closed",
+        )
+        .options(selectinload(LedgerEntry.transitions))
+        .order_by(LedgerEntry.id)
+    ).all()
+    worked = ledger.worked_on(entries)
+    untouched = [e for e in entries if e.id not in worked]
+    if replacement is None:
+        note = (
+            f"第 {roll.id} 号花名册({roll.period})已撤回,此差异随之作废。原因:{reason} / "
+            f"payment roll {roll.id} ({roll.period}) was withdrawn, and this mismatch with "
+            f"it. Reason: {reason}"
+        )
+    else:
+        note = (
+            f"第 {roll.id} 号花名册({roll.period})已被第 {replacement.id} 号替换,此差异随之"
+            f"作废。原因:{reason} / payment roll {roll.id} ({roll.period}) was superseded by "
+            f"roll {replacement.id}, and this mismatch with it. Reason: {reason}"
+        )
+    ledger.close_withdrawn(
+        untouched,
+        actor=actor,
+        note=note,
+        ip=ip,
+        detail={"payment_roll": roll.id, "roll_state": roll.state},
+    )
+    return Withdrawal(roll, replacement, untouched, [e for e in entries if e.id in worked])
+
+
+def _revisit_households(entries: list[LedgerEntry]) -> list[int]:
+    """Return the households of closed entries that sent investigators back (a re-survey)."""
+    return [e.household_id for e in entries if "resurvey" in (e.actions or [])]
+
+
+def _audit_withdrawal(
+    action: str, withdrawal: Withdrawal, actor: User, reason: str, ip: str | None, **extra
+) -> None:
+    """Record a withdrawal or supersession in the audit log (the caller commits)."""
+    roll = withdrawal.roll
+    audit.record(
+        action,
+        actor=actor,
+        object_type="payment_roll",
+        object_id=roll.id,
+        ip=ip,
+        detail={
+            "township": roll.township.code,
+            "period": roll.period,
+            "reason": reason,
+            "replaced_by": withdrawal.replacement.id if withdrawal.replacement else None,
+            "closed_entries": [e.id for e in withdrawal.closed_entries],
+            "entries_to_review": [e.id for e in withdrawal.entries_to_review],
+            **extra,
+        },
+    )
+
+
+def open_entries(roll: PaymentRoll) -> list[LedgerEntry]:
+    """Return the entries made of a roll's mismatches that are not closed, by id: after a
+    withdrawal, the worked-on entries still for a supervisor to look at (the roll's page)."""
+    return db.session.scalars(
+        select(LedgerEntry)
+        .where(
+            LedgerEntry.id.in_(
+                select(PaymentRollMismatch.ledger_entry_id).where(
+                    PaymentRollMismatch.roll_id == roll.id
+                )
+            ),
+            LedgerEntry.state != "closed",
+        )
+        .order_by(LedgerEntry.id)
+    ).all()

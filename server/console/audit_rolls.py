@@ -1,7 +1,7 @@
 """花名册核对: import a township's payment roll, see every mismatch, enter them in the ledger
 (county supervisors and admins only: a roll lists a whole township's people)."""
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from ..domain.audit_roll import describe
 from ..services import payment_roll
@@ -9,13 +9,14 @@ from ..services.audit_files import is_county_auditor, require_county_auditor, sa
 from ..services.errors import ServiceError
 from ..services.region_tree import scope_tree
 from . import bp
-from .access import client_ip, flash_refusal
+from .access import client_ip, flash_refusal, own_half
 from .i18n import add_messages, translate
 from .nav import NavItem, register
 from .present import when
 
-register(NavItem("console.rolls_page", "nav.rolls", also=("console.roll_page",),
-                 only=is_county_auditor))
+register(
+    NavItem("console.rolls_page", "nav.rolls", also=("console.roll_page",), only=is_county_auditor)
+)
 
 add_messages(
     {
@@ -28,7 +29,10 @@ add_messages(
         ),
         "rolls.import": ("导入花名册", "Import a roll"),
         "rolls.period": ("发放月份", "Month"),
-        "rolls.imported": ("花名册已导入:{n} 处差异。", "Roll imported: {n} {n:mismatch|mismatches}."),
+        "rolls.imported": (
+            "花名册已导入:{n} 处差异。",
+            "Roll imported: {n} {n:mismatch|mismatches}.",
+        ),
         "rolls.rows": ("户数", "Rows"),
         "rolls.amount": ("金额合计", "Total"),
         "rolls.mismatches": ("差异", "Mismatches"),
@@ -37,10 +41,15 @@ add_messages(
         "rolls.what": ("说明", "What"),
         "rolls.to_ledger": ("登记到整改台账", "Enter in the ledger"),
         "rolls.entered": ("已登记 {n} 个整改条目。", "{n} ledger {n:entry|entries} made."),
-        "rolls.none_chosen": ("请先勾选要登记的差异(可全选)。",
-                              "Tick the mismatches to enter first (or select them all)."),
+        "rolls.none_chosen": (
+            "请先勾选要登记的差异(可全选)。",
+            "Tick the mismatches to enter first (or select them all).",
+        ),
         "rolls.select_all": ("全选未登记的差异", "Select every mismatch not entered yet"),
-        "rolls.none": ("没有差异,花名册与档案一致。", "No mismatch: the roll agrees with the record."),
+        "rolls.none": (
+            "没有差异,花名册与档案一致。",
+            "No mismatch: the roll agrees with the record.",
+        ),
         "rolls.kind.duplicate_household": ("重复发放", "paid twice"),
         "rolls.kind.unknown_household": ("档案外人员", "not a covered household here"),
         "rolls.kind.not_eligible": ("已不符合条件", "no longer eligible"),
@@ -55,6 +64,63 @@ add_messages(
             "This township's {period} roll was already imported on {at} (roll {id}). A "
             "township's month is imported once, or every payment would count twice; this file "
             "was not imported and the roll already there is unchanged.",
+        ),
+        "rolls.how_to_correct": (
+            "如该花名册导入有误(文件或月份不对),请展开本页的“更正花名册”,上传正确的文件并说明原因"
+            "以替换它,或撤回它。",
+            "If that roll was imported wrongly (wrong file or month), open “Correct this roll” "
+            "on this page and replace it with the right file and the reason, or withdraw it.",
+        ),
+        "rolls.state": ("状态", "State"),
+        "rolls.state.current": ("有效", "current"),
+        "rolls.state.superseded": ("已被替换", "superseded"),
+        "rolls.state.withdrawn": ("已撤回", "withdrawn"),
+        "rolls.correct": ("更正花名册", "Correct this roll"),
+        "rolls.correct_note": (
+            "导入有误(文件或月份不对)时:上传正确的文件替换它,或撤回它。原花名册保留在案,注明由谁、"
+            "何时、因何撤回。由它登记、尚无人处理的整改条目随之销号;已有人处理过的条目保留,需逐条查看。",
+            "If this roll was imported wrongly (wrong file or month): replace it with the right "
+            "file, or withdraw it. It stays on record with who withdrew it, when and why. Ledger "
+            "entries made of its mismatches that nobody has worked on are closed with it; "
+            "entries someone has worked on stay, each to be looked at.",
+        ),
+        "rolls.reason": ("原因(必填)", "Reason (required)"),
+        "rolls.replace_file": ("正确的花名册文件(替换时)", "The right roll file (to replace)"),
+        "rolls.replace": ("用此文件替换", "Replace with this file"),
+        "rolls.withdraw": ("撤回花名册", "Withdraw the roll"),
+        "rolls.invalid.reason": ("请说明撤回或替换的原因。", "Give the reason."),
+        "rolls.invalid.file": (
+            "替换须上传正确的花名册文件(.csv 或 .xlsx)。",
+            "Replacing needs the right roll file (.csv or .xlsx).",
+        ),
+        "rolls.replaced": (
+            "第 {old} 号花名册已被替换:新花名册 {n} 处差异;{closed} 个未处理的整改条目随之销号,"
+            "{kept} 个已处理的条目保留待查看。",
+            "Roll {old} replaced: the new roll has {n} {n:mismatch|mismatches}; {closed} "
+            "untouched ledger {closed:entry|entries} closed with the old roll, {kept} "
+            "worked-on {kept:entry|entries} kept to be looked at.",
+        ),
+        "rolls.withdrawn": (
+            "花名册已撤回:{closed} 个未处理的整改条目随之销号,{kept} 个已处理的条目保留待查看。",
+            "Roll withdrawn: {closed} untouched ledger {closed:entry|entries} closed with it, "
+            "{kept} worked-on {kept:entry|entries} kept to be looked at.",
+        ),
+        "rolls.was_superseded": (
+            "此花名册已于 {at} 由 {by} 以第 {id} 号花名册替换。原因:{reason}",
+            "This roll was replaced by roll {id} on {at} by {by}. Reason: {reason}",
+        ),
+        "rolls.was_withdrawn": (
+            "此花名册已于 {at} 由 {by} 撤回。原因:{reason}",
+            "This roll was withdrawn on {at} by {by}. Reason: {reason}",
+        ),
+        "rolls.replaces": (
+            "此花名册替换了第 {id} 号花名册。原因:{reason}",
+            "This roll replaced roll {id}. Reason: {reason}",
+        ),
+        "rolls.to_review": (
+            "以下整改条目在撤回前已有人处理,仍保留,请逐条查看:",
+            "These ledger entries had been worked on before the withdrawal and stay open: "
+            "look at each:",
         ),
     }
 )
@@ -86,9 +152,17 @@ def rolls_import():
             )
     except ServiceError as error:
         if error.code == "payment_roll.period_taken":
-            flash(translate("rolls.period_taken", period=request.form.get("period", ""),
-                            at=when(error.errors["imported_at"]), id=error.errors["roll_id"]),
-                  "error")
+            flash(
+                translate(
+                    "rolls.period_taken",
+                    period=request.form.get("period", ""),
+                    at=when(error.errors["imported_at"]),
+                    id=error.errors["roll_id"],
+                )
+                + " "
+                + translate("rolls.how_to_correct"),
+                "error",
+            )
             return redirect(url_for("console.roll_page", roll_id=error.errors["roll_id"]))
         rows = error.errors.get("rows") or []
         flash(" ".join([error.message, *[str(r) for r in rows[:50]]]), "error")
@@ -100,9 +174,83 @@ def rolls_import():
 @bp.get("/rolls/<int:roll_id>")
 def roll_page(roll_id: int):
     """Show one roll's mismatches, each described, with its ledger entry if made."""
+    return _roll_page(roll_id)
+
+
+def _roll_page(
+    roll_id: int, typed: dict | None = None, errors: dict | None = None, status: int = 200
+):
+    """Render a roll's page; a refused correction comes back with what was typed and the
+    error at its field (or above the form, for a refusal of no field)."""
     roll = payment_roll.get_roll(g.user, roll_id, ip=client_ip())
     described = [(m, describe(m.as_found())) for m in roll.mismatches]
-    return render_template("console/roll.html", roll=roll, mismatches=described)
+    # After a withdrawal: the worked-on entries still to look at, here or, on the roll that
+    # replaced it, those of the roll it replaced.
+    withdrawn = roll if roll.state != "current" else roll.replaces
+    return render_template(
+        "console/roll.html",
+        roll=roll,
+        mismatches=described,
+        to_review=payment_roll.open_entries(withdrawn) if withdrawn is not None else [],
+        typed=typed or {},
+        errors=errors or {},
+    ), status
+
+
+@bp.post("/rolls/<int:roll_id>/correct")
+def roll_correct(roll_id: int):
+    """Replace a wrong roll with the right file, or withdraw it; both need a reason.
+
+    A refusal shows the roll again with the reason typed and the error at its field (422,
+    or 409 when someone replaced or withdrew the roll first); nothing is stored. The file
+    must be chosen again: browsers never refill a file field.
+    """
+    action = request.form.get("action")
+    typed = {"reason": request.form.get("reason", ""), "action": action}
+    if action not in ("replace", "withdraw"):
+        abort(400)
+    try:
+        if action == "withdraw":
+            withdrawal = payment_roll.withdraw_roll(
+                g.user, roll_id, typed["reason"], ip=client_ip()
+            )
+        else:
+            upload = request.files.get("file")
+            if upload is None or not upload.filename:
+                # The reason is checked first: both mistakes are told at once.
+                errors = {"file": translate("rolls.invalid.file")}
+                if not typed["reason"].strip():
+                    errors["reason"] = translate("rolls.invalid.reason")
+                return _roll_page(roll_id, typed, errors, 422)
+            with saved_upload(upload) as (path, name):
+                withdrawal = payment_roll.replace_roll(
+                    path, roll_id, typed["reason"], actor=g.user, filename=name, ip=client_ip()
+                )
+    except ServiceError as error:
+        if error.status in (403, 404):
+            raise
+        return _roll_page(roll_id, typed, _correction_errors(error), error.status)
+    counts = {"closed": len(withdrawal.closed_entries), "kept": len(withdrawal.entries_to_review)}
+    if withdrawal.replacement is None:
+        flash(translate("rolls.withdrawn", **counts), "success")
+        return redirect(url_for("console.roll_page", roll_id=roll_id))
+    replacement = withdrawal.replacement
+    flash(
+        translate("rolls.replaced", old=roll_id, n=replacement.mismatch_count, **counts), "success"
+    )
+    return redirect(url_for("console.roll_page", roll_id=replacement.id))
+
+
+def _correction_errors(error: ServiceError) -> dict[str, str]:
+    """Return a refused correction as a text per form field ("form": above the form)."""
+    if error.code == "payment_roll.reason_required":
+        return {"reason": translate("rolls.invalid.reason")}
+    message = own_half(error.message)
+    rows = error.errors.get("rows") if isinstance(error.errors, dict) else None
+    if rows:
+        message = " ".join([message, *[str(r) for r in rows[:50]]])
+    field = next((f for f in ("reason", "file") if f in error.errors), "form")
+    return {field: message}
 
 
 @bp.post("/rolls/<int:roll_id>/ledger")

@@ -82,3 +82,49 @@ def import_roll_command(township_code: str, period: str, file: Path, username: s
     )
     for stored in roll.mismatches:
         click.echo(f"  {stored.kind:20} {describe(stored.as_found())}")
+
+
+def _echo_withdrawal(withdrawal) -> None:
+    """Print what withdrawing or replacing a roll did to its ledger entries."""
+    closed = ", ".join(f"#{e.id}" for e in withdrawal.closed_entries) or "none"
+    kept = ", ".join(f"#{e.id} ({e.state})" for e in withdrawal.entries_to_review) or "none"
+    click.echo(f"  entries closed with it: {closed}")
+    click.echo(f"  worked-on entries kept, to look at: {kept}")
+
+
+@audit_group.command("replace-roll")
+@click.argument("roll_id", type=int)
+@click.argument("file", type=FILE)
+@click.option("--reason", required=True, help="Why the roll is replaced (kept on record).")
+@click.option("--user", "username", required=True, help="County supervisor or admin replacing.")
+@with_appcontext
+def replace_roll_command(roll_id: int, file: Path, reason: str, username: str):
+    """Import the right file in place of a wrongly imported roll (same township and month)."""
+    from .cli import _fail
+    from .services import payment_roll
+
+    try:
+        withdrawal = payment_roll.replace_roll(file, roll_id, reason, actor=_user(username))
+    except ServiceError as error:
+        _fail(error)
+    new = withdrawal.replacement
+    click.echo(f"roll {roll_id} superseded by roll {new.id}: {new.mismatch_count} mismatches")
+    _echo_withdrawal(withdrawal)
+
+
+@audit_group.command("withdraw-roll")
+@click.argument("roll_id", type=int)
+@click.option("--reason", required=True, help="Why the roll is withdrawn (kept on record).")
+@click.option("--user", "username", required=True, help="County supervisor or admin withdrawing.")
+@with_appcontext
+def withdraw_roll_command(roll_id: int, reason: str, username: str):
+    """Withdraw a wrongly imported roll; its month may then be imported again."""
+    from .cli import _fail
+    from .services import payment_roll
+
+    try:
+        withdrawal = payment_roll.withdraw_roll(_user(username), roll_id, reason)
+    except ServiceError as error:
+        _fail(error)
+    click.echo(f"roll {roll_id} withdrawn")
+    _echo_withdrawal(withdrawal)

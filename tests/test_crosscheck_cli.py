@@ -51,3 +51,24 @@ def test_import_roll_from_the_command_line(runner, demo, tmp_path):
     assert result.exit_code == 0, result.output
     assert "unknown_household" in result.output and "NO-SUCH" in result.output
     assert "missing_from_roll" in result.output  # every covered household is missing
+
+
+def test_a_roll_is_replaced_and_withdrawn_from_the_command_line(runner, demo, tmp_path):
+    """replace-roll and withdraw-roll need a reason; a roll no longer current is refused."""
+    path = tmp_path / "roll.csv"
+    path.write_bytes(csv_bytes(["户编号", "保障人数", "保障金额"], [["NO-SUCH", 1, 300]]))
+    runner.invoke(
+        args=["audit", "import-roll", TOWNSHIP_1, "2026-05", str(path), "--user", "admin"]
+    )
+    replaced = runner.invoke(
+        args=["audit", "replace-roll", "1", str(path), "--reason", "错传", "--user", "admin"]
+    )
+    assert replaced.exit_code == 0, replaced.output
+    assert "roll 1 superseded by roll 2" in replaced.output
+    assert "worked-on entries kept, to look at: none" in replaced.output
+    again = runner.invoke(args=["audit", "withdraw-roll", "1", "--reason", "x", "--user", "admin"])
+    assert again.exit_code == 1 and "already replaced by roll 2" in again.output
+    blank = runner.invoke(args=["audit", "withdraw-roll", "2", "--reason", " ", "--user", "admin"])
+    assert blank.exit_code == 1 and "reason" in blank.output
+    done = runner.invoke(args=["audit", "withdraw-roll", "2", "--reason", "x", "--user", "admin"])
+    assert done.exit_code == 0 and "roll 2 withdrawn" in done.output

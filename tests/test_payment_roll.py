@@ -666,3 +666,50 @@ def test_a_replacement_chain_keeps_a_worked_entry_until_it_is_closed(app, demo):
         "superseded",
         "current",
     ]
+
+
+def test_two_replacements_at_once_store_one(app, api, demo, monkeypatch):
+    """Two supervisors replace the same roll at the same instant (its reconciliation slowed
+    down to make them overlap): one replacement is stored, the other is told the roll was
+    replaced (409), on both engines."""
+    import io
+    import threading
+    import time
+
+    roll, _, lines = wrong_roll(api, demo, paid_more=1)
+    content = roll_csv(lines)
+    real = payment_roll.household_facts
+
+    def slow(*args, **kwargs):
+        """Reconcile, slowly."""
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(payment_roll, "household_facts", slow)
+    tokens = [api.as_user("sup1").token, api.as_user("admin").token]
+    barrier = threading.Barrier(2)
+    results: list = [None, None]
+
+    def run(index: int) -> None:
+        """Replace the roll as one of the two."""
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(
+            f"{ROLLS}/{roll['id']}/replace",
+            data={"reason": f"更正 {index}", "file": (io.BytesIO(content), "right.csv")},
+            content_type="multipart/form-data",
+            headers={"Authorization": f"Bearer {tokens[index]}"},
+        )
+        results[index] = (response.status_code, response.get_json())
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(status for status, _ in results) == [201, 409], results
+    refused = next(body for status, body in results if status == 409)
+    assert refused["code"] == "payment_roll.not_current"
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(PaymentRoll)) == 2
+    assert db.session.get(PaymentRoll, roll["id"]).state == "superseded"

@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import county_clock
@@ -43,7 +43,7 @@ from .audit_files import (
     read_table,
     require_county_auditor,
 )
-from .errors import Conflict, Forbidden, Invalid, NotFound
+from .errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from .household_record import to_record
 from .import_households import refuse_if_errors
 from .review_calendar import last_surveys
@@ -486,7 +486,7 @@ def withdraw_roll(user: User, roll_id: int, reason: str, *, ip: str | None = Non
     The roll stays on record as withdrawn, with who, when and why; its month may be imported
     again. Entries made of its mismatches are settled as `_withdraw` says.
     """
-    roll, reason = _roll_to_correct(user, roll_id, reason)
+    roll, reason = _take_roll(user, roll_id, reason, state="withdrawn")
     withdrawal = _withdraw(roll, user, reason, replacement=None, ip=ip)
     _audit_withdrawal("payment_roll.withdraw", withdrawal, user, reason, ip)
     ledger.mark_changed(_revisit_households(withdrawal.closed_entries))
@@ -512,10 +512,14 @@ def replace_roll(
     on that is still open is carried over to the new roll's mismatch of the same household
     and category, if it has one, rather than entered a second time.
     """
-    roll, reason = _roll_to_correct(actor, roll_id, reason)
-    replacement = _reconciled_roll(
-        path, roll.township, roll.period, actor=actor, filename=filename, today=today
-    )
+    roll, reason = _take_roll(actor, roll_id, reason, state="superseded")
+    try:
+        replacement = _reconciled_roll(
+            path, roll.township, roll.period, actor=actor, filename=filename, today=today
+        )
+    except ServiceError:
+        db.session.rollback()  # a file refused (bad rows): the roll stays current
+        raise
     replacement.replaces_id = roll.id
     withdrawal = _withdraw(roll, actor, reason, replacement=replacement, ip=ip)
     kept = {}
@@ -547,11 +551,19 @@ def replace_roll(
     return withdrawal
 
 
-def _roll_to_correct(actor: User, roll_id: int, reason) -> tuple[PaymentRoll, str]:
-    """Return a roll the actor may withdraw or replace, with its township locked, and the
-    reason cleaned; or refuse:
-    county auditors of its township only, a reason given, and the roll still the month's
-    current one (someone may have replaced or withdrawn it since the page was shown)."""
+def _take_roll(actor: User, roll_id: int, reason, *, state: str) -> tuple[PaymentRoll, str]:
+    """Mark a roll withdrawn (state "withdrawn" or "superseded") by the actor for a reason,
+    and return it with the reason cleaned; or refuse: county auditors of its township only,
+    a reason given, and the roll still the month's current one (someone may have replaced
+    or withdrawn it since the page was shown). The caller commits, or its refusal rolls
+    this back.
+
+    The change is one conditional UPDATE (… WHERE state = 'current'), after the township's
+    row lock (PostgreSQL): of two supervisors correcting the same roll at once, the second
+    changes no row and is told who was first. On SQLite, which has no row locks, the
+    UPDATE is that writer's first write, so it waits for the first writer's commit and then
+    sees its state.
+    """
     require_county_auditor(actor)
     roll = db.session.get(PaymentRoll, roll_id) if 0 < roll_id <= ledger.MAX_ID else None
     if roll is None:
@@ -559,8 +571,19 @@ def _roll_to_correct(actor: User, roll_id: int, reason) -> tuple[PaymentRoll, st
     _township_in_scope(actor, roll.township)
     reason = _reason(reason)
     _lock_township(roll.township_id)
-    db.session.refresh(roll)  # as committed now that no one else can change it
-    if roll.state != "current":
+    taken = db.session.execute(
+        update(PaymentRoll)
+        .where(PaymentRoll.id == roll.id, PaymentRoll.state == "current")
+        .values(
+            state=state,
+            withdrawn_at=utcnow(),
+            withdrawn_by=actor.id if actor else None,
+            withdrawn_reason=reason,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(roll)  # as stored now, by this change or the one before it
+    if taken != 1:
         raise _not_current(roll)
     return roll, reason
 
@@ -619,7 +642,7 @@ def _withdraw(
     replacement: PaymentRoll | None,
     ip: str | None,
 ) -> Withdrawal:
-    """Mark a roll withdrawn (or superseded) and settle the entries made of its mismatches.
+    """Settle the entries made of a roll's mismatches as it is withdrawn (or superseded).
 
     An entry nobody has touched (still open as it was made, services/ledger.worked_on) came
     from this roll alone: it is closed as unfounded, the withdrawal named in its note. An
@@ -628,10 +651,6 @@ def _withdraw(
     current roll: a replacement takes over the entries it carries, and its predecessor is
     no longer current.)
     """
-    roll.state = "withdrawn" if replacement is None else "superseded"
-    roll.withdrawn_at = utcnow()
-    roll.withdrawn_by = actor.id if actor else None
-    roll.withdrawn_reason = reason
     entries = db.session.scalars(
         select(LedgerEntry)
         .where(

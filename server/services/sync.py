@@ -112,10 +112,12 @@ _LOCK_HELD_AFTER = (
     .with_for_update()
 )
 # Before the lock a submission needs only these of its household, as a plain row: the
-# scope (the village's path) and what the assessment needs (forms.HouseholdFacts).
+# scope (the village's path), what the assessment needs (forms.HouseholdFacts) and, in the
+# same round trip, the record at the phone's base_version (history never changes).
 _HOUSEHOLD_PLACE = (
     select(Household.id, Household.village_id, Household.lat, Household.lon,
-           Region.code.label("village_code"), Region.path.label("village_path"))
+           Region.code.label("village_code"), Region.path.label("village_path"),
+           _SNAPSHOT.scalar_subquery().label("snapshot"))
     .join(Region, Household.village_id == Region.id)
     .where(Household.id == bindparam("household_id"))
 )
@@ -314,11 +316,13 @@ def _village(village_id, user: User | Caller, path: str) -> Region:
     return village
 
 
-def _household_in_scope(user: User | Caller, household_id: int) -> Row:
-    """Return the place of a household the user may submit for (_HOUSEHOLD_PLACE's row),
-    or refuse it as reading it would be refused."""
+def _household_in_scope(user: User | Caller, household_id: int, base_version: int | None
+                        ) -> Row:
+    """Return the place of a household the user may submit for, with its record at
+    base_version (_HOUSEHOLD_PLACE's row), or refuse it as reading it would be refused."""
     row = db.session.connection().execute(
-        _HOUSEHOLD_PLACE, {"household_id": household_id}).one_or_none()
+        _HOUSEHOLD_PLACE, {"household_id": household_id, "version": base_version}
+    ).one_or_none()
     refuse_outside(user, row.village_path if row is not None else None)
     return row
 
@@ -364,7 +368,7 @@ def _prepare(user: User | Caller, data: dict, body_hash: str) -> Prepared:
     lone = data["previous_instance_id"] is None
     household = None
     if data["household_id"] is not None:
-        household = _household_in_scope(user, data["household_id"])
+        household = _household_in_scope(user, data["household_id"], data["base_version"])
         checked_village = household.village_id
         if village_id is not None and village_id != checked_village:
             _village(village_id, user, "answers.household.village_id")
@@ -410,7 +414,7 @@ def _prepare(user: User | Caller, data: dict, body_hash: str) -> Prepared:
     submission.conflicts = []
     snapshot, assessed = None, False
     if data["household_id"] is not None:
-        snapshot = _snapshot(data["household_id"], data["base_version"])
+        snapshot = household.snapshot
         if lone and snapshot is not None:
             # A lone submission's base is its base_version, fixed history: assess it now.
             facts = forms.HouseholdFacts(

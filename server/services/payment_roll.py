@@ -522,11 +522,10 @@ def replace_roll(
         raise
     replacement.replaces_id = roll.id
     withdrawal = _withdraw(roll, actor, reason, replacement=replacement, ip=ip)
+    to_review = {e.id: e for e in withdrawal.entries_to_review}
     kept = {}
     for mismatch in roll.mismatches:
-        entry = next(
-            (e for e in withdrawal.entries_to_review if e.id == mismatch.ledger_entry_id), None
-        )
+        entry = to_review.get(mismatch.ledger_entry_id)
         if entry is not None:
             kept.setdefault((mismatch.household_code, entry.category), entry)
     carried = []

@@ -18,14 +18,16 @@ export function enrolCode(text) {
   }
 }
 
-/** Return what a failed sign-in says, in the app's language. */
-function message(error) {
+/** Return what a failed sign-in (or enrolment, `enrolling`) says, in the app's language. */
+function message(error, { enrolling = false } = {}) {
   if (error.message === "another_user_has_unsent") return t("login.previous_unsent");
   if (error.status === 0) return t("login.offline");
-  // The lockout's wait, as the server counts it (errors.retry_after_minutes).
+  // The lockout's wait, as the server counts it (errors.retry_after_minutes); an enrolment
+  // is locked by wrong codes from this network, not by anyone's password.
   const minutes = Number(error.errors?.retry_after_minutes);
   if (error.code === "auth.rate_limited" && minutes > 0) {
-    return minutes === 1 ? t("login.locked_one") : t("login.locked", { n: minutes });
+    const key = enrolling ? "login.enrol_locked" : "login.locked";
+    return minutes === 1 ? t(`${key}_one`) : t(key, { n: minutes });
   }
   // The server writes "中文 / English": only this language's half.
   const text = serverText(error.message || String(error));
@@ -37,8 +39,8 @@ export async function render(view, _params, ctx) {
   const label = /^#\/label\/([A-Za-z0-9_-]+)$/.exec(location.hash);
   if (label) sessionStorage.setItem("ruhu.label", label[1]);
   const errorBox = h("p", { class: "message", role: "alert", hidden: true });
-  const showError = (error) => {
-    errorBox.textContent = message(error);
+  const showError = (error, options) => {
+    errorBox.textContent = message(error, options);
     errorBox.hidden = false;
   };
   let stopScanner = null;
@@ -52,7 +54,7 @@ export async function render(view, _params, ctx) {
       ctx.signedIn();
     } catch (error) {
       status.hidden = true;
-      showError(error);
+      showError(error, { enrolling: true });
     }
   };
 

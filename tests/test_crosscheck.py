@@ -392,3 +392,46 @@ def test_one_rule_of_an_active_flag_for_the_flag_list_queue_and_review_queue(api
     queue = sup1.get("/api/v1/audit/crosscheck/queue").get_json()
     assert {q["household_id"] for q in queue} == {opened, working}
     assert set(db.session.scalars(crosscheck.active_flag_households())) == {opened, working}
+
+
+def test_a_list_is_read_only_by_the_counties_it_is_about(api, demo, app):
+    """A list's rows name people: a county supervisor opens only the lists imported in their
+    county or holding rows about its households, and sees only those rows; another county's
+    list is neither listed nor opened (404), as one that does not exist."""
+    from server.models import Member
+    from server.services import users
+    from server.services.regions import add_region
+    from server.services.register import register_household
+
+    county = add_region(name="另一县", code="230230", level="county", parent=None)
+    township = add_region(name="另一镇", code="230230100", level="township", parent=county)
+    village = add_region(
+        name="另一村", code="230230100201", level="village", parent=township, area_type="rural"
+    )
+    theirs = register_household(village, code="2302301002010001", record={}, cause="test")
+    theirs.status = "covered"
+    born = date(1950, 3, 4)
+    db.session.add(
+        Member(household=theirs, name="外县人", id_number=id_number("230230", born, 77, True),
+               birth_date=born, sex="male")
+    )
+    db.session.commit()
+    users.add_user("sup9", role="supervisor", region_code=county.code, password=demo.password)
+    ours = living_member(covered(demo.households_in(TOWNSHIP_1))[0])
+    their_member = theirs.members[0]
+
+    by_sup1 = import_deaths(api, death_list(ours)).get_json()["list"]["id"]
+    # The command line matches a list against every county there is.
+    path = Path(app.config["DATA_DIR"]) / "deaths.csv"
+    path.write_bytes(death_list(ours, their_member))
+    by_all = crosscheck.import_list(path, "deaths", actor=None).list.id
+    sup1, sup9 = api.as_user("sup1"), api.as_user("sup9")
+
+    assert [item["id"] for item in sup1.get(LISTS).get_json()] == [by_all, by_sup1]
+    assert [item["id"] for item in sup9.get(LISTS).get_json()] == [by_all]
+    assert sup9.get(f"{LISTS}/{by_sup1}").status_code == 404
+    rows = {
+        who: [r["id_number"] for r in client.get(f"{LISTS}/{by_all}").get_json()["rows"]]
+        for who, client in (("sup1", sup1), ("sup9", sup9))
+    }
+    assert rows == {"sup1": [ours.id_number], "sup9": [their_member.id_number]}

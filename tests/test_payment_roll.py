@@ -18,6 +18,8 @@ from .audit_helpers import csv_bytes, living_member, patch, township_supervisor,
 from .conftest import TOWNSHIP_1, TOWNSHIP_2
 from .query_helpers import counted, households_in_new_villages, reads
 
+pytest_plugins = ["tests.console_helpers"]
+
 ROLLS = "/api/v1/audit/payment-rolls"
 HEADER = ["户编号", "户主姓名", "身份证号", "保障人数", "保障金额"]
 PERIOD = "2026-05"
@@ -257,6 +259,30 @@ def test_rolls_are_county_only_and_audited(api, demo):
         select(AuditEntry.action).where(AuditEntry.action.like("payment_roll.%"))
     ).all()
     assert actions == ["payment_roll.import", "payment_roll.list"]
+
+
+def test_another_countys_supervisor_neither_lists_nor_reads_the_roll(api, demo, console):
+    """A roll holds names and amounts: a county supervisor sees the rolls of their own
+    county's townships only, and another county's roll reads as none (404), in the API and in
+    the console; the county's own supervisor and the admin still see it."""
+    from server.services import users
+    from server.services.regions import add_region
+
+    roll = import_roll(api, roll_csv(clean_township(demo, TOWNSHIP_2)), TOWNSHIP_2).get_json()
+    county = add_region(name="另一县", code="230230", level="county", parent=None)
+    db.session.commit()
+    users.add_user("sup9", role="supervisor", region_code=county.code, password=demo.password)
+    other = api.as_user("sup9")
+    assert other.get(ROLLS).get_json() == []
+    response = other.get(f"{ROLLS}/{roll['id']}")
+    assert response.status_code == 404, response.get_json()
+    assert [r["id"] for r in api.as_user("sup1").get(ROLLS).get_json()] == [roll["id"]]
+    assert api.as_user("sup1").get(f"{ROLLS}/{roll['id']}").status_code == 200
+    assert [r["id"] for r in api.as_user("admin").get(ROLLS).get_json()] == [roll["id"]]
+    page = console.as_user("sup9").text("/console/rolls")
+    assert f'href="/console/rolls/{roll["id"]}"' not in page
+    console.as_user("sup9").text(f"/console/rolls/{roll['id']}", status=404)
+    assert f'href="/console/rolls/{roll["id"]}"' in console.as_user("sup1").text("/console/rolls")
 
 
 # ---- the pure comparison -------------------------------------------------------------------

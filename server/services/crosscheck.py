@@ -8,8 +8,9 @@ kind of list gets one flag, whatever how often the list is re-imported: a newer 
 its rows as further evidence of the same flag. A new flag opens a ledger entry that needs a
 re-survey, which marks the household for a re-visit in the investigators' app.
 
-Only county supervisors and admins import or read lists (services/audit_files.py); flags of
-a household are seen by every supervisor whose scope covers it.
+Only county supervisors and admins import or read lists (services/audit_files.py), and only
+the lists and rows about their region (_lists_in_scope); flags of a household are seen by
+every supervisor whose scope covers it.
 """
 
 from dataclasses import dataclass, field
@@ -255,11 +256,44 @@ def import_list(
 # ---- reading ------------------------------------------------------------------------------
 
 
+def _rows_in_scope(user: User) -> Select:
+    """Return a select of the ids of the stored rows behind a flag of a household in the
+    user's region: of a list, the part that is this user's business."""
+    return (
+        select(CrosscheckMatch.row_id)
+        .join(CrosscheckFlag, CrosscheckFlag.id == CrosscheckMatch.flag_id)
+        .where(
+            CrosscheckFlag.household_id.in_(
+                scoped_households(user).with_only_columns(Household.id)
+            )
+        )
+    )
+
+
+def _lists_in_scope(user: User) -> Select:
+    """Return a select of the lists a user may open: imported by someone of the user's region
+    (a list matching nobody too), or holding a row about one of the region's households (a
+    list the admin matched against every county). Another county's list is none of theirs:
+    its rows name that county's people."""
+    importers = (
+        select(User.id)
+        .join(Region, Region.id == User.region_id)
+        .where(Region.path.startswith(user.region_path or "-"))  # no region: none
+    )
+    with_our_rows = select(CrosscheckRow.list_id).where(CrosscheckRow.id.in_(_rows_in_scope(user)))
+    return select(CrosscheckList).where(
+        CrosscheckList.imported_by.in_(importers) | CrosscheckList.id.in_(with_our_rows)
+    )
+
+
 def lists(user: User, *, ip: str | None = None) -> list[CrosscheckList]:
-    """Return every imported list, newest first (county supervisors and admins). Audited."""
+    """Return the lists the user may open (_lists_in_scope), newest first (county
+    supervisors and admins). Audited."""
     require_county_auditor(user)
     result = db.session.scalars(
-        select(CrosscheckList).order_by(CrosscheckList.imported_at.desc(), CrosscheckList.id.desc())
+        _lists_in_scope(user).order_by(
+            CrosscheckList.imported_at.desc(), CrosscheckList.id.desc()
+        )
     ).all()
     audit.record(
         "crosscheck.lists",
@@ -274,14 +308,20 @@ def lists(user: User, *, ip: str | None = None) -> list[CrosscheckList]:
 
 
 def get_list(user: User, list_id: int, *, ip: str | None = None) -> tuple[CrosscheckList, list]:
-    """Return a list with its stored (matched) rows (county supervisors and admins). Audited."""
+    """Return a list with its stored (matched) rows about the user's region (county
+    supervisors and admins); another county's list is a 404, as one that does not exist.
+    Audited."""
     require_county_auditor(user)
-    imported = db.session.get(CrosscheckList, list_id) if 0 < list_id <= ledger.MAX_ID else None
+    imported = (
+        db.session.scalar(_lists_in_scope(user).where(CrosscheckList.id == list_id))
+        if 0 < list_id <= ledger.MAX_ID
+        else None
+    )
     if imported is None:
         raise NotFound("名单不存在 / no such list")
     rows = db.session.scalars(
         select(CrosscheckRow)
-        .where(CrosscheckRow.list_id == list_id)
+        .where(CrosscheckRow.list_id == list_id, CrosscheckRow.id.in_(_rows_in_scope(user)))
         .order_by(CrosscheckRow.row_number)
     ).all()
     audit.record(

@@ -361,10 +361,13 @@ def _reconciled_roll(
 
 
 def rolls(user: User, *, ip: str | None = None) -> list[PaymentRoll]:
-    """Return every imported roll, newest first (county supervisors and admins). Audited."""
+    """Return the rolls of the townships in the user's region, newest first (county
+    supervisors and admins). Audited."""
     require_county_auditor(user)
     result = db.session.scalars(
         select(PaymentRoll)
+        .join(Region, Region.id == PaymentRoll.township_id)
+        .where(Region.path.startswith(user.region_path or "-"))  # no region: none
         .options(
             selectinload(PaymentRoll.township),
             selectinload(PaymentRoll.replaced_by),
@@ -388,7 +391,8 @@ def get_roll(user: User, roll_id: int, *, ip: str | None = None) -> PaymentRoll:
     """Return a roll with its mismatches (county supervisors and admins). Audited."""
     require_county_auditor(user)
     roll = db.session.get(PaymentRoll, roll_id) if 0 < roll_id <= ledger.MAX_ID else None
-    if roll is None:
+    if roll is None or not covers_region(user, roll.township_id):
+        # Another county's roll reads as none at all: its names and amounts are not ours.
         raise NotFound("花名册不存在 / no such payment roll")
     audit.record(
         "payment_roll.read", actor=user, object_type="payment_roll", object_id=roll.id, ip=ip

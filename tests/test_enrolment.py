@@ -9,6 +9,8 @@ from server.extensions import db
 from server.models import DeviceToken
 from server.models.clock import utcnow
 
+pytest_plugins = ["tests.console_helpers"]
+
 
 def create_code(api, for_user="inv1", as_user="sup1"):
     """Ask for an enrolment code as a supervisor; return the response."""
@@ -65,6 +67,20 @@ def test_only_supervisors_in_scope_create_codes(api):
     """Investigators cannot create codes; unknown users are 404."""
     assert create_code(api, as_user="inv2").status_code == 403
     assert create_code(api, for_user="nobody").status_code == 404
+
+
+def test_a_supervisor_enrols_no_phone_for_a_supervisor_or_an_admin(api, client, sup2):
+    """A code signs a phone in as its user: a county supervisor gets none for the county's
+    admin or a township supervisor (it was 201, and the phone then acted as them), as the
+    console's phone page offers investigators only; the admin still enrols any account of
+    their region."""
+    for someone in ("admin", "sup2", "sup1"):
+        refused = create_code(api, for_user=someone, as_user="sup1")
+        assert refused.status_code == 403, someone
+        assert refused.get_json()["code"] == "scope.forbidden"
+    assert create_code(api, for_user="inv1", as_user="sup1").status_code == 201
+    code = create_code(api, for_user="sup1", as_user="admin").get_json()["code"]
+    assert enrol(client, code).status_code == 200
 
 
 def test_teammates_are_the_investigators_of_the_same_area(api):

@@ -172,7 +172,9 @@ def create_enrolment(
 
     The console shows it as a QR code; the phone exchanges it for a device token (`enrol`),
     so an investigator never has to type a password on the phone. The actor must have the
-    user's region in scope.
+    user's region in scope, and a supervisor enrols investigators only (an admin, any account
+    of their region): the code signs a phone in as the user, so a county supervisor asking
+    one for the county's admin or a township supervisor would act in their name.
     """
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
@@ -180,6 +182,11 @@ def create_enrolment(
     if not covers_region(actor, user.region_id):
         raise Forbidden(
             "此用户不在您的负责范围内 / user outside your region", code="scope.forbidden"
+        )
+    if actor.role != "admin" and user.role != "investigator":
+        raise Forbidden(
+            "只能为调查员登记手机 / phones are enrolled for investigators only",
+            code="scope.forbidden",
         )
     if not user.active:
         raise Invalid("账户已停用 / account disabled", errors={"username": ["disabled"]})

@@ -643,9 +643,9 @@ def test_a_bad_replacement_file_leaves_the_roll_as_it_was(api, demo):
     assert {e.state for e in db.session.scalars(select(LedgerEntry))} == {"open"}
 
 
-def test_only_county_auditors_of_the_township_correct_a_roll(api, demo):
-    """Township supervisors and investigators may not; a county supervisor of another county
-    may not touch this county's rolls; an unknown roll is a 404."""
+def test_only_county_auditors_of_the_township_correct_a_roll(api, demo, console):
+    """Township supervisors and investigators may not; to a county supervisor of another
+    county this county's roll is a 404, as an unknown roll (it was a 403 saying it exists)."""
     from server.services import users
     from server.services.regions import add_region
 
@@ -654,15 +654,19 @@ def test_only_county_auditors_of_the_township_correct_a_roll(api, demo):
     county = add_region(name="另一县", code="230230", level="county", parent=None)
     db.session.commit()
     users.add_user("sup9", role="supervisor", region_code=county.code, password=demo.password)
-    for user, code in (("sup2", "audit.county_only"), ("inv1", None), ("sup9", "scope.forbidden")):
+    for user, status, code in (("sup2", 403, "audit.county_only"), ("inv1", 403, None),
+                               ("sup9", 404, "not_found")):
         for response in (
             replace(api, roll["id"], roll_csv(lines), user=user),
             withdraw(api, roll["id"], user=user),
         ):
-            assert response.status_code == 403, (user, response.get_json())
+            assert response.status_code == status, (user, response.get_json())
             assert code is None or response.get_json()["code"] == code
     assert db.session.get(PaymentRoll, roll["id"]).state == "current"
-    assert withdraw(api, 999999).status_code == 404
+    assert withdraw(api, 999999).get_json() == withdraw(api, roll["id"], user="sup9").get_json()
+    correct = f"/console/rolls/{roll['id']}/correct"
+    refused = console.as_user("sup9").post(correct, {"action": "withdraw", "reason": "错"})
+    assert refused.status_code == 404
     assert replace(api, 999999, roll_csv(lines)).status_code == 404
 
 

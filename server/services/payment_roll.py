@@ -556,7 +556,8 @@ def replace_roll(
 
 def _take_roll(actor: User, roll_id: int, reason, *, state: str) -> tuple[PaymentRoll, str]:
     """Mark a roll withdrawn (state "withdrawn" or "superseded") by the actor for a reason,
-    and return it with the reason cleaned; or refuse: county auditors of its township only,
+    and return it with the reason cleaned; or refuse: county auditors of its township only
+    (another region's roll is a 404, as one that does not exist),
     a reason given, and the roll still the month's current one (someone may have replaced
     or withdrawn it since the page was shown). The caller commits, or its refusal rolls
     this back.
@@ -569,9 +570,9 @@ def _take_roll(actor: User, roll_id: int, reason, *, state: str) -> tuple[Paymen
     """
     require_county_auditor(actor)
     roll = db.session.get(PaymentRoll, roll_id) if 0 < roll_id <= ledger.MAX_ID else None
-    if roll is None:
+    if roll is None or (actor is not None and not covers_region(actor, roll.township_id)):
+        # Another county's roll is none at all, as when reading it (get_roll).
         raise NotFound("花名册不存在 / no such payment roll")
-    _township_in_scope(actor, roll.township)
     reason = _reason(reason)
     _lock_township(roll.township_id)
     taken = db.session.execute(

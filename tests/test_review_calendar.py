@@ -152,6 +152,22 @@ def test_reviews_are_assigned_to_investigators_of_the_region(api, demo):
         ).status_code
         == 404
     )
+    # Another county's investigator is as unknown as no investigator (it was a 422 telling
+    # that this id is an active investigator somewhere else).
+    from server.services import users
+    from server.services.regions import add_region
+
+    county = add_region(name="另一县", code="230230", level="county", parent=None)
+    add_region(name="另一镇", code="230230100", level="township", parent=county)
+    db.session.commit()
+    elsewhere = users.add_user(
+        "inv9", role="investigator", region_code="230230100", password=demo.password
+    )
+    unknown = sup1.post(assign, json={"household_ids": [household.id], "investigator_id": 999999})
+    other = sup1.post(
+        assign, json={"household_ids": [household.id], "investigator_id": elsewhere.id}
+    )
+    assert (other.status_code, other.get_json()) == (404, unknown.get_json())
 
     # Unassigning takes the marker off the phone.
     cursor = page["cursor"]

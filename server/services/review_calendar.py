@@ -32,7 +32,7 @@ from . import audit, ledger, policies
 from .errors import Forbidden, Invalid, NotFound
 from .household_record import to_record
 from .region_tree import village_filter
-from .scope import covers_village, region_ids_under, scoped_households
+from .scope import covers_region, covers_village, region_ids_under, scoped_households
 
 REVIEWED_STATUSES = ("covered",)
 MAX_WINDOW_DAYS = 400
@@ -210,7 +210,15 @@ def assign(
         investigator = (
             db.session.get(User, investigator_id) if investigator_id <= ledger.MAX_ID else None
         )
-        if investigator is None or investigator.role != "investigator" or not investigator.active:
+        if (
+            investigator is None
+            or investigator.role != "investigator"
+            or not investigator.active
+            # One outside the supervisor's region is none of theirs (their list offers only
+            # those of the region, investigators_in_scope): unknown, not "outside the
+            # investigator's region", which would tell another county's ids apart.
+            or not covers_region(user, investigator.region_id)
+        ):
             raise NotFound("调查员不存在 / no such investigator")
     households = db.session.scalars(
         select(Household).where(

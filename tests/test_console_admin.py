@@ -72,8 +72,18 @@ def test_township_supervisor_cannot_revoke_another_townships_phone(console, sup2
     client = console.as_user("sup2")
     assert "王调查" not in client.text("/console/devices")
     client.post(f"/console/devices/{token.id}/revoke")
+    # Told as of a phone that does not exist (it was 'not your user': this id is a phone).
+    foreign = client.text("/console/devices")
+    client.post("/console/devices/99999999/revoke")
+    assert _flash(foreign) == _flash(client.text("/console/devices"))
+    assert "设备不存在" in _flash(foreign)
     db.session.expire_all()
     assert token.revoked_at is None
+
+
+def _flash(html: str) -> str:
+    """Return the flashed messages of a page."""
+    return " ".join(re.findall(r'class="flash[^"]*"[^>]*>(.*?)</', html, re.S))
 
 
 def test_enrolment_qr_signs_a_new_phone_in_once(console, client):
@@ -198,6 +208,11 @@ def test_township_admin_manages_only_their_township(console, demo):
     assert "inv3" in page and "inv1" not in page and "sup1" not in page
     inv1 = demo.user("inv1")
     client.post(f"/console/accounts/{inv1.id}/active", {"active": "0"})
+    # Told as of an account that does not exist (it was 'outside your region').
+    foreign = client.text("/console/accounts")
+    client.post("/console/accounts/99999999/active", {"active": "0"})
+    assert _flash(foreign) == _flash(client.text("/console/accounts"))
+    assert "用户不存在" in _flash(foreign)
     client.post(f"/console/accounts/{demo.user('inv3').id}/scope", {"region": TOWNSHIP_1})
     client.post("/console/accounts", {"username": "sneaky", "role": "supervisor",
                                       "region": "230229", "password": "a-good-password"})

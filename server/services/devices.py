@@ -14,6 +14,7 @@ from ..models import DeviceToken, Region, User
 from ..models.clock import utcnow
 from . import auth
 from .errors import Forbidden, NotFound
+from .scope import covers_region
 
 
 @dataclass
@@ -50,8 +51,9 @@ def enrollable_users(user: User) -> list[User]:
 
 
 def _check(user: User, target: User | None) -> User:
-    """Return the target if `user` may manage its phones; raise otherwise."""
-    if target is None:
+    """Return the target if `user` may manage its phones; raise otherwise: NotFound for one
+    outside the user's region, as for no user (the console's rule for other regions)."""
+    if target is None or not covers_region(user, target.region_id):
         raise NotFound("用户不存在 / no such user")
     allowed = db.session.scalar(
         manageable_users(user).where(User.id == target.id).with_only_columns(User.id)
@@ -75,7 +77,7 @@ def list_devices(user: User, *, include_revoked: bool = False) -> list[DeviceTok
 def revoke(user: User, token_id: int) -> DeviceToken:
     """Revoke a phone's sign-in (lost or handed on). Commits."""
     token = db.session.get(DeviceToken, token_id)
-    if token is None or token.kind != "login":
+    if token is None or token.kind != "login" or not covers_region(user, token.user.region_id):
         raise NotFound("设备不存在 / no such device")
     _check(user, token.user)
     return auth.revoke_token(token.id, actor=user)

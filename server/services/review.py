@@ -58,6 +58,13 @@ def revert_submission(submission: Submission, household: Household, actor: User)
     return version.changes if version is not None else undone
 
 
+def took_part(user: User, submission: Submission) -> bool:
+    """Tell whether the user sent the submission or is one of its investigators: whoever
+    took part in a survey never decides on it (a supervisor who surveyed a household with a
+    team, or one whose region no longer holds it but who may still see what they sent)."""
+    return submission.submitted_by == user.id or user.id in (submission.investigator_ids or [])
+
+
 def may_approve_county_cases(user: User) -> bool:
     """Tell whether the user decides county-review cases (a county-level account)."""
     region = db.session.get(Region, user.region_id)
@@ -76,6 +83,12 @@ def review(user: User, instance_id: str, state: str, comment: str, *,
     submission = sync.by_instance(instance_id)
     if submission is None or not sync.may_supervise(user, submission):
         raise NotFound("问卷不存在 / no such submission")
+    if took_part(user, submission):
+        raise Forbidden(
+            "您参与了这次调查，须由其他审核人员决定 / you took part in this survey: "
+            "another supervisor decides on it",
+            code="review.own_survey",
+        )
     county_case = bool((submission.assessment or {}).get("county_review"))
     if state == "approved" and county_case and not may_approve_county_cases(user):
         raise Forbidden("此户须由县级复核 / this case is decided at county level",

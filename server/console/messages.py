@@ -344,6 +344,10 @@ MESSAGES.update(
             "驳回将撤销本次调查对户档案的修改。确定？",
             "Rejecting undoes what this survey changed in the record. Continue?",
         ),
+        "submission.took_part": (
+            "您参与了这次调查，须由其他审核人员决定。",
+            "You took part in this survey: another supervisor decides on it.",
+        ),
         "submission.county_only": (
             "此户需县级复核，只有县级账户可以通过。",
             "This case needs county review: only a county account may approve it.",

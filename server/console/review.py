@@ -86,6 +86,7 @@ def _submission_page(file: dict, *, comment: str = "", then_next: bool = True) -
     return render_template(
         "console/submission.html",
         county_decider=review.may_approve_county_cases(g.user),
+        took_part=review.took_part(g.user, file["submission"]),
         queue_args=_queue_args(request.args),
         comment=comment,
         then_next=then_next,

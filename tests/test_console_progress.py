@@ -282,3 +282,29 @@ def test_always_visited_households_outside_the_drawn_villages_count_in_the_sampl
     assert row.sampled.households == in_drawn.households + len(outside)
     assert row.sampled.submitted == in_drawn.submitted + 4
     assert row.sampled.received == in_drawn.received + 4
+
+
+def test_a_county_wide_draw_shows_a_township_supervisor_their_part_only(
+    console, sup2, demo, xinmi_policy_for_the_demo
+):
+    """The county's draw touches both townships: sup2 sees it, but of its drawn villages and
+    households only township 2's, in the list of draws and on the draw's page (the other
+    township's village names and household count were listed)."""
+    sampling.draw(demo.user("sup1"), "230229", seed="县级抽查")
+    run = db.session.scalar(select(SamplingRun))
+    ours = [v for v in run.villages if v.village.parent.code == TOWNSHIP_2]
+    theirs = [v for v in run.villages if v.village.parent.code == TOWNSHIP_1]
+    assert ours and theirs
+    households = [h for h in run.households if h.household.village.parent.code == TOWNSHIP_2]
+
+    listed = console.as_user("sup2").text("/console/sampling")
+    row = listed[listed.index(f'/console/sampling/{run.id}"'):]
+    row = row[: row.index("</tr>")]
+    assert all(v.village.name in row for v in ours)
+    assert not any(v.village.name in row for v in theirs)
+    assert f'<td class="num">{len(households)}</td>' in row
+    page = console.as_user("sup2").text(f"/console/sampling/{run.id}")
+    assert f"<dd>{len(ours)}</dd>" in page and f"<dd>{len(households)}</dd>" in page
+    assert not any(v.village.name in page for v in theirs)
+    county = console.as_user("sup1").text("/console/sampling")
+    assert all(v.village.name in county for v in theirs + ours)

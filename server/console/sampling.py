@@ -22,6 +22,8 @@ def sampling_page():
         "console/sampling.html",
         plans=plans,
         runs=[(run, sampling.verify(run)) for run in sampling.runs(g.user)],
+        # Of a county-wide draw, a township supervisor sees their own townships' part only.
+        seen=sampling.townships_in_scope(g.user),
         tree=scope_tree(g.user),
         floor=max((p.policy_share for p in plans), default=1.0),
     )
@@ -65,7 +67,9 @@ def sampling_run(run_id: int):
              if code in visible_townships}
     households = [h for h in run.households
                   if h.household.village.parent.code in visible_townships]
+    seen = sampling.townships_in_scope(g.user)
     return render_template(
         "console/sampling_run.html", run=run, parts=parts, names=names,
+        drawn_villages=[v for v in run.villages if v.township_id in seen],
         households=households, verified=sampling.verify(run), redrawn=sampling.redraw(run),
     )

@@ -238,11 +238,23 @@ def verify(run: SamplingRun) -> bool:
     return recorded == redraw(run)
 
 
+def _visible_townships(user: User) -> Select:
+    """Return the select of the ids of the townships with a village in the user's scope."""
+    return select(Region.parent_id).where(Region.id.in_(village_ids(user)))
+
+
+def townships_in_scope(user: User) -> set[int]:
+    """Return the ids of the townships with a village in the user's scope: the part of a
+    county-wide draw that is theirs to see (its other townships' villages and households
+    are not)."""
+    return set(db.session.scalars(_visible_townships(user)))
+
+
 def _touching(user: User):
     """Return the select of the ids of draws touching the user's scope."""
-    visible_townships = select(Region.parent_id).where(Region.id.in_(village_ids(user)))
-    return select(SampleVillage.run_id).where(SampleVillage.township_id.in_(
-        visible_townships))
+    return select(SampleVillage.run_id).where(
+        SampleVillage.township_id.in_(_visible_townships(user))
+    )
 
 
 def runs(user: User, limit: int = 20) -> list[SamplingRun]:

@@ -285,6 +285,38 @@ def test_another_countys_supervisor_neither_lists_nor_reads_the_roll(api, demo, 
     assert f'href="/console/rolls/{roll["id"]}"' in console.as_user("sup1").text("/console/rolls")
 
 
+def test_a_roll_matched_for_everyone_stays_within_its_county(app, demo):
+    """Without an actor (a service call for the whole installation) a roll is reconciled
+    within its township's county: a row naming another county's household is money paid to
+    a household this county does not know, and nothing of that household is stored."""
+    from pathlib import Path
+
+    from server.models import PaymentRollRow
+    from server.services.regions import add_region
+    from server.services.register import register_household
+
+    county = add_region(name="另一县", code="230230", level="county", parent=None)
+    township = add_region(name="另一镇", code="230230100", level="township", parent=county)
+    village = add_region(
+        name="另一村", code="230230100201", level="village", parent=township, area_type="rural"
+    )
+    theirs = register_household(village, code="2302301002010001", record={}, cause="test")
+    theirs.status = "covered"
+    db.session.commit()
+    lines = clean_township(demo, TOWNSHIP_1)
+    rows = [(h.code, "", "", p, a) for h, _, p, a in lines] + [(theirs.code, "", "", 1, 300)]
+    path = Path(app.config["DATA_DIR"]) / "roll.csv"
+    path.write_bytes(csv_bytes(HEADER, rows))
+    roll = payment_roll.import_roll(path, TOWNSHIP_1, PERIOD, actor=None)
+    [found] = [m for m in roll.mismatches if m.household_code == theirs.code]
+    assert found.kind == "unknown_household"
+    assert found.household_id is None and found.facts.get("reason") != "other_township"
+    stored = db.session.scalar(
+        select(PaymentRollRow).where(PaymentRollRow.household_code == theirs.code)
+    )
+    assert stored.household_id is None
+
+
 # ---- the pure comparison -------------------------------------------------------------------
 
 

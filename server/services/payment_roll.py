@@ -297,7 +297,16 @@ def _reconciled_roll(
     on = _period_start(period)
     today = today or county_clock.today()
     rows = parse_roll(path, today=today)
-    in_scope = scoped_households(actor) if actor is not None else select(Household)
+    if actor is not None:
+        in_scope = scoped_households(actor)
+    else:
+        # The command line reconciles within the township's county: a row naming another
+        # county's household code is money paid to a household this county does not know,
+        # and that household's facts are none of the roll's readers' business.
+        county = township.parent or township
+        in_scope = select(Household).where(
+            Household.village_id.in_(select(Region.id).where(Region.path.startswith(county.path)))
+        )
     loaded = (
         selectinload(Household.members),
         selectinload(Household.supporters),

@@ -432,6 +432,24 @@ def transition(
         ) from None
     _check_evidence(entry, step.evidence)
     revisit_before = audit_ledger.needs_revisit(entry.state, entry.actions)
+    _apply_step(entry, step, actor=user, comment=plain_text(comment), ip=ip)
+    if revisit_before != audit_ledger.needs_revisit(entry.state, entry.actions):
+        mark_changed([entry.household_id])
+    db.session.commit()
+    return entry
+
+
+def _apply_step(
+    entry: LedgerEntry,
+    step: audit_ledger.Transition,
+    *,
+    actor: User | None,
+    comment: str,
+    ip: str | None,
+    detail: dict | None = None,
+) -> None:
+    """Move an entry by an allowed step: its state (and resolution when closed), the
+    transition row and the audit entry (`detail` added to the audit's)."""
     entry.state = step.to_state
     if step.to_state == "closed":
         entry.resolution = step.resolution
@@ -441,23 +459,24 @@ def transition(
             entry_id=entry.id,
             from_state=step.from_state,
             to_state=step.to_state,
-            actor_id=user.id,
-            comment=plain_text(comment),
+            actor_id=actor.id if actor else None,
+            comment=comment,
             evidence=step.evidence,
         )
     )
     audit.record(
         "ledger.transition",
-        actor=user,
+        actor=actor,
         object_type="ledger_entry",
         object_id=entry.id,
         ip=ip,
-        detail={"from": step.from_state, "to": step.to_state, "resolution": step.resolution},
+        detail={
+            "from": step.from_state,
+            "to": step.to_state,
+            "resolution": step.resolution,
+            **(detail or {}),
+        },
     )
-    if revisit_before != audit_ledger.needs_revisit(entry.state, entry.actions):
-        mark_changed([entry.household_id])
-    db.session.commit()
-    return entry
 
 
 EDITABLE = ("category", "actions", "description", "due_on", "amount_to_recover")
@@ -863,29 +882,4 @@ def close_withdrawn(
             evidence=[{"kind": "note", "text": note}],
             resolution="unfounded",
         )
-        entry.state = step.to_state
-        entry.resolution = step.resolution
-        entry.closed_at = utcnow()
-        db.session.add(
-            LedgerTransition(
-                entry_id=entry.id,
-                from_state=step.from_state,
-                to_state=step.to_state,
-                actor_id=actor.id if actor else None,
-                comment=note,
-                evidence=step.evidence,
-            )
-        )
-        audit.record(
-            "ledger.transition",
-            actor=actor,
-            object_type="ledger_entry",
-            object_id=entry.id,
-            ip=ip,
-            detail={
-                "from": step.from_state,
-                "to": step.to_state,
-                "resolution": step.resolution,
-                **detail,
-            },
-        )
+        _apply_step(entry, step, actor=actor, comment=note, ip=ip, detail=detail)

@@ -665,17 +665,7 @@ def _withdraw(
     no longer current.)
     """
     entries = db.session.scalars(
-        select(LedgerEntry)
-        .where(
-            LedgerEntry.id.in_(
-                select(PaymentRollMismatch.ledger_entry_id).where(
-                    PaymentRollMismatch.roll_id == roll.id
-                )
-            ),
-            LedgerEntry.state != "closed",
-        )
-        .options(selectinload(LedgerEntry.transitions))
-        .order_by(LedgerEntry.id)
+        _open_entries_of(roll).options(selectinload(LedgerEntry.transitions))
     ).all()
     worked = ledger.worked_on(entries)
     untouched = [e for e in entries if e.id not in worked]
@@ -732,15 +722,16 @@ def _audit_withdrawal(
 def open_entries(roll: PaymentRoll) -> list[LedgerEntry]:
     """Return the entries made of a roll's mismatches that are not closed, by id: after a
     withdrawal, the worked-on entries still for a supervisor to look at (the roll's page)."""
-    return db.session.scalars(
+    return db.session.scalars(_open_entries_of(roll)).all()
+
+
+def _open_entries_of(roll: PaymentRoll):
+    """Return the select of the entries made of a roll's mismatches not closed yet, by id."""
+    made = select(PaymentRollMismatch.ledger_entry_id).where(
+        PaymentRollMismatch.roll_id == roll.id
+    )
+    return (
         select(LedgerEntry)
-        .where(
-            LedgerEntry.id.in_(
-                select(PaymentRollMismatch.ledger_entry_id).where(
-                    PaymentRollMismatch.roll_id == roll.id
-                )
-            ),
-            LedgerEntry.state != "closed",
-        )
+        .where(LedgerEntry.id.in_(made), LedgerEntry.state != "closed")
         .order_by(LedgerEntry.id)
-    ).all()
+    )

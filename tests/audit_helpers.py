@@ -104,3 +104,19 @@ def patch(api_client, url: str, **kw):
     return api_client.client.patch(
         url, headers={"Authorization": f"Bearer {api_client.token}"}, **kw
     )
+
+
+def household_of_another_county() -> Household:
+    """Add the county 另一县 (230230), with a township and a village holding one covered
+    household (not committed): what another county's supervisor sees, and ours must not."""
+    from server.services.regions import add_region
+    from server.services.register import register_household
+
+    county = add_region(name="另一县", code="230230", level="county", parent=None)
+    township = add_region(name="另一镇", code="230230100", level="township", parent=county)
+    village = add_region(
+        name="另一村", code="230230100201", level="village", parent=township, area_type="rural"
+    )
+    household = register_household(village, code="2302301002010001", record={}, cause="test")
+    household.status = "covered"
+    return household

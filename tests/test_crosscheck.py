@@ -23,6 +23,7 @@ from server.services.errors import Forbidden, Invalid
 from .audit_helpers import (
     covered,
     csv_bytes,
+    household_of_another_county,
     living_member,
     stranger,
     township_supervisor,
@@ -400,23 +401,15 @@ def test_a_list_is_read_only_by_the_counties_it_is_about(api, demo, app):
     list is neither listed nor opened (404), as one that does not exist."""
     from server.models import Member
     from server.services import users
-    from server.services.regions import add_region
-    from server.services.register import register_household
 
-    county = add_region(name="另一县", code="230230", level="county", parent=None)
-    township = add_region(name="另一镇", code="230230100", level="township", parent=county)
-    village = add_region(
-        name="另一村", code="230230100201", level="village", parent=township, area_type="rural"
-    )
-    theirs = register_household(village, code="2302301002010001", record={}, cause="test")
-    theirs.status = "covered"
+    theirs = household_of_another_county()
     born = date(1950, 3, 4)
     db.session.add(
         Member(household=theirs, name="外县人", id_number=id_number("230230", born, 77, True),
                birth_date=born, sex="male")
     )
     db.session.commit()
-    users.add_user("sup9", role="supervisor", region_code=county.code, password=demo.password)
+    users.add_user("sup9", role="supervisor", region_code="230230", password=demo.password)
     ours = living_member(covered(demo.households_in(TOWNSHIP_1))[0])
     their_member = theirs.members[0]
 

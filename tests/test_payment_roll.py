@@ -14,7 +14,14 @@ from server.extensions import db
 from server.models import AuditEntry, LedgerEntry, PaymentRoll, PaymentRollMismatch
 from server.services import payment_roll
 
-from .audit_helpers import csv_bytes, living_member, patch, township_supervisor, upload
+from .audit_helpers import (
+    csv_bytes,
+    household_of_another_county,
+    living_member,
+    patch,
+    township_supervisor,
+    upload,
+)
 from .conftest import TOWNSHIP_1, TOWNSHIP_2
 from .query_helpers import counted, households_in_new_villages, reads
 
@@ -292,16 +299,8 @@ def test_a_roll_matched_for_everyone_stays_within_its_county(app, demo):
     from pathlib import Path
 
     from server.models import PaymentRollRow
-    from server.services.regions import add_region
-    from server.services.register import register_household
 
-    county = add_region(name="另一县", code="230230", level="county", parent=None)
-    township = add_region(name="另一镇", code="230230100", level="township", parent=county)
-    village = add_region(
-        name="另一村", code="230230100201", level="village", parent=township, area_type="rural"
-    )
-    theirs = register_household(village, code="2302301002010001", record={}, cause="test")
-    theirs.status = "covered"
+    theirs = household_of_another_county()
     db.session.commit()
     lines = clean_township(demo, TOWNSHIP_1)
     rows = [(h.code, "", "", p, a) for h, _, p, a in lines] + [(theirs.code, "", "", 1, 300)]

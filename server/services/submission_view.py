@@ -29,6 +29,7 @@ from .errors import NotFound
 from .household_record import to_record
 from .region_tree import names
 from .scope import covers_village
+from .versions import snapshot_at
 
 CONSOLE_ROLES = ("supervisor", "admin")
 
@@ -125,22 +126,11 @@ def answer_entries(form: dict | None, answers: dict) -> tuple[list[AnswerEntry],
     return entries, left
 
 
-def _snapshot(household_id: int, version: int | None) -> dict | None:
-    """Return the household record at a version (None when unknown)."""
-    if version is None:
-        return None
-    return db.session.scalar(
-        select(HouseholdVersion.snapshot).where(
-            HouseholdVersion.household_id == household_id, HouseholdVersion.version == version
-        )
-    )
-
-
 def record_around(submission: Submission) -> tuple[dict | None, dict | None, list[dict]]:
     """Return the record just before and just after this submission's merge, and the diff."""
     if submission.household_id is None or submission.household_version is None:
         return None, None, []
-    after = _snapshot(submission.household_id, submission.household_version)
+    after = snapshot_at(submission.household_id, submission.household_version)
     produced = db.session.scalar(
         select(HouseholdVersion.source_ref).where(
             HouseholdVersion.household_id == submission.household_id,
@@ -148,7 +138,7 @@ def record_around(submission: Submission) -> tuple[dict | None, dict | None, lis
         )
     )
     if produced == submission.instance_id:
-        before = _snapshot(submission.household_id, submission.household_version - 1)
+        before = snapshot_at(submission.household_id, submission.household_version - 1)
     else:
         before = after  # the merge found nothing to change
     return before, after, diff(before or {}, after or {})

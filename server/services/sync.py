@@ -70,7 +70,7 @@ from .locks import begin_household_write, is_sqlite, lock_household
 from .register import register_household
 from .scope import covers_village, household_in_scope, refuse_outside
 from .transactions import commit_keeping_loaded
-from .versions import next_change_seq, record_version
+from .versions import SNAPSHOT_AT, next_change_seq, record_version, snapshot_at
 
 log = logging.getLogger(__name__)
 MAX_CHAIN = 1000
@@ -82,9 +82,6 @@ _BY_INSTANCE = select(Submission).where(Submission.instance_id == bindparam("ins
 _ID_BY_INSTANCE = select(Submission.id).where(
     Submission.instance_id == bindparam("instance_id"))
 _KNOWN_USERS = select(User.id).where(User.id.in_(bindparam("ids", expanding=True)))
-_SNAPSHOT = select(HouseholdVersion.snapshot).where(
-    HouseholdVersion.household_id == bindparam("household_id"),
-    HouseholdVersion.version == bindparam("version"))
 _HELD_AFTER = select(Submission).where(
     Submission.previous_instance_id == bindparam("instance_id"),
     Submission.merge_state == "held").order_by(Submission.id)
@@ -117,7 +114,7 @@ _LOCK_HELD_AFTER = (
 _HOUSEHOLD_PLACE = (
     select(Household.id, Household.village_id, Household.lat, Household.lon,
            Region.code.label("village_code"), Region.path.label("village_path"),
-           _SNAPSHOT.scalar_subquery().label("snapshot"))
+           SNAPSHOT_AT.scalar_subquery().label("snapshot"))
     .join(Region, Household.village_id == Region.id)
     .where(Household.id == bindparam("household_id"))
 )
@@ -523,7 +520,7 @@ def _receive(user: User | Caller, prepared: Prepared, ip: str | None) -> tuple[S
     snapshot = prepared.snapshot
     server = None  # the household's record, once read under the lock
     if snapshot is None and household is not None and submission.base_version is not None:
-        snapshot = _snapshot(household.id, submission.base_version)
+        snapshot = snapshot_at(household.id, submission.base_version)
     if household is not None and not waiting and submission.household_id is not None:
         if snapshot is None:
             raise Invalid(
@@ -580,13 +577,6 @@ def _receive(user: User | Caller, prepared: Prepared, ip: str | None) -> tuple[S
     else:
         db.session.commit()
     return submission, True
-
-
-def _snapshot(household_id: int, version: int | None) -> dict | None:
-    """Return the household's record at a version, or None when it never had it."""
-    if version is None:
-        return None
-    return db.session.connection().scalar(_SNAPSHOT, {"household_id": household_id, "version": version})
 
 
 def stamp(submissions: list[Submission], household: Household | None = None) -> None:
@@ -662,12 +652,12 @@ def effective_base(
     chain = _chain(submission, household.id)
     version = submission.base_version
     if snapshot is None:
-        snapshot = _snapshot(household.id, version)
+        snapshot = snapshot_at(household.id, version)
     if snapshot is None and version is not None and chain:
         # The link was held on a version the household never had: fall back on the
         # chain's first base (the phone's view is built from the chain anyway).
         version = chain[0].base_version
-        snapshot = _snapshot(household.id, version)
+        snapshot = snapshot_at(household.id, version)
     if snapshot is None and version is not None:
         # No known base at all: compare against nothing, so that every difference is a
         # conflict for a supervisor rather than a silent overwrite.

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, select, update
 
 from ..domain.record import diff
 from ..extensions import db
@@ -93,3 +93,19 @@ def record_version(
         "note": note,
     })
     return Written(household.version, changes)
+
+
+SNAPSHOT_AT = select(HouseholdVersion.snapshot).where(
+    HouseholdVersion.household_id == bindparam("household_id"),
+    HouseholdVersion.version == bindparam("version"),
+)
+
+
+def snapshot_at(household_id: int, version: int | None) -> dict | None:
+    """Return the household's record at a version, or None when it never had it (history
+    never changes: one prebuilt statement, also inside a merge's SELECT as a subquery)."""
+    if version is None:
+        return None
+    return db.session.connection().scalar(
+        SNAPSHOT_AT, {"household_id": household_id, "version": version}
+    )

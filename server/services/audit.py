@@ -4,9 +4,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert
 
-from ..extensions import db
 from ..models import AuditEntry, User
 from ..models.clock import utcnow
+from .plain_sql import Plain
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Actor:
         return cls(user.id, user.username)
 
 
-_INSERT = insert(AuditEntry.__table__)
+_INSERT = Plain(insert(AuditEntry.__table__))
 
 
 def record(
@@ -45,7 +45,7 @@ def record(
     an entry (reads of personal data too), and the ORM's unit of work cost more than the rest
     of a QR lookup's writing (session.execute's ORM layer is skipped too).
     """
-    db.session.connection().execute(_INSERT, {
+    _INSERT.execute(columns=True, params={
         "at": utcnow(),
         "actor_id": actor.id if actor else None,
         "actor_name": actor.username if actor else "system",

@@ -17,6 +17,7 @@ from ..models import DeviceToken, LoginAttempt, Region, User
 from ..models.clock import utcnow
 from . import audit
 from .errors import Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
+from .plain_sql import Plain
 from .scope import covers_region
 
 # A hash of a random password, checked when the username is unknown so that a failed login
@@ -319,7 +320,7 @@ class Caller(audit.Actor):
 
 # Built once: the same token as _BY_TOKEN, with the user and their region as the columns a
 # Caller holds.
-_CALLER_BY_TOKEN = (
+_CALLER_BY_TOKEN = Plain(
     select(
         User.id,
         User.username,
@@ -338,9 +339,7 @@ _CALLER_BY_TOKEN = (
 def caller_for_token(secret: str) -> tuple[Caller, int]:
     """Return the caller and the id of their token for a bearer secret, or raise
     Unauthorized: user_for_token's checks, on one plain row."""
-    row = db.session.connection().execute(
-        _CALLER_BY_TOKEN, {"token_hash": hash_token(secret)}
-    ).one_or_none()
+    row = _CALLER_BY_TOKEN.first({"token_hash": hash_token(secret)})
     _admit(row, row is not None and row.active)
     return Caller(row.id, row.username, row.role, row.region_id, row.path), row.token_id
 

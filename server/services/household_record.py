@@ -4,12 +4,13 @@ import functools
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import bindparam, cast, literal, null, select, union_all
+from sqlalchemy import bindparam, cast, insert, literal, null, select, union_all, update
 from sqlalchemy.orm import selectinload
 
 from ..domain.record import COLLECTION_FIELDS, HOUSEHOLD_FIELDS, empty_record
 from ..extensions import db
 from ..models import Asset, Household, IncomeItem, Member, Supporter
+from .plain_sql import Plain
 
 ITEM_MODELS = {"members": Member, "supporters": Supporter, "assets": Asset, "incomes": IncomeItem}
 # Loader options bringing a household's whole record: one extra query per collection, for
@@ -120,22 +121,22 @@ def _items_query():
     return union_all(*branches).order_by("position")
 
 
-# Built once: every merge and every QR lookup runs it.
-ITEMS = _items_query()
+# Built once: every merge and every QR lookup runs it (rows by column label).
+ITEMS = Plain(_items_query())
 
 
 def read_items(household_id: int) -> dict[str, dict[str, dict]]:
     """Return a household's collections as the record holds them ({section: {id: item}}).
 
-    One statement, after pending changes are flushed, run on the session's connection (half
-    the Python of session.execute); rows as plain data in position order.
+    One prebuilt statement (plain_sql), after pending changes are flushed; rows as plain
+    data in position order.
     """
     items: dict[str, dict[str, dict]] = {section: {} for section in COLLECTION_FIELDS}
     db.session.flush()
-    rows = db.session.connection().execute(ITEMS, {"household_id": household_id}).mappings()
-    for row in rows:
-        section = row["section"]
-        items[section][row["id"]] = {f: _to_json(row[f]) for f in COLLECTION_FIELDS[section]}
+    for row in ITEMS.execute({"household_id": household_id}):
+        items[row.section][row.id] = {
+            f: _to_json(getattr(row, f)) for f in COLLECTION_FIELDS[row.section]
+        }
     return items
 
 
@@ -198,28 +199,35 @@ def write_record(household: Household, before: dict, wanted: dict) -> dict:
     for field in HOUSEHOLD_FIELDS:
         if field != "code" and after["household"][field] != before["household"][field]:
             setattr(household, field, _from_json(field, after["household"][field]))
-    connection = db.session.connection()
     removed = []
     for section, fields in COLLECTION_FIELDS.items():
-        table = ITEM_MODELS[section].__table__
         old, new = before[section], after[section]
         added = [{"id": item_id, "household_id": household.id,
                   **{f: _from_json(f, values[f]) for f in fields}}
                  for item_id, values in new.items() if item_id not in old]
+        insert_item, update_item = _ITEM_WRITES[section]
         if added:
-            connection.execute(table.insert(), added)
+            insert_item.executemany(added)
         for item_id, values in new.items():
             changed = {f: _from_json(f, values[f]) for f in fields
                        if item_id in old and values[f] != old[item_id][f]}
             if changed:
-                connection.execute(table.update().where(table.c.id == item_id), changed)
+                update_item.execute({"item_id": item_id, **changed}, columns=True)
         gone = [item_id for item_id in old if item_id not in new]
         if gone:
-            removed.append((table, gone))
+            removed.append((ITEM_MODELS[section].__table__, gone))
     # Removals last, collections in reverse order (an income line names its member).
     for table, gone in reversed(removed):
-        connection.execute(table.delete().where(table.c.id.in_(gone)))
+        db.session.connection().execute(table.delete().where(table.c.id.in_(gone)))
     return after
+
+
+# Each collection's INSERT and UPDATE by id (the columns written are the keys passed).
+_ITEM_WRITES = {
+    section: (Plain(insert(model.__table__)),
+              Plain(update(model.__table__).where(model.__table__.c.id == bindparam("item_id"))))
+    for section, model in ITEM_MODELS.items()
+}
 
 
 def _forget_loaded_items(household: Household) -> None:

@@ -133,10 +133,8 @@ def record_items(household_id: int) -> dict[str, list[dict]]:
     of its time.
     """
     items: dict[str, list[dict]] = {section: [] for section in ITEM_MODELS}
-    rows = db.session.connection().execute(ITEMS, {"household_id": household_id}).mappings()
-    for row in rows:
-        section = row["section"]
-        items[section].append({key: row[key] for key in _ITEM_KEYS[section]})
+    for row in ITEMS.execute({"household_id": household_id}):
+        items[row.section].append({key: getattr(row, key) for key in _ITEM_KEYS[row.section]})
     return items
 
 

@@ -20,11 +20,17 @@ from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from ..extensions import db
 from ..models import Conflict, Household, Submission, SubmissionMedia
+from .plain_sql import Plain
 
 _HOUSEHOLD = Household.__table__
-_UPDATE_HOUSEHOLD = update(_HOUSEHOLD).where(_HOUSEHOLD.c.id == bindparam("row_id"))
-_INSERT_SUBMISSION = insert(Submission.__table__).returning(Submission.__table__.c.id)
-_INSERT_MEDIA = insert(SubmissionMedia.__table__)
+_UPDATE_HOUSEHOLD = Plain(update(_HOUSEHOLD).where(_HOUSEHOLD.c.id == bindparam("row_id")))
+_INSERT_SUBMISSION = Plain(insert(Submission.__table__).returning(Submission.__table__.c.id))
+_INSERT_MEDIA = Plain(insert(SubmissionMedia.__table__))
+# Columns set again on every UPDATE (updated_at): (key, function of nothing).
+_ON_UPDATE = tuple(
+    (column.key, functools.partial(column.onupdate.arg, None))
+    for column in _HOUSEHOLD.columns if column.onupdate is not None
+)
 _INSERT_CONFLICTS = insert(Conflict.__table__).returning(
     Conflict.__table__.c.id, sort_by_parameter_order=True
 )
@@ -71,14 +77,13 @@ def _row(item) -> dict:
 
 def insert_submission(submission: Submission) -> None:
     """Write a new submission (not in the session), its media slots and its conflicts."""
-    connection = db.session.connection()
-    submission.id = connection.execute(_INSERT_SUBMISSION, _row(submission)).scalar_one()
+    submission.id = _INSERT_SUBMISSION.scalar(_row(submission), columns=True)
     for item in (*submission.media, *submission.conflicts):
         item.submission_id = submission.id
     if submission.media:
-        connection.execute(_INSERT_MEDIA, [_row(item) for item in submission.media])
+        _INSERT_MEDIA.executemany([_row(item) for item in submission.media])
     if submission.conflicts:
-        ids = connection.execute(
+        ids = db.session.connection().execute(
             _INSERT_CONFLICTS, [_row(item) for item in submission.conflicts]
         ).scalars()
         for conflict, conflict_id in zip(submission.conflicts, ids, strict=True):
@@ -92,11 +97,12 @@ def write_household(household: Household) -> None:
     changed = {key: state.dict[key] for key in state.committed_state if key in _HOUSEHOLD.c}
     if not changed:
         return
-    result = db.session.connection().execute(_UPDATE_HOUSEHOLD, {"row_id": household.id, **changed})
-    # The columns' onupdate values (updated_at) the statement added, kept on the object.
-    for key, value in result.last_updated_params().items():
-        if key in _HOUSEHOLD.c and key not in changed:
-            set_committed_value(household, key, value)
+    # The columns' onupdate values (updated_at), set as the ORM sets them, kept on the object.
+    for key, value in _ON_UPDATE:
+        if key not in changed:
+            changed[key] = value()
+            set_committed_value(household, key, changed[key])
+    _UPDATE_HOUSEHOLD.execute({"row_id": household.id, **changed}, columns=True)
     # Then what a flush does last for each row it wrote (no public API does it alone): the
     # object holds nothing unwritten, so the commit's flush has nothing to look at.
     # set_committed_value alone would leave it marked modified, and a commit then runs the

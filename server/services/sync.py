@@ -67,6 +67,7 @@ from .errors import Forbidden, Invalid, NotFound
 from .gates import submission_slot
 from .household_record import ITEM_MODELS, read_record, write_record
 from .locks import begin_household_write, is_sqlite, lock_household
+from .plain_sql import Plain
 from .register import register_household
 from .scope import covers_village, household_in_scope, refuse_outside
 from .transactions import commit_keeping_loaded
@@ -79,27 +80,44 @@ MAX_CHAIN = 1000
 # costs about as much Python as running it. Those that load no ORM objects and need nothing
 # flushed first run on the session's connection: half the Python of session.execute.
 _BY_INSTANCE = select(Submission).where(Submission.instance_id == bindparam("instance_id"))
-_ID_BY_INSTANCE = select(Submission.id).where(
-    Submission.instance_id == bindparam("instance_id"))
-_KNOWN_USERS = select(User.id).where(User.id.in_(bindparam("ids", expanding=True)))
+_ID_BY_INSTANCE = Plain(select(Submission.id).where(
+    Submission.instance_id == bindparam("instance_id")))
 _HELD_AFTER = select(Submission).where(
     Submission.previous_instance_id == bindparam("instance_id"),
     Submission.merge_state == "held").order_by(Submission.id)
 # Whether there are any: usually not, and a plain probe tells it without the ORM's loading.
-_ANY_HELD_AFTER = _HELD_AFTER.with_only_columns(Submission.id).order_by(None).limit(1)
+_ANY_HELD_AFTER = Plain(
+    _HELD_AFTER.with_only_columns(Submission.id).order_by(None).limit(1))
 
 
-@functools.cache
-def _items_elsewhere(sections: tuple[str, ...]):
+def _each(name: str, count: int) -> list:
+    """Return `count` bind parameters name_0, name_1, … (a list for IN that a Plain
+    statement can hold: an expanding IN is rendered anew on every run)."""
+    return [bindparam(f"{name}_{n}") for n in range(count)]
+
+
+def _numbered(name: str, values: list) -> dict:
+    """Return the parameters for _each(name, len(values))."""
+    return {f"{name}_{n}": value for n, value in enumerate(values)}
+
+
+@functools.lru_cache(maxsize=32)
+def _known_users(count: int) -> Plain:
+    """The statement that finds which of `count` user ids exist."""
+    return Plain(select(User.id).where(User.id.in_(_each("user", count))))
+
+
+@functools.lru_cache(maxsize=256)
+def _items_elsewhere(counts: tuple[tuple[str, int], ...]) -> Plain:
     """The statement that finds which of the given collections' ids belong to another
-    household: one SELECT per collection that has ids (an empty expanding IN still costs
-    its rendering on every run), joined in one round trip."""
-    return union_all(*[
+    household (`counts`: each collection that has ids, with how many): one SELECT per
+    collection, joined in one round trip."""
+    return Plain(union_all(*[
         select(literal(section).label("section"), ITEM_MODELS[section].id.label("id")).where(
-            ITEM_MODELS[section].id.in_(bindparam(f"ids_{section}", expanding=True)),
+            ITEM_MODELS[section].id.in_(_each(section, count)),
             ITEM_MODELS[section].household_id != bindparam("own"))
-        for section in sections
-    ])
+        for section, count in counts
+    ]))
 
 # Takes the row locks only: the rows are not loaded as objects.
 _LOCK_HELD_AFTER = (
@@ -111,7 +129,7 @@ _LOCK_HELD_AFTER = (
 # Before the lock a submission needs only these of its household, as a plain row: the
 # scope (the village's path), what the assessment needs (forms.HouseholdFacts) and, in the
 # same round trip, the record at the phone's base_version (history never changes).
-_HOUSEHOLD_PLACE = (
+_HOUSEHOLD_PLACE = Plain(
     select(Household.id, Household.village_id, Household.lat, Household.lon,
            Region.code.label("village_code"), Region.path.label("village_path"),
            SNAPSHOT_AT.scalar_subquery().label("snapshot"))
@@ -143,7 +161,7 @@ def _stored(instance_id: str) -> Submission | None:
     Nearly every instance_id a phone sends is new: one indexed lookup of a single column
     answers that without building an ORM object.
     """
-    found = db.session.connection().scalar(_ID_BY_INSTANCE, {"instance_id": instance_id})
+    found = _ID_BY_INSTANCE.scalar({"instance_id": instance_id})
     return None if found is None else by_instance(instance_id)
 
 
@@ -290,10 +308,11 @@ def items_elsewhere(changes: dict, household_id: int | None) -> dict[str, list[s
         return {}
     # One round trip for every collection (a survey adds members, incomes and assets). Ids
     # are positive: with no household yet, "another household" is any household.
-    rows = db.session.connection().execute(_items_elsewhere(tuple(ids)), {
-        "own": -1 if household_id is None else household_id,
-        **{f"ids_{section}": values for section, values in ids.items()},
-    }).all()
+    statement = _items_elsewhere(tuple((section, len(values)) for section, values in ids.items()))
+    params = {"own": -1 if household_id is None else household_id}
+    for section, values in ids.items():
+        params.update(_numbered(section, values))
+    rows = statement.execute(params)
     order = list(ITEM_MODELS)
     return {f"{section}.{item_id}": ["this id belongs to another household"]
             for section, item_id in sorted(rows, key=lambda row: (order.index(row[0]), row[1]))}
@@ -317,9 +336,7 @@ def _household_in_scope(user: User | Caller, household_id: int, base_version: in
                         ) -> Row:
     """Return the place of a household the user may submit for, with its record at
     base_version (_HOUSEHOLD_PLACE's row), or refuse it as reading it would be refused."""
-    row = db.session.connection().execute(
-        _HOUSEHOLD_PLACE, {"household_id": household_id, "version": base_version}
-    ).one_or_none()
+    row = _HOUSEHOLD_PLACE.first({"household_id": household_id, "version": base_version})
     refuse_outside(user, row.village_path if row is not None else None)
     return row
 
@@ -355,7 +372,8 @@ def _prepare(user: User | Caller, data: dict, body_hash: str) -> Prepared:
         if item["size"] > limit:
             errors[f"media.{index}.size"] = [f"at most {limit} bytes"]
     wanted = set(data["investigator_ids"])
-    known = set(db.session.connection().scalars(_KNOWN_USERS, {"ids": list(wanted)}))
+    known = {row[0] for row in _known_users(len(wanted)).execute(
+        _numbered("user", list(wanted)))} if wanted else set()
     if wanted - known:
         errors["investigator_ids"] = [f"unknown user ids: {sorted(wanted - known)}"]
     if errors:
@@ -836,7 +854,7 @@ def _held_successors(submission: Submission) -> list[Submission]:
     """Return the held links whose predecessor is this submission (usually none: a plain
     probe says so, and only links that exist are loaded as objects)."""
     params = {"instance_id": submission.instance_id}
-    if db.session.connection().scalar(_ANY_HELD_AFTER, params) is None:
+    if _ANY_HELD_AFTER.scalar(params) is None:
         return []
     with db.session.no_autoflush:
         return list(db.session.scalars(_HELD_AFTER, params))

@@ -9,15 +9,16 @@ from ..extensions import db
 from ..models import ChangeCounter, Household, HouseholdVersion, User
 from ..models.clock import utcnow
 from .household_record import to_record
+from .plain_sql import Plain
 
 # Built once: every version write runs it.
-_TAKE_NEXT = (
+_TAKE_NEXT = Plain(
     update(ChangeCounter)
     .where(ChangeCounter.id == 1)
     .values(value=ChangeCounter.value + 1)
     .returning(ChangeCounter.value)
 )
-_INSERT_VERSION = insert(HouseholdVersion.__table__)
+_INSERT_VERSION = Plain(insert(HouseholdVersion.__table__))
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def next_change_seq() -> int:
     """
     # On the connection, not through the session: no autoflush here. The caller's row
     # changes are flushed at its commit.
-    result = db.session.connection().execute(_TAKE_NEXT).scalar_one_or_none()
+    result = _TAKE_NEXT.scalar()
     if result is None:
         db.session.add(ChangeCounter(id=1, value=1))
         db.session.flush()
@@ -78,7 +79,7 @@ def record_version(
     # One plain INSERT, sent now (the household row exists: a new one was flushed by
     # register_household): a version is history, never changed after, and nothing in the
     # transaction reads it back as an object.
-    db.session.connection().execute(_INSERT_VERSION, {
+    _INSERT_VERSION.execute(columns=True, params={
         "household_id": household.id,
         "version": household.version,
         "snapshot": after,

@@ -5,7 +5,8 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import AuditEntry, Conflict, Household, Submission
-from tests.conftest import TOWNSHIP_1, TOWNSHIP_2
+from server.services import users
+from tests.conftest import DEMO_PASSWORD, TOWNSHIP_1, TOWNSHIP_2
 from tests.sync_helpers import (
     count_submissions,
     frozen,
@@ -412,6 +413,27 @@ def test_a_predecessor_that_never_comes_holds_until_a_supervisor_releases(api, t
     assert outcome["merge_state"] == "merged"
     assert [c["path"] for c in outcome["conflicts"]] == ["household.address"]
     assert sup1.post(f"{URL}/{second['instance_id']}/release").status_code == 409
+
+
+def test_a_supervisor_releases_their_own_held_link_only_while_they_supervise_the_household(
+        api, demo, target):
+    """A township supervisor who sent a chain may see its held link after the household
+    moved to another township, but no longer act on it: 403, still held; the county
+    supervisor releases it."""
+    users.add_user("sup_t1", role="supervisor", region_code=TOWNSHIP_1, password=DEMO_PASSWORD)
+    sup_t1, sup1 = api.as_user("sup_t1"), api.as_user("sup1")
+    team = [users.get_by_username("sup_t1").id]
+    _lost, second = chain(target, team, {"phone": "1"}, {"address": "督导的第二份"})
+    assert post(sup_t1, second)[1]["merge_state"] == "held"
+    moved = db.session.get(Household, target.id)
+    moved.village_id = demo.households_in(TOWNSHIP_2)[0].village_id
+    db.session.commit()
+    assert sup_t1.get(f"{URL}/{second['instance_id']}").status_code == 200  # its sender
+    refused = sup_t1.post(f"{URL}/{second['instance_id']}/release")
+    assert refused.status_code == 403 and refused.get_json()["code"] == "scope.forbidden"
+    assert sup_t1.get(f"{URL}/{second['instance_id']}").get_json()["merge_state"] == "held"
+    released = sup1.post(f"{URL}/{second['instance_id']}/release")
+    assert released.status_code == 200 and released.get_json()["merge_state"] == "merged"
 
 
 @pytest.mark.parametrize("app_config", [{"SYNC_HOLD_SECONDS": 0}])

@@ -168,7 +168,12 @@ def release_submission(instance_id: str):
           content:
             application/json:
               schema: OutcomeSchema
-        403: error
+        403:
+          description: not a supervisor; or scope.forbidden (its sender, but the household
+            is no longer in the caller's region)
+          content:
+            application/json:
+              schema: ErrorSchema
         404: error
         409:
           description: submission.not_held

@@ -962,6 +962,11 @@ def release(user: User, instance_id: str) -> Submission:
     submission = by_instance(instance_id)
     if submission is None or not may_supervise(user, submission):
         raise NotFound("问卷不存在 / no such submission")
+    if not _in_supervised_region(user, submission):
+        # Its sender sees it, but only a supervisor of the household's region acts on it
+        # (the household may have moved away since it was sent).
+        raise Forbidden("此户不在您的负责范围内 / household outside your region",
+                        code="scope.forbidden")
     if submission.merge_state != "held":
         raise ConflictError("此问卷未在等待 / this submission is not held",
                             code="submission.not_held")
@@ -999,8 +1004,12 @@ def release_overdue(now: datetime | None = None) -> int:
 
 def may_supervise(user: User, submission: Submission) -> bool:
     """Tell whether a user may see a submission: its sender, or a supervisor in scope."""
-    if submission.submitted_by == user.id:
-        return True
+    return submission.submitted_by == user.id or _in_supervised_region(user, submission)
+
+
+def _in_supervised_region(user: User, submission: Submission) -> bool:
+    """Tell whether the user supervises the region of the submission's household (its
+    village now, or for a new household the village it names)."""
     if user.role not in ("supervisor", "admin"):
         return False
     village_id = None

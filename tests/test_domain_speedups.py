@@ -6,6 +6,7 @@ from datetime import date
 from server.domain import forms
 from server.domain.record import copy_json
 from tests.forms_helpers import SURVEY, answers
+from tests.test_answer_checks_plan import plain_validate
 
 
 def test_copy_json_is_deep_and_equal():
@@ -55,7 +56,7 @@ def test_answers_are_checked_the_same_with_the_remembered_walk(monkeypatch):
 
 
 
-def test_a_group_rule_is_remembered_per_repeat_item_not_across_items(monkeypatch):
+def test_a_group_rule_is_remembered_per_repeat_item_not_across_items():
     # The disability grade sits in a group inside the members repeat whose rule reads the
     # item: one pass over the answers remembers the rule's truth per member (the head is
     # healthy, the wife disabled, the son healthy), never one member's for the next.
@@ -75,6 +76,4 @@ def test_a_group_rule_is_remembered_per_repeat_item_not_across_items(monkeypatch
     }
     assert forms.validate_answers(form, bad) == expected
     # The same as with every rule asked afresh.
-    plain = forms.is_relevant
-    monkeypatch.setattr(forms, "is_relevant", lambda place, data, memo=None: plain(place, data))
-    assert forms.validate_answers(form, bad) == expected
+    assert plain_validate(form, bad) == expected

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from . import logic
@@ -121,14 +122,19 @@ def places(form: dict) -> tuple[Located, ...]:
 
 def _remembered(definition: dict, compute) -> tuple[Located, ...]:
     """Return compute() for a definition object, computed once while it stays cached."""
-    entry = _PLACES.get(id(definition))
+    return _kept(_PLACES, definition, compute)
+
+
+def _kept(cache: dict[int, tuple[dict, Any]], definition: dict, compute) -> Any:
+    """Return compute() for a definition object from `cache` (by identity, bounded)."""
+    entry = cache.get(id(definition))
     if entry is not None and entry[0] is definition:
         return entry[1]
-    located = compute()
-    if len(_PLACES) >= _PLACES_MAX:
-        _PLACES.pop(next(iter(_PLACES)))
-    _PLACES[id(definition)] = (definition, located)
-    return located
+    result = compute()
+    if len(cache) >= _PLACES_MAX:
+        cache.pop(next(iter(cache)))
+    cache[id(definition)] = (definition, result)
+    return result
 
 
 def questions_of_type(form: dict, *types: str) -> list[Located]:
@@ -528,72 +534,196 @@ def validate_answers(form: dict, answers: Any,
     if not isinstance(answers, dict):
         return {"answers": ["应为对象 / must be an object"]}
     errors: dict[str, list[str]] = {}
-    top = [p for p in places(form)
-           if p.repeat is None and p.question.get("type") not in NO_ANSWER]
-    names = {p.question["name"] for p in top}
-    for name in answers:
-        if name not in names:
-            errors.setdefault(name, []).append("表单中没有此问题 / not a question of this form")
-    memo: dict = {}
-    for place in top:
-        _check_answer(place, answers, answers, place.question["name"], errors, memo)
+    plan = _form_plan(form)
+    if not plan.names.issuperset(answers):
+        for name in answers:
+            if name not in plan.names:
+                errors.setdefault(name, []).append(UNKNOWN_QUESTION)
+    _check_answers(plan.top, answers, answers, answers, None, errors)
     visit = answers.get(VISIT_DATE)
-    dated = any(p.question["name"] == VISIT_DATE and p.question["type"] == "date" for p in top)
-    if (latest_visit is not None and dated and VISIT_DATE not in errors and _is_date(visit)
-            and date.fromisoformat(visit) > latest_visit):
+    if (latest_visit is not None and plan.dated and VISIT_DATE not in errors
+            and _is_date(visit) and date.fromisoformat(visit) > latest_visit):
         errors[VISIT_DATE] = [f"调查日期{visit}晚于今天 / the visit date {visit} is after today"]
     return errors
 
 
-def _check_answer(place: Located, answers: dict, data: dict, path: str,
-                  errors: dict[str, list[str]], memo: dict, item: dict | None = None) -> None:
-    """Check one answer (at `path`) against its question, in the data context `data`
-    (`memo`: the relevance rules already evaluated, see is_relevant)."""
+UNKNOWN_QUESTION = "表单中没有此问题 / not a question of this form"
+NOT_RELEVANT = "此问题不适用,应为空 / not relevant here: must be empty"
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """One answer-holding question and what checking its answer needs, worked out once per
+    definition: its relevance rules (its groups' first), each with the key its truth is
+    remembered by in one data context (its id: the definition holds the rule), whether it
+    is required (or the rule that tells), its type check, and its constraint with the
+    message."""
+
+    place: Located
+    name: str
+    kind: str
+    rules: tuple[tuple[Any, Any], ...]
+    required: bool
+    required_rule: dict | None
+    check: Any  # (question, value, answers) -> problem or None
+    constrained: bool
+    constraint: Any
+    message: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _FormPlan:
+    """The answer-holding questions outside repeats, their names, and whether the form has
+    a visit date to bound."""
+
+    top: tuple[_Answer, ...]
+    names: frozenset
+    dated: bool
+
+
+# The answer checks of each definition (a form, or a repeat: its children) seen, as
+# _PLACES keeps walks: by identity, holding the definition, bounded.
+_PLANS: dict[int, tuple[dict, Any]] = {}
+
+
+def _form_plan(form: dict) -> _FormPlan:
+    """Return the answer checks of a form's questions outside repeats (once per definition)."""
+    def compute() -> _FormPlan:
+        top = [p for p in places(form)
+               if p.repeat is None and p.question.get("type") not in NO_ANSWER]
+        names = frozenset(p.question["name"] for p in top)
+        return _FormPlan(
+            top=tuple(_answer_of(p) for p in top), names=names,
+            dated=any(p.question["name"] == VISIT_DATE and p.question["type"] == "date"
+                      for p in top))
+
+    return _kept(_PLANS, form, compute)
+
+
+def _item_plan(place: Located) -> tuple[tuple[_Answer, ...], frozenset, bool]:
+    """Return a repeat's children as answer checks, the keys an item may have, and whether
+    any child has a rule (else an item's data context is never needed)."""
+    def compute() -> tuple[tuple[_Answer, ...], frozenset, bool]:
+        children = _children(place)
+        checks = tuple(_answer_of(p) for p in children)
+        names = frozenset(p.question["name"] for p in children)
+        ruled = any(c.rules or c.required_rule is not None or c.constrained for c in checks)
+        return checks, names | ITEM_KEYS, ruled
+
+    return _kept(_PLANS, place.question, compute)
+
+
+def _answer_of(place: Located) -> _Answer:
+    """Work out the checks of one question."""
     question = place.question
     name, kind = question["name"], question["type"]
-    value = (item if item is not None else answers).get(name)
+    rules = place.conditions + ((question["relevant"],) if "relevant" in question else ())
+    required = question.get("required", False)
+    message = question.get("constraint_message")
+    if isinstance(message, dict) and isinstance(message.get("zh"), str) \
+            and isinstance(message.get("en"), str):
+        message = f"{message['zh']} / {message['en']}"
+    else:
+        message = None  # not given (an invalid form): fails when needed, as it always did
+    check = _TYPE_CHECKS.get(kind)
+    if kind in ("select_one", "select_multiple") and not question.get("choices_from"):
+        allowed = _fixed_choices(question)
+        if allowed is not None:
+            check = partial(_fixed_choice_problem, allowed)
+    return _Answer(
+        place=place, name=name, kind=kind,
+        rules=tuple((id(rule), rule) for rule in rules),
+        required=bool(required) if not isinstance(required, dict) else False,
+        required_rule=required if isinstance(required, dict) else None,
+        check=check, constrained="constraint" in question,
+        constraint=question.get("constraint"), message=message)
+
+
+def _fixed_choices(question: dict) -> frozenset | None:
+    """Return the values of a select question's own choices, or None when they cannot be
+    read (an invalid form: checked the plain way, failing where it always did)."""
     try:
-        relevant = is_relevant(place, data, memo)
-        required = question.get("required", False)
-        required = _evaluate(required, data) if isinstance(required, dict) else bool(required)
-    except logic.LogicError as exc:
-        errors.setdefault(path, []).append(f"规则无法计算 / rule failed: {exc}")
-        return
-    if not relevant:
-        if not is_empty(value):
-            errors.setdefault(path, []).append(
-                "此问题不适用,应为空 / not relevant here: must be empty")
-        return
-    if kind == "repeat":
-        _check_repeat(place, answers, value, path, errors, required, memo)
-        return
-    if is_empty(value):
-        if required:
-            errors.setdefault(path, []).append(REQUIRED)
-        return
-    problem = _type_problem(question, value, answers)
-    if problem:
-        errors.setdefault(path, []).append(problem)
-        return
-    if "constraint" in question:
+        return frozenset(c["value"] for c in question.get("choices", []))
+    except (KeyError, TypeError):
+        return None
+
+
+def _fixed_choice_problem(allowed: frozenset, question: dict, value: Any,
+                          answers: dict) -> str | None:
+    """Return why a select answer is not among a question's own choices (`allowed`)."""
+    return _choice_problem_among(question, value, allowed)
+
+
+def _check_answers(checks: tuple[_Answer, ...], source: dict, answers: dict,
+                   data: dict | None, prefix: str | None,
+                   errors: dict[str, list[str]]) -> None:
+    """Check the answers in `source` (the answers, or one repeat item) to some questions,
+    in the data context `data`; paths are the names, after ``prefix.`` inside an item.
+
+    A rule's truth is remembered for this context (one pass over one source): a group's
+    rule is asked once for all its questions.
+    """
+    memo: dict = {}
+    for entry in checks:
+        value = source.get(entry.name)
         try:
-            ok = _evaluate(question["constraint"], data)
+            relevant = True
+            for key, rule in entry.rules:
+                known = memo.get(key)
+                if known is None:
+                    known = memo[key] = _evaluate(rule, data)
+                if not known:
+                    relevant = False
+                    break
+            required = (entry.required if entry.required_rule is None
+                        else _evaluate(entry.required_rule, data))
         except logic.LogicError as exc:
+            path = entry.name if prefix is None else f"{prefix}.{entry.name}"
             errors.setdefault(path, []).append(f"规则无法计算 / rule failed: {exc}")
-            return
-        if not ok:
-            message = question["constraint_message"]
-            errors.setdefault(path, []).append(f"{message['zh']} / {message['en']}")
+            continue
+        empty = value is None or value == "" or value == []
+        if not relevant:
+            if not empty:
+                path = entry.name if prefix is None else f"{prefix}.{entry.name}"
+                errors.setdefault(path, []).append(NOT_RELEVANT)
+            continue
+        if entry.kind == "repeat":
+            path = entry.name if prefix is None else f"{prefix}.{entry.name}"
+            _check_items(entry, answers, value, path, errors, required)
+            continue
+        if empty:
+            if required:
+                path = entry.name if prefix is None else f"{prefix}.{entry.name}"
+                errors.setdefault(path, []).append(REQUIRED)
+            continue
+        problem = entry.check(entry.place.question, value, answers) if entry.check else None
+        if problem:
+            path = entry.name if prefix is None else f"{prefix}.{entry.name}"
+            errors.setdefault(path, []).append(problem)
+            continue
+        if entry.constrained:
+            try:
+                ok = _evaluate(entry.constraint, data)
+            except logic.LogicError as exc:
+                path = entry.name if prefix is None else f"{prefix}.{entry.name}"
+                errors.setdefault(path, []).append(f"规则无法计算 / rule failed: {exc}")
+                continue
+            if not ok:
+                path = entry.name if prefix is None else f"{prefix}.{entry.name}"
+                message = entry.message
+                if message is None:
+                    message = entry.place.question["constraint_message"]
+                    message = f"{message['zh']} / {message['en']}"
+                errors.setdefault(path, []).append(message)
 
 
-def _check_repeat(place: Located, answers: dict, items: Any, path: str,
-                  errors: dict[str, list[str]], required: bool, memo: dict) -> None:
+def _check_items(entry: _Answer, answers: dict, items: Any, path: str,
+                 errors: dict[str, list[str]], required: bool) -> None:
     """Check a repeat's items: ids, known keys, and every child in the item's context."""
     if not isinstance(items, list):
         errors.setdefault(path, []).append("应为列表 / must be a list of items")
         return
-    children = _children(place)
-    child_names = {p.question["name"] for p in children}
+    children, known, ruled = _item_plan(entry.place)
     seen: set = set()
     kept = 0
     for index, item in enumerate(items):
@@ -609,17 +739,15 @@ def _check_repeat(place: Located, answers: dict, items: Any, path: str,
         seen.add(item_id)
         if "_removed" in item and not isinstance(item["_removed"], bool):
             errors.setdefault(f"{here}._removed", []).append("应为是/否 / must be true or false")
-        for key in item:
-            if key not in child_names and key not in ITEM_KEYS:
-                errors.setdefault(f"{here}.{key}", []).append(
-                    "表单中没有此问题 / not a question of this form")
+        if not known.issuperset(item):
+            for key in item:
+                if key not in known:
+                    errors.setdefault(f"{here}.{key}", []).append(UNKNOWN_QUESTION)
         if item.get("_removed") is True:
             continue
         kept += 1
-        data = {**answers, "item": item}
-        for child in children:
-            _check_answer(child, answers, data, f"{here}.{child.question['name']}", errors,
-                          memo, item=item)
+        data = {**answers, "item": item} if ruled else None
+        _check_answers(children, item, answers, data, here, errors)
     if required and kept == 0:
         errors.setdefault(path, []).append(REQUIRED)
 
@@ -653,32 +781,37 @@ def _is_date(value: Any) -> bool:
 
 def _type_problem(question: dict, value: Any, answers: dict) -> str | None:
     """Return why a (non-empty) value does not fit its question's type, or None."""
-    kind = question["type"]
-    if kind == "text":
-        return None if isinstance(value, str) else "应为文字 / must be text"
-    if kind == "integer":
-        ok = _is_number(value) and float(value).is_integer()
-        return None if ok else "应为整数 / must be a whole number"
-    if kind == "decimal":
-        return None if _is_number(value) else "应为数字 / must be a number"
-    if kind == "money":
-        if not _is_number(value):
-            return "应为金额 / must be an amount"
-        cents = value * 100
-        return None if abs(cents - round(cents)) < 1e-6 else "最多两位小数 / at most 2 decimals"
-    if kind == "date":
-        return None if _is_date(value) else "应为日期 YYYY-MM-DD / must be a date YYYY-MM-DD"
-    if kind == "yes_no":
-        return None if isinstance(value, bool) else "应为是或否 / must be yes or no"
-    if kind in ("select_one", "select_multiple"):
-        return _choice_problem(question, value, answers)
-    if kind == "geopoint":
-        return _geopoint_problem(value)
-    if kind == "photo":
-        return _photo_problem(question, value)
-    if kind == "signature":
-        return _signature_problem(question, value)
-    return None  # calculate: the phone's value is kept as given
+    check = _TYPE_CHECKS.get(question["type"])
+    # calculate: the phone's value is kept as given
+    return check(question, value, answers) if check is not None else None
+
+
+def _text_problem(question: dict, value: Any, answers: dict) -> str | None:
+    return None if isinstance(value, str) else "应为文字 / must be text"
+
+
+def _integer_problem(question: dict, value: Any, answers: dict) -> str | None:
+    ok = _is_number(value) and float(value).is_integer()
+    return None if ok else "应为整数 / must be a whole number"
+
+
+def _decimal_problem(question: dict, value: Any, answers: dict) -> str | None:
+    return None if _is_number(value) else "应为数字 / must be a number"
+
+
+def _money_problem(question: dict, value: Any, answers: dict) -> str | None:
+    if not _is_number(value):
+        return "应为金额 / must be an amount"
+    cents = value * 100
+    return None if abs(cents - round(cents)) < 1e-6 else "最多两位小数 / at most 2 decimals"
+
+
+def _date_problem(question: dict, value: Any, answers: dict) -> str | None:
+    return None if _is_date(value) else "应为日期 YYYY-MM-DD / must be a date YYYY-MM-DD"
+
+
+def _yes_no_problem(question: dict, value: Any, answers: dict) -> str | None:
+    return None if isinstance(value, bool) else "应为是或否 / must be yes or no"
 
 
 def _allowed_values(question: dict, answers: dict) -> set:
@@ -693,7 +826,11 @@ def _allowed_values(question: dict, answers: dict) -> set:
 
 def _choice_problem(question: dict, value: Any, answers: dict) -> str | None:
     """Return why a select answer is not one (or a list) of the allowed values."""
-    allowed = _allowed_values(question, answers)
+    return _choice_problem_among(question, value, _allowed_values(question, answers))
+
+
+def _choice_problem_among(question: dict, value: Any, allowed: set | frozenset) -> str | None:
+    """Return why a select answer is not one (or a list) of `allowed`."""
     if question["type"] == "select_one":
         if not isinstance(value, str) or value not in allowed:
             return f"不是可选项 / not one of the choices: {value!r}"
@@ -749,6 +886,21 @@ def _signature_problem(question: dict, value: Any) -> str | None:
         return "需要签名人姓名 / the signer's name is required"
     return None
 
+
+# The type check of each question type that has one, all called (question, value, answers).
+_TYPE_CHECKS = {
+    "text": _text_problem,
+    "integer": _integer_problem,
+    "decimal": _decimal_problem,
+    "money": _money_problem,
+    "date": _date_problem,
+    "yes_no": _yes_no_problem,
+    "select_one": _choice_problem,
+    "select_multiple": _choice_problem,
+    "geopoint": lambda question, value, answers: _geopoint_problem(value),
+    "photo": lambda question, value, answers: _photo_problem(question, value),
+    "signature": lambda question, value, answers: _signature_problem(question, value),
+}
 
 def is_relevant(place: Located, data: dict, memo: dict | None = None) -> bool:
     """Tell whether a question applies, given the data context (its groups' rules too).

@@ -253,9 +253,10 @@ def test_failing_rules_fail_where_the_plain_way_fails_them():
     assert any("rule failed" in m for messages in errors.values() for m in messages)
 
 
-def test_rules_that_print_alike_are_asked_apart():
-    # `==` tells two literal objects apart by identity: two rules that print alike but hold
-    # one object twice (or two objects) must not share a remembered truth.
+def test_equal_rule_texts_share_a_truth_but_literal_objects_are_kept_apart():
+    # Equal rules share one remembered truth per context, but `==` tells two literal
+    # objects apart by identity: two rules that print alike but hold one object twice (or
+    # two objects) must not share it.
     form = copy.deepcopy(SURVEY)
     literal = {"a": 1, "b": 2}
     same = {"==": [literal, literal]}
@@ -334,3 +335,16 @@ def test_choices_of_another_repeat_are_read_from_these_answers():
     assert errors == plain_validate(form, given, LATEST)
     assert "incomes[0].income_member" in errors
     assert sha(1)  # (the helpers' fake hashes stay as they were)
+
+
+def test_an_equal_rule_is_asked_once_per_context(monkeypatch):
+    # The survey asks `big_purchase == true` for three questions: one evaluation per pass.
+    form = copy.deepcopy(SURVEY)
+    asked = []
+    plain = forms._evaluate
+    monkeypatch.setattr(forms, "_evaluate", lambda rule, data: asked.append(rule) or
+                        plain(rule, data))
+    assert forms.validate_answers(form, answers(), LATEST) == {}
+    purchase = {"==": [{"var": "big_purchase"}, True]}
+    assert asked.count(purchase) == 1
+    assert sum(1 for p in forms.walk(form) if p.question.get("relevant") == purchase) == 3

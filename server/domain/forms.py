@@ -555,9 +555,9 @@ NOT_RELEVANT = "此问题不适用,应为空 / not relevant here: must be empty"
 class _Answer:
     """One answer-holding question and what checking its answer needs, worked out once per
     definition: its relevance rules (its groups' first), each with the key its truth is
-    remembered by in one data context (its id: the definition holds the rule), whether it
-    is required (or the rule that tells), its type check, and its constraint with the
-    message."""
+    remembered by in one data context (equal rules share a key: the survey asks
+    ``big_purchase == true`` for three questions), whether it is required (or the rule
+    that tells), its type check, and its constraint with the message."""
 
     place: Located
     name: str
@@ -592,8 +592,9 @@ def _form_plan(form: dict) -> _FormPlan:
         top = [p for p in places(form)
                if p.repeat is None and p.question.get("type") not in NO_ANSWER]
         names = frozenset(p.question["name"] for p in top)
+        keys: dict = {}
         return _FormPlan(
-            top=tuple(_answer_of(p) for p in top), names=names,
+            top=tuple(_answer_of(p, keys) for p in top), names=names,
             dated=any(p.question["name"] == VISIT_DATE and p.question["type"] == "date"
                       for p in top))
 
@@ -605,7 +606,8 @@ def _item_plan(place: Located) -> tuple[tuple[_Answer, ...], frozenset, bool]:
     any child has a rule (else an item's data context is never needed)."""
     def compute() -> tuple[tuple[_Answer, ...], frozenset, bool]:
         children = _children(place)
-        checks = tuple(_answer_of(p) for p in children)
+        keys: dict = {}
+        checks = tuple(_answer_of(p, keys) for p in children)
         names = frozenset(p.question["name"] for p in children)
         ruled = any(c.rules or c.required_rule is not None or c.constrained for c in checks)
         return checks, names | ITEM_KEYS, ruled
@@ -613,8 +615,8 @@ def _item_plan(place: Located) -> tuple[tuple[_Answer, ...], frozenset, bool]:
     return _kept(_PLANS, place.question, compute)
 
 
-def _answer_of(place: Located) -> _Answer:
-    """Work out the checks of one question."""
+def _answer_of(place: Located, keys: dict) -> _Answer:
+    """Work out the checks of one question (`keys`: the memo key of each rule text seen)."""
     question = place.question
     name, kind = question["name"], question["type"]
     rules = place.conditions + ((question["relevant"],) if "relevant" in question else ())
@@ -632,11 +634,38 @@ def _answer_of(place: Located) -> _Answer:
             check = partial(_fixed_choice_problem, allowed)
     return _Answer(
         place=place, name=name, kind=kind,
-        rules=tuple((id(rule), rule) for rule in rules),
+        rules=tuple((_rule_key(rule, keys), rule) for rule in rules),
         required=bool(required) if not isinstance(required, dict) else False,
         required_rule=required if isinstance(required, dict) else None,
         check=check, constrained="constraint" in question,
         constraint=question.get("constraint"), message=message)
+
+
+def _rule_key(rule: Any, keys: dict) -> Any:
+    """Return the key a rule's truth is remembered by: its JSON text when the rule is plain
+    JSON whose every object is an operator (so equal texts evaluate alike), else the rule
+    object itself, held by its id."""
+    if _is_plain_rule(rule):
+        try:
+            text = json.dumps(rule, ensure_ascii=False, allow_nan=True)
+        except (TypeError, ValueError):
+            return id(rule)
+        return keys.setdefault(text, text)
+    return id(rule)
+
+
+def _is_plain_rule(rule: Any) -> bool:
+    """Tell whether a rule is made of text, numbers, true/false/null, lists and one-key
+    objects with text keys only (a literal object of another size is kept by identity
+    when evaluated, which `==` can tell apart)."""
+    if rule is None or type(rule) in (str, int, float, bool):
+        return True
+    if type(rule) is list:
+        return all(_is_plain_rule(item) for item in rule)
+    if type(rule) is dict and len(rule) == 1:
+        key, value = next(iter(rule.items()))
+        return type(key) is str and _is_plain_rule(value)
+    return False
 
 
 def _fixed_choices(question: dict) -> frozenset | None:
@@ -661,7 +690,7 @@ def _check_answers(checks: tuple[_Answer, ...], source: dict, answers: dict,
     in the data context `data`; paths are the names, after ``prefix.`` inside an item.
 
     A rule's truth is remembered for this context (one pass over one source): a group's
-    rule is asked once for all its questions.
+    rule is asked once for all its questions, an equal rule once for all that ask it.
     """
     memo: dict = {}
     for entry in checks:

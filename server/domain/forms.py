@@ -931,25 +931,11 @@ _TYPE_CHECKS = {
     "signature": lambda question, value, answers: _signature_problem(question, value),
 }
 
-def is_relevant(place: Located, data: dict, memo: dict | None = None) -> bool:
-    """Tell whether a question applies, given the data context (its groups' rules too).
-
-    `memo`, when given, keeps each rule's truth per data context across the calls of one
-    pass over the answers: a group's rule is asked again for every question inside it.
-    """
+def is_relevant(place: Located, data: dict) -> bool:
+    """Tell whether a question applies, given the data context (its groups' rules too)."""
     rules = place.conditions + ((place.question["relevant"],)
                                 if "relevant" in place.question else ())
-    if memo is None:
-        return all(_evaluate(rule, data) for rule in rules)
-    for rule in rules:
-        key = (id(rule), id(data))
-        known = memo.get(key)
-        # The entry holds the data itself: while it is kept, no other context takes its id.
-        if known is None or known[0] is not data:
-            known = memo[key] = (data, _evaluate(rule, data))
-        if not known[1]:
-            return False
-    return True
+    return all(_evaluate(rule, data) for rule in rules)
 
 
 def answered_items(place: Located, answers: dict) -> list[dict]:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -131,10 +132,14 @@ def _kept(cache: dict[int, tuple[dict, Any]], definition: dict, compute) -> Any:
     if entry is not None and entry[0] is definition:
         return entry[1]
     result = compute()
-    if len(cache) >= _PLACES_MAX:
-        cache.pop(next(iter(cache)))
-    cache[id(definition)] = (definition, result)
+    with _KEPT_LOCK:  # server threads may miss at once: one evicts at a time
+        if len(cache) >= _PLACES_MAX:
+            cache.pop(next(iter(cache)), None)
+        cache[id(definition)] = (definition, result)
     return result
+
+
+_KEPT_LOCK = threading.Lock()
 
 
 def questions_of_type(form: dict, *types: str) -> list[Located]:

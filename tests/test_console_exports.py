@@ -105,6 +105,20 @@ def test_cells_that_look_like_formulas_stay_text(console, scenario, demo):
     assert cells and all(c.data_type == "s" for c in cells)
 
 
+def test_control_characters_do_not_break_the_xlsx(console, scenario, demo):
+    """An address holding a control character XML cannot carry still exports: the XLSX
+    shows it as U+FFFD, the CSV keeps it as it is."""
+    household = demo.households_in(TOWNSHIP_1)[0]
+    scenario.record_edit("inv1", household, {"address": "红旗村\x0b三组"})
+    client = console.as_user("sup1")
+    rows = read_csv(client.get(f"/console/exports/households.csv?village={household.village.code}"))
+    assert next(r["住址"] for r in rows if r["户编号"] == household.code) == "红旗村\x0b三组"
+    response = client.get(f"/console/exports/households.xlsx?village={household.village.code}")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    assert "红旗村\ufffd三组" in [c.value for row in sheet.iter_rows() for c in row]
+
+
 def test_publicity_list_posts_approved_eligible_households_with_masked_ids(
     console, scenario, demo
 ):

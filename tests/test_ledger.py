@@ -205,6 +205,21 @@ def test_progress_by_township_and_category_and_the_xlsx_export(api, demo):
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "ledger.export"))
 
 
+def test_the_export_writes_any_description_as_plain_text(api, demo):
+    """A description that starts like a formula, or holds control characters XML cannot
+    carry (typed or pasted into the API), exports as text: the file is still made, the
+    formula never runs, the unwritable characters show as U+FFFD, a line break stays."""
+    household = covered(demo.households_in(TOWNSHIP_1))[0]
+    add_entry(api, household, description='=HYPERLINK("http://x","点我")\x01尾\n第二行')
+    response = api.as_user("sup1").get(f"{LEDGER}/export.xlsx")
+    assert response.status_code == 200, response.get_json()
+    sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    cell = sheet.cell(row=2, column=header.index("问题描述 Description") + 1)
+    assert cell.value == '\'=HYPERLINK("http://x","点我")\ufffd尾\n第二行'
+    assert cell.data_type == "s"
+
+
 def test_township_supervisors_work_in_their_township_only(api, demo):
     """A township supervisor adds and moves entries of their township, and sees no others."""
     township_supervisor("sup2", TOWNSHIP_2, demo.password)

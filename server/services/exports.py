@@ -4,7 +4,8 @@ public posting list (公示), as CSV or XLSX.
 ID numbers and phone numbers are masked in every export (domain.md, Privacy); the full
 values are only on the household and submission pages, whose reads are audited. Every
 export is audited with its filters and row count. Text cells that a spreadsheet would run as
-a formula (= + - @ at the start) are written as plain text.
+a formula (= + - @ at the start) are written as plain text; in XLSX, control characters XML
+cannot hold are shown as U+FFFD.
 """
 
 import csv
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -28,11 +28,11 @@ from .household_directory import head_name
 from .region_tree import names, require_in_scope, village_filter
 from .review_queue import refresh_flags
 from .scope import scoped_households
+from .spreadsheet_cells import plain, xlsx_row
 
 DATASETS = ("households", "members", "submissions", "assessments")
 FORMATS = ("csv", "xlsx")
 BATCH = 500
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 COLUMNS = {
     "households": (
@@ -351,15 +351,6 @@ def publicity(user: User, filters: ExportFilters, *, ip: str | None = None) -> l
 # --- writing files ----------------------------------------------------------------------------
 
 
-def plain(value) -> object:
-    """Return a cell value that a spreadsheet shows as it is (never runs it as a formula)."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value
-
-
 def csv_chunks(header: list[str], rows: Iterable[list]) -> Iterator[str]:
     """Yield a CSV file in pieces: UTF-8 with BOM (Excel in China opens it right), CRLF."""
     buffer = io.StringIO()
@@ -381,14 +372,7 @@ def xlsx_bytes(sheet_name: str, header: list[str], rows: Iterable[list]) -> byte
     sheet = workbook.create_sheet(title=sheet_name[:31])
     sheet.append(header)
     for row in rows:
-        cells = []
-        for value in row:
-            value = plain(value)
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # openpyxl would make "=..." a formula
-            cells.append(cell)
-        sheet.append(cells)
+        sheet.append(xlsx_row(sheet, row))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

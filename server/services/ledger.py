@@ -47,6 +47,7 @@ from .audit_files import plain_text
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .region_tree import require_in_scope
 from .scope import covers_village, region_ids_under, scoped_households
+from .spreadsheet_cells import xlsx_row
 from .versions import next_change_seq
 
 STATE_LABELS = {
@@ -687,7 +688,7 @@ def export_xlsx(
     sheet = book.create_sheet("整改台账")
     sheet.append([title for title, _ in EXPORT_COLUMNS])
     for entry in entries:
-        sheet.append([value(entry, today) for _, value in EXPORT_COLUMNS])
+        sheet.append(xlsx_row(sheet, [value(entry, today) for _, value in EXPORT_COLUMNS]))
     summary = book.create_sheet("进度 Progress")
     summary.append(
         [
@@ -703,7 +704,8 @@ def export_xlsx(
         ]
     )
     for row in progress(user, today=today):
-        summary.append(
+        summary.append(xlsx_row(
+            summary,
             [
                 row["township"],
                 row["category_label"]["zh"],
@@ -714,8 +716,8 @@ def export_xlsx(
                 row["closed"],
                 row["overdue"],
                 row["closed_share"],
-            ]
-        )
+            ],
+        ))
     buffer = io.BytesIO()
     book.save(buffer)
     audit.record(

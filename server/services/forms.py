@@ -8,6 +8,7 @@ refused (by `ruhu forms check` and at run time), because phones holding the old 
 under the same version would validate and show different questions.
 """
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import yaml
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal_column, null, select, union_all
 
 from .. import county_clock
 from ..domain import forms as form_rules
@@ -292,6 +293,26 @@ _REGISTERED_ELSEWHERE = (
 )
 
 
+@functools.cache
+def _facts_elsewhere(photos: bool, numbers: bool):
+    """The one statement that gathers a survey's outside facts, each row tagged by its kind:
+    photos used by another household (_PHOTOS_ELSEWHERE), ID numbers registered in another
+    household (_REGISTERED_ELSEWHERE) and ID numbers an imported death list names
+    (crosscheck.ON_DEATH_LISTS), each as scoped as on its own. Only the parts that have
+    values are in it: one round trip instead of three."""
+    from .crosscheck import ON_DEATH_LISTS  # crosscheck reaches this module through ledger
+
+    parts = []
+    if photos:
+        parts.append(_PHOTOS_ELSEWHERE.add_columns(literal_column("'photo'").label("kind")))
+    if numbers:
+        parts.append(_REGISTERED_ELSEWHERE.add_columns(
+            literal_column("'registered'").label("kind")))
+        parts.append(ON_DEATH_LISTS.add_columns(null().label("code"),
+                                                literal_column("'deceased'").label("kind")))
+    return union_all(*parts)
+
+
 @dataclass(frozen=True)
 class HouseholdFacts:
     """What an assessment needs of the household: which one it is (to tell "another
@@ -325,13 +346,15 @@ def context_for(form: dict, answers: dict, household: HouseholdFacts | None,
                for item in answers.get(place.repeat["name"]) or [] if isinstance(item, dict)]
     # Ids are positive: without a household yet, "another household" is any household.
     own = household.id if household is not None else -1
-    used = db.session.connection().execute(
-        _PHOTOS_ELSEWHERE, {"hashes": [p for p in photos if p], "own": own}
-    ).all() if photos else []
-    numbers = [n.strip().upper() for n in numbers if isinstance(n, str) and n.strip()]
-    registered = db.session.connection().execute(
-        _REGISTERED_ELSEWHERE, {"numbers": numbers, "own": own}
-    ).all() if numbers else []
+    hashes = [p for p in photos if p]
+    numbers = sorted({n.strip().upper() for n in numbers if isinstance(n, str) and n.strip()})
+    found: dict[str, list] = {"photo": [], "registered": [], "deceased": []}
+    if hashes or numbers:
+        rows = db.session.connection().execute(
+            _facts_elsewhere(bool(hashes), bool(numbers)),
+            {"hashes": hashes, "numbers": numbers, "own": own})
+        for value, code, kind in rows:
+            found[kind].append((value, code))
     location = None
     if household is not None and household.lat is not None and household.lon is not None:
         location = (household.lat, household.lon)
@@ -341,17 +364,10 @@ def context_for(form: dict, answers: dict, household: HouseholdFacts | None,
         visit_start=_iso(submission.started_at) if submission else None,
         visit_end=_iso(submission.completed_at) if submission else None,
         household_location=location,
-        photo_hashes_elsewhere=dict(used),
-        id_numbers_elsewhere=dict(registered),
-        deceased_id_numbers=_reported_deceased(numbers),
+        photo_hashes_elsewhere=dict(found["photo"]),
+        id_numbers_elsewhere=dict(found["registered"]),
+        deceased_id_numbers={value for value, _ in found["deceased"]},
     )
-
-
-def _reported_deceased(id_numbers: list[str]) -> set[str]:
-    """Return which ID numbers an imported death list (the audit's cross-check) names."""
-    from . import crosscheck  # imported here: crosscheck reaches this module through ledger
-
-    return crosscheck.reported_deceased_id_numbers(id_numbers)
 
 
 def assess(form: dict, answers: dict, record: dict, household: HouseholdFacts | None,

@@ -93,6 +93,65 @@ def facts_from_record(record: dict, answers: dict, visit_date: date) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class FormPlan:
+    """What an assessment reads of a form definition, worked out once per definition."""
+
+    # The photo and signature questions in form order, each with its repeat as a place to
+    # take the answered items of (None: a question at the answers' top level).
+    media: tuple[tuple[forms.Located, forms.Located | None], ...]
+    # The names of the photo questions at the answers' top level.
+    photo_names: tuple[str, ...]
+    # (repeat name, question name) of each question binding a member's ID number.
+    member_id_numbers: tuple[tuple[str, str], ...]
+
+
+# plan_of(): the plan of each definition seen, by identity. The entry holds the definition
+# itself, so its id cannot be reused while cached. Bounded: definitions made on the fly
+# (tests) push old entries out.
+_PLANS: dict[int, tuple[dict, FormPlan]] = {}
+_PLANS_MAX = 64
+
+
+def plan_of(form: dict) -> FormPlan:
+    """Return the plan of a definition, computed once per definition object (treated as
+    read-only once loaded, as for forms.places)."""
+    entry = _PLANS.get(id(form))
+    if entry is not None and entry[0] is form:
+        return entry[1]
+    located = forms.places(form)
+    plan = FormPlan(
+        media=tuple((place, None if place.repeat is None
+                     else forms.Located(place.repeat, "", None, ()))
+                    for place in located if place.question.get("type") in ("photo", "signature")),
+        photo_names=tuple(place.question["name"] for place in located
+                          if place.question.get("type") == "photo" and place.repeat is None),
+        member_id_numbers=tuple((place.repeat["name"], place.question["name"])
+                                for place in located
+                                if place.repeat is not None
+                                and place.repeat.get("bind") == "members"
+                                and place.question.get("bind") == "id_number"),
+    )
+    if len(_PLANS) >= _PLANS_MAX:
+        _PLANS.pop(next(iter(_PLANS)))
+    _PLANS[id(form)] = (form, plan)
+    return plan
+
+
+def photo_hashes(form: dict, answers: dict) -> list:
+    """Return the SHA-256 of every photo given to a top-level photo question (None for a
+    photo without one), in form order."""
+    return [p.get("sha256") for name in plan_of(form).photo_names
+            for p in answers.get(name) or [] if isinstance(p, dict)]
+
+
+def member_id_numbers(form: dict, answers: dict) -> list:
+    """Return the answers given to the members' ID number questions, as given, item by
+    item (removed items too)."""
+    return [item.get(question) for repeat, question in plan_of(form).member_id_numbers
+            for item in answers.get(repeat) or [] if isinstance(item, dict)]
+
+
 def _answered_media(form: dict, answers: dict) -> tuple[list, list, list]:
     """Return (photos, signatures, photo requirements) from the relevant questions."""
     photos: list[dict] = []
@@ -115,15 +174,11 @@ def _answered_media(form: dict, answers: dict) -> tuple[list, list, list]:
         elif kind == "signature" and isinstance(value, dict):
             signatures.append(value)
 
-    for place in forms.places(form):
-        kind = place.question.get("type")
-        if kind not in ("photo", "signature"):
-            continue
-        if place.repeat is None:
+    for place, repeat in plan_of(form).media:
+        if repeat is None:
             if _relevant(place, answers):
                 collect(place, answers.get(place.question["name"]), answers)
             continue
-        repeat = forms.Located(place.repeat, "", None, ())
         for item in forms.answered_items(repeat, answers):
             data = {**answers, "item": item}
             if _relevant(place, data):

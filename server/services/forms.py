@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, literal_column, null, select, union_all
 
 from .. import county_clock
 from ..domain import forms as form_rules
-from ..domain.assessment import AssessmentContext
+from ..domain.assessment import AssessmentContext, member_id_numbers, photo_hashes
 from ..domain.assessment import assess as assess_submission
 from ..extensions import db
 from ..models import Household, Member
@@ -336,14 +336,8 @@ class HouseholdFacts:
 def context_for(form: dict, answers: dict, household: HouseholdFacts | None,
                 submission: Submission | None = None) -> AssessmentContext:
     """Gather the outside facts the checks need from the database."""
-    photos = [p.get("sha256") for place in form_rules.questions_of_type(form, "photo")
-              if place.repeat is None for p in answers.get(place.question["name"]) or []
-              if isinstance(p, dict)]
-    numbers = [item.get(place.question["name"])
-               for place in form_rules.places(form)
-               if place.repeat is not None and place.repeat.get("bind") == "members"
-               and place.question.get("bind") == "id_number"
-               for item in answers.get(place.repeat["name"]) or [] if isinstance(item, dict)]
+    photos = photo_hashes(form, answers)
+    numbers = member_id_numbers(form, answers)
     # Ids are positive: without a household yet, "another household" is any household.
     own = household.id if household is not None else -1
     hashes = [p for p in photos if p]

@@ -61,9 +61,13 @@ def apply_changes(record: dict, partial: dict) -> dict:
     return result
 
 
-def record_after(form: dict, answers: dict, record: dict | None) -> dict:
-    """Return the household record as the answers leave it."""
-    return apply_changes(record or empty_record(), bound_changes(form, answers))
+def record_after(form: dict, answers: dict, record: dict | None,
+                 changes: dict | None = None) -> dict:
+    """Return the household record as the answers leave it (`changes`: the answers' bound
+    changes, binding.bound_changes(form, answers), when the caller has them already)."""
+    if changes is None:
+        changes = bound_changes(form, answers)
+    return apply_changes(record or empty_record(), changes)
 
 
 def _items(record: dict, collection: str) -> list[dict]:
@@ -228,9 +232,10 @@ def _money(policy: Policy | None, facts: dict) -> tuple[dict, list[dict]]:
 
 
 def assess(form: dict, answers: dict, record: dict | None, policy: Policy | None,
-           context: AssessmentContext) -> dict:
-    """Assess one submission: money part, eligibility, review date and every check."""
-    after = record_after(form, answers, record)
+           context: AssessmentContext, changes: dict | None = None) -> dict:
+    """Assess one submission: money part, eligibility, review date and every check
+    (`changes` as for record_after)."""
+    after = record_after(form, answers, record, changes)
     household = after.get("household", {})
     members = _items(after, "members")
     facts = facts_from_record(after, answers, context.visit_date)

@@ -365,9 +365,10 @@ def context_for(form: dict, answers: dict, household: HouseholdFacts | None,
 
 
 def assess(form: dict, answers: dict, record: dict, household: HouseholdFacts | None,
-           submission: Submission | None = None) -> dict:
-    """Assess a submission against the policy of the household's village on the visit day."""
+           submission: Submission | None = None, changes: dict | None = None) -> dict:
+    """Assess a submission against the policy of the household's village on the visit day
+    (`changes`: the answers' bound changes when the caller has them, else worked out)."""
     context = context_for(form, answers, household, submission)
     region = household.village_code if household is not None else ""
     policy = policies.policy_for(region, context.visit_date)
-    return assess_submission(form, answers, record, policy, context)
+    return assess_submission(form, answers, record, policy, context, changes)

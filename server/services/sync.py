@@ -208,8 +208,13 @@ def _assess(form: dict, submission: Submission, household: forms.HouseholdFacts 
     """
     if form.get("id") == RECORD_FORM_ID:
         return None
+    # The submission's changes are its answers bound by its own form version (a published
+    # version never changes): with that form they need not be worked out again.
+    own_form = (form.get("id"), form.get("version")) == (submission.form_id,
+                                                         submission.form_version)
     try:
-        return forms.assess(form, submission.answers, seen, household, submission)
+        return forms.assess(form, submission.answers, seen, household, submission,
+                            submission.changes if own_form else None)
     except Exception:
         log.exception("assessment of %s failed", submission.instance_id)
         return None

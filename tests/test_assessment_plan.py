@@ -56,7 +56,7 @@ def test_each_definition_gets_its_own_plan_however_many_come_and_go():
     exterior = given["photo_housing_exterior"]
     numbers = member_id_numbers(SURVEY, given)
     assert numbers and photo_hashes(SURVEY, given)[0] == exterior[0]["sha256"]
-    for n in range(3 * assessment._PLANS_MAX):
+    for n in range(3 * forms.CACHED_DEFINITIONS):
         form = renamed(renamed(SURVEY, "photo_housing_exterior", f"photo_{n}"),
                        "member_id_number", f"id_{n}")
         assert plan_contents(form) == walked_plan(form)
@@ -68,7 +68,7 @@ def test_each_definition_gets_its_own_plan_however_many_come_and_go():
         assert member_id_numbers(form, moved) == numbers
         assert member_id_numbers(form, given) == [None] * len(given["members"])
         del form
-    assert len(assessment._PLANS) <= assessment._PLANS_MAX
+    assert len(assessment._PLANS) <= forms.CACHED_DEFINITIONS
     assert plan_contents(SURVEY) == walked_plan(SURVEY)
 
 

@@ -9,7 +9,7 @@ from server.domain import forms as form_rules
 def test_threads_filling_a_full_cache_at_once_never_fail(monkeypatch):
     """Eight threads, each asking for places of many new definitions while the bounded cache
     evicts: no KeyError or RuntimeError, and every answer is its own definition's."""
-    monkeypatch.setattr(form_rules, "_PLACES_MAX", 4)
+    monkeypatch.setattr(form_rules, "CACHED_DEFINITIONS", 4)
     old = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)
     failures = []

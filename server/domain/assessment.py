@@ -112,34 +112,29 @@ class FormPlan:
 
 # plan_of(): the plan of each definition seen, by identity. The entry holds the definition
 # itself, so its id cannot be reused while cached. Bounded: definitions made on the fly
-# (tests) push old entries out.
+# (tests) push old entries out (forms.kept_per_definition).
 _PLANS: dict[int, tuple[dict, FormPlan]] = {}
-_PLANS_MAX = 64
 
 
 def plan_of(form: dict) -> FormPlan:
     """Return the plan of a definition, computed once per definition object (treated as
     read-only once loaded, as for forms.places)."""
-    entry = _PLANS.get(id(form))
-    if entry is not None and entry[0] is form:
-        return entry[1]
-    located = forms.places(form)
-    plan = FormPlan(
-        media=tuple((place, None if place.repeat is None
-                     else forms.Located(place.repeat, "", None, ()))
-                    for place in located if place.question.get("type") in ("photo", "signature")),
-        photo_names=tuple(place.question["name"] for place in located
-                          if place.question.get("type") == "photo" and place.repeat is None),
-        member_id_numbers=tuple((place.repeat["name"], place.question["name"])
-                                for place in located
-                                if place.repeat is not None
-                                and place.repeat.get("bind") == "members"
-                                and place.question.get("bind") == "id_number"),
-    )
-    if len(_PLANS) >= _PLANS_MAX:
-        _PLANS.pop(next(iter(_PLANS)))
-    _PLANS[id(form)] = (form, plan)
-    return plan
+    def compute() -> FormPlan:
+        located = forms.places(form)
+        return FormPlan(
+            media=tuple((place, None if place.repeat is None
+                         else forms.Located(place.repeat, "", None, ()))
+                        for place in located if place.question.get("type") in ("photo", "signature")),
+            photo_names=tuple(place.question["name"] for place in located
+                              if place.question.get("type") == "photo" and place.repeat is None),
+            member_id_numbers=tuple((place.repeat["name"], place.question["name"])
+                                    for place in located
+                                    if place.repeat is not None
+                                    and place.repeat.get("bind") == "members"
+                                    and place.question.get("bind") == "id_number"),
+        )
+
+    return forms.kept_per_definition(_PLANS, form, compute)
 
 
 def photo_hashes(form: dict, answers: dict) -> list:

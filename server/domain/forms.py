@@ -107,7 +107,7 @@ def walk(form: dict) -> Iterator[Located]:
 # itself, so its id cannot be reused while cached. Bounded: definitions made on the fly
 # (tests, `ruhu forms check`) push old entries out.
 _PLACES: dict[int, tuple[dict, tuple[Located, ...]]] = {}
-_PLACES_MAX = 64
+CACHED_DEFINITIONS = 64
 
 
 def places(form: dict) -> tuple[Located, ...]:
@@ -123,17 +123,17 @@ def places(form: dict) -> tuple[Located, ...]:
 
 def _remembered(definition: dict, compute) -> tuple[Located, ...]:
     """Return compute() for a definition object, computed once while it stays cached."""
-    return _kept(_PLACES, definition, compute)
+    return kept_per_definition(_PLACES, definition, compute)
 
 
-def _kept(cache: dict[int, tuple[dict, Any]], definition: dict, compute) -> Any:
+def kept_per_definition(cache: dict[int, tuple[dict, Any]], definition: dict, compute) -> Any:
     """Return compute() for a definition object from `cache` (by identity, bounded)."""
     entry = cache.get(id(definition))
     if entry is not None and entry[0] is definition:
         return entry[1]
     result = compute()
     with _KEPT_LOCK:  # server threads may miss at once: one evicts at a time
-        if len(cache) >= _PLACES_MAX:
+        if len(cache) >= CACHED_DEFINITIONS:
             cache.pop(next(iter(cache)), None)
         cache[id(definition)] = (definition, result)
     return result
@@ -603,7 +603,7 @@ def _form_plan(form: dict) -> _FormPlan:
             dated=any(p.question["name"] == VISIT_DATE and p.question["type"] == "date"
                       for p in top))
 
-    return _kept(_PLANS, form, compute)
+    return kept_per_definition(_PLANS, form, compute)
 
 
 def _item_plan(place: Located) -> tuple[tuple[_Answer, ...], frozenset, bool]:
@@ -617,7 +617,7 @@ def _item_plan(place: Located) -> tuple[tuple[_Answer, ...], frozenset, bool]:
         ruled = any(c.rules or c.required_rule is not None or c.constrained for c in checks)
         return checks, names | ITEM_KEYS, ruled
 
-    return _kept(_PLANS, place.question, compute)
+    return kept_per_definition(_PLANS, place.question, compute)
 
 
 def _answer_of(place: Located, keys: dict) -> _Answer:

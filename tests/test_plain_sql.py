@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
@@ -97,11 +97,31 @@ def test_statement_counters_still_see_each_statement(demo):
     assert len(statements) == 1 and "UNION ALL" in statements[0]
 
 
-def test_a_statement_of_variable_shape_is_refused_at_once(app):
-    """An expanding IN (re-rendered for every list) is not a prebuilt statement."""
-    statement = Plain(select(Member.id).where(Member.id.in_(bindparam("ids", expanding=True))))
+def test_a_list_for_in_is_one_bind_per_element_and_reads_as_core_reads_it(demo):
+    """An expanding IN (or NOT IN), the same list in two places of a union, lists of
+    several lengths and an empty one: the rows Core gives for each."""
+    household = _household_with_items(demo)
+    ids = [member.id for member in household.members]
+    table = Member.__table__
+    statement = union_all(
+        select(table.c.id).where(table.c.id.in_(bindparam("ids", expanding=True))),
+        select(table.c.id).where(table.c.id.in_(bindparam("ids", expanding=True)),
+                                 table.c.household_id.not_in(bindparam("not", expanding=True))),
+    )
+    plain = Plain(statement)
+    for chosen, excluded in ((ids, []), (ids[:1], [household.id]), ([], []), (ids + ["x"], [0])):
+        params = {"ids": chosen, "not": excluded}
+        core = db.session.connection().execute(statement, params).all()
+        assert sorted(tuple(r) for r in plain.execute(params)) == sorted(tuple(r) for r in core)
+    assert len(plain.execute({"ids": ids, "not": []})) == 2 * len(ids)
+
+
+def test_a_statement_of_another_variable_shape_is_refused_at_once(app):
+    """A parameter rendered into the SQL text at each run is not a prebuilt statement."""
+    statement = Plain(select(Member.id).where(
+        Member.id == bindparam("id", literal_execute=True)))
     with pytest.raises(TypeError, match="fixed-shape"):
-        statement.execute({"ids": ["a"]})
+        statement.execute({"id": "a"})
 
 
 def test_a_driver_error_is_sqlalchemys_error_and_the_session_goes_on(demo):

@@ -22,11 +22,11 @@ from .. import county_clock
 from ..domain import forms as form_rules
 from ..domain.assessment import AssessmentContext, member_id_numbers, photo_hashes
 from ..domain.assessment import assess as assess_submission
-from ..extensions import db
 from ..models import Household, Member
 from ..models.submission import Submission, SubmissionMedia
 from . import policies
 from .errors import Invalid
+from .plain_sql import Plain
 from .watched_files import kept
 
 log = logging.getLogger(__name__)
@@ -294,7 +294,7 @@ _REGISTERED_ELSEWHERE = (
 
 
 @functools.cache
-def _facts_elsewhere(photos: bool, numbers: bool):
+def _facts_elsewhere(photos: bool, numbers: bool) -> Plain:
     """The one statement that gathers a survey's outside facts, each row tagged by its kind:
     photos used by another household (_PHOTOS_ELSEWHERE), ID numbers registered in another
     household (_REGISTERED_ELSEWHERE) and ID numbers an imported death list names
@@ -310,7 +310,7 @@ def _facts_elsewhere(photos: bool, numbers: bool):
             literal_column("'registered'").label("kind")))
         parts.append(ON_DEATH_LISTS.add_columns(null().label("code"),
                                                 literal_column("'deceased'").label("kind")))
-    return union_all(*parts)
+    return Plain(union_all(*parts))
 
 
 @dataclass(frozen=True)
@@ -344,10 +344,13 @@ def context_for(form: dict, answers: dict, household: HouseholdFacts | None,
     numbers = sorted({n.strip().upper() for n in numbers if isinstance(n, str) and n.strip()})
     found: dict[str, list] = {"photo": [], "registered": [], "deceased": []}
     if hashes or numbers:
-        rows = db.session.connection().execute(
-            _facts_elsewhere(bool(hashes), bool(numbers)),
-            {"hashes": hashes, "numbers": numbers, "own": own})
-        for value, code, kind in rows:
+        statement = _facts_elsewhere(bool(hashes), bool(numbers))
+        params = {"own": own}
+        if hashes:
+            params["hashes"] = hashes
+        if numbers:
+            params["numbers"] = numbers
+        for value, code, kind in statement.execute(params):
             found[kind].append((value, code))
     location = None
     if household is not None and household.lat is not None and household.lon is not None:

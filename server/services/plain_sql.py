@@ -9,7 +9,8 @@ handling: the statement is compiled by the engine's own dialect once, and its bi
 result processors (JSON through the engine's serializer, SQLite's dates as text, …) are
 taken from that compilation. What runs per call is the processors and the cursor.
 
-It is for fixed-shape statements (no expanding ``IN``, no post-compile parameters); those
+A list for ``IN`` (an expanding bind parameter) is written as one bind per element, and the
+statement is compiled once per length (``x IN ()`` is false). Other post-compile parameters
 raise at the first compile. SQLAlchemy's ``before_cursor_execute`` listeners still see each
 statement when any are registered (the tests' and the bench's statement counters).
 """
@@ -18,8 +19,10 @@ from collections import namedtuple
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import bindparam, false, true
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, operators, visitors
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 
 from ..extensions import db
 
@@ -76,6 +79,35 @@ class _Compiled:
         return self.results
 
 
+# Compiled forms a statement keeps (one per dialect, column set and list lengths).
+_FORMS_KEPT = 256
+
+
+def _element(name: str, index: int) -> str:
+    """The bind name of a list parameter's element."""
+    return f"{name}__{index}"
+
+
+def _with_lists(statement: ClauseElement, lengths: dict[str, int]) -> ClauseElement:
+    """Return the statement with each ``IN`` over a list parameter written as one bind per
+    element (``x IN (:ids__0, :ids__1)``): SQLAlchemy renders an expanding IN anew on every
+    run. An empty list is ``IN ()``: false (and NOT IN: true), as SQLAlchemy makes it."""
+    def replace(element):
+        if not (isinstance(element, BinaryExpression) and isinstance(element.right, BindParameter)
+                and element.right.expanding):
+            return None
+        name, kind = element.right.key, element.right.type
+        binds = [bindparam(_element(name, index), type_=kind)
+                 for index in range(lengths[name])]
+        if element.operator is operators.in_op:
+            return element.left.in_(binds) if binds else false()
+        if element.operator is operators.not_in_op:
+            return element.left.not_in(binds) if binds else true()
+        raise TypeError(f"an expanding parameter outside IN: {element}")
+
+    return visitors.replacement_traverse(statement, {}, replace)
+
+
 def _default_of(column, *, insert: bool):
     """Return a function of nothing giving a column's Python-side default (INSERT) or
     onupdate value (UPDATE)."""
@@ -91,19 +123,42 @@ class Plain:
     """A statement compiled once per dialect (and per set of column keys for INSERT and
     UPDATE), run on the DB-API cursor of the session's connection, in its transaction."""
 
-    __slots__ = ("statement", "_compiled")
+    __slots__ = ("statement", "_compiled", "_lists")
 
     def __init__(self, statement: ClauseElement):
         self.statement = statement
         self._compiled: dict[tuple, _Compiled] = {}
+        # The names of its expanding IN parameters (lists): one compiled form per length.
+        self._lists = tuple(sorted({
+            element.key for element in visitors.iterate(statement)
+            if isinstance(element, BindParameter) and element.expanding
+        }))
 
-    def _for(self, connection: Connection, keys: tuple[str, ...] | None) -> _Compiled:
+    def _for(self, connection: Connection, keys: tuple[str, ...] | None,
+             lengths: tuple[int, ...] = ()) -> _Compiled:
         dialect = connection.dialect
-        key = (dialect.name, dialect.driver, keys)
+        key = (dialect.name, dialect.driver, keys, lengths)
         found = self._compiled.get(key)
         if found is None:
-            found = self._compiled.setdefault(key, _Compiled(self.statement, dialect, keys))
+            if len(self._compiled) >= _FORMS_KEPT:
+                self._compiled.clear()  # list lengths seldom seen: start again
+            statement = self.statement
+            if lengths:
+                statement = _with_lists(statement, dict(zip(self._lists, lengths, strict=True)))
+            found = self._compiled.setdefault(key, _Compiled(statement, dialect, keys))
         return found
+
+    def _spread(self, params: Mapping[str, Any]) -> tuple[dict, tuple[int, ...]]:
+        """Return the parameters with each list given as one value per element, and the
+        lists' lengths."""
+        spread = dict(params)
+        lengths = []
+        for name in self._lists:
+            values = spread.pop(name)
+            lengths.append(len(values))
+            for index, value in enumerate(values):
+                spread[_element(name, index)] = value
+        return spread, tuple(lengths)
 
     def _arguments(self, compiled: _Compiled, params: Mapping[str, Any]) -> Sequence | dict:
         values = compiled.fixed
@@ -135,8 +190,11 @@ class Plain:
         same set of keys shares one compiled form).
         """
         params = params or {}
+        lengths = ()
+        if self._lists:
+            params, lengths = self._spread(params)
         connection = db.session.connection()
-        compiled = self._for(connection, tuple(sorted(params)) if columns else None)
+        compiled = self._for(connection, tuple(sorted(params)) if columns else None, lengths)
         description, rows = _run(connection, compiled, self._arguments(compiled, params))
         if description is None:
             return rows

@@ -90,33 +90,18 @@ _ANY_HELD_AFTER = Plain(
     _HELD_AFTER.with_only_columns(Submission.id).order_by(None).limit(1))
 
 
-def _each(name: str, count: int) -> list:
-    """Return `count` bind parameters name_0, name_1, … (a list for IN that a Plain
-    statement can hold: an expanding IN is rendered anew on every run)."""
-    return [bindparam(f"{name}_{n}") for n in range(count)]
+_KNOWN_USERS = Plain(select(User.id).where(User.id.in_(bindparam("ids", expanding=True))))
 
 
-def _numbered(name: str, values: list) -> dict:
-    """Return the parameters for _each(name, len(values))."""
-    return {f"{name}_{n}": value for n, value in enumerate(values)}
-
-
-@functools.lru_cache(maxsize=32)
-def _known_users(count: int) -> Plain:
-    """The statement that finds which of `count` user ids exist."""
-    return Plain(select(User.id).where(User.id.in_(_each("user", count))))
-
-
-@functools.lru_cache(maxsize=256)
-def _items_elsewhere(counts: tuple[tuple[str, int], ...]) -> Plain:
+@functools.cache
+def _items_elsewhere(sections: tuple[str, ...]) -> Plain:
     """The statement that finds which of the given collections' ids belong to another
-    household (`counts`: each collection that has ids, with how many): one SELECT per
-    collection, joined in one round trip."""
+    household: one SELECT per collection that has ids, joined in one round trip."""
     return Plain(union_all(*[
         select(literal(section).label("section"), ITEM_MODELS[section].id.label("id")).where(
-            ITEM_MODELS[section].id.in_(_each(section, count)),
+            ITEM_MODELS[section].id.in_(bindparam(f"ids_{section}", expanding=True)),
             ITEM_MODELS[section].household_id != bindparam("own"))
-        for section, count in counts
+        for section in sections
     ]))
 
 # Takes the row locks only: the rows are not loaded as objects.
@@ -313,11 +298,10 @@ def items_elsewhere(changes: dict, household_id: int | None) -> dict[str, list[s
         return {}
     # One round trip for every collection (a survey adds members, incomes and assets). Ids
     # are positive: with no household yet, "another household" is any household.
-    statement = _items_elsewhere(tuple((section, len(values)) for section, values in ids.items()))
-    params = {"own": -1 if household_id is None else household_id}
-    for section, values in ids.items():
-        params.update(_numbered(section, values))
-    rows = statement.execute(params)
+    rows = _items_elsewhere(tuple(ids)).execute({
+        "own": -1 if household_id is None else household_id,
+        **{f"ids_{section}": values for section, values in ids.items()},
+    })
     order = list(ITEM_MODELS)
     return {f"{section}.{item_id}": ["this id belongs to another household"]
             for section, item_id in sorted(rows, key=lambda row: (order.index(row[0]), row[1]))}
@@ -377,8 +361,7 @@ def _prepare(user: User | Caller, data: dict, body_hash: str) -> Prepared:
         if item["size"] > limit:
             errors[f"media.{index}.size"] = [f"at most {limit} bytes"]
     wanted = set(data["investigator_ids"])
-    known = {row[0] for row in _known_users(len(wanted)).execute(
-        _numbered("user", list(wanted)))} if wanted else set()
+    known = {row.id for row in _KNOWN_USERS.execute({"ids": list(wanted)})}
     if wanted - known:
         errors["investigator_ids"] = [f"unknown user ids: {sorted(wanted - known)}"]
     if errors:

@@ -16,7 +16,7 @@ from server.models import (
     LedgerEntry,
     LedgerTransition,
 )
-from server.services import crosscheck
+from server.services import crosscheck, forms
 from server.services.demo import id_number
 from server.services.errors import Forbidden, Invalid
 
@@ -31,6 +31,7 @@ from .audit_helpers import (
     xlsx_bytes,
 )
 from .conftest import TOWNSHIP_1, TOWNSHIP_2
+from .forms_helpers import SURVEY
 
 LISTS = "/api/v1/audit/crosscheck/lists"
 DEATH_HEADER = ["身份证号码", "姓名", "死亡日期", "殡仪馆"]
@@ -361,7 +362,9 @@ def test_death_lists_answer_the_survey_checks_question(api, demo):
     """The survey's deceased check can ask which ID numbers a death list named."""
     dead, alive = [living_member(h) for h in covered(demo.households_in(TOWNSHIP_1))[:2]]
     import_deaths(api, death_list(dead))
-    found = crosscheck.reported_deceased_id_numbers([dead.id_number.lower(), alive.id_number, ""])
+    answers = {"members": [{"id": f"m{n}", "member_id_number": number} for n, number
+                           in enumerate([dead.id_number.lower(), alive.id_number, ""])]}
+    found = forms.context_for(SURVEY, answers, None).deceased_id_numbers
     assert found == {dead.id_number}
 
 

@@ -134,3 +134,17 @@ def test_a_driver_error_is_sqlalchemys_error_and_the_session_goes_on(demo):
         counter.execute({"id": 1, "value": 5}, columns=True)
     db.session.rollback()
     assert db.session.scalar(select(ChangeCounter.id).where(ChangeCounter.id == 1)) == 1
+
+
+def test_a_missing_parameter_is_named_and_nothing_is_sent(demo):
+    """A value left out (or a list given as something else) is a clear TypeError naming the
+    parameter, raised before the statement reaches the database."""
+    household = next(iter(demo.households_in(TOWNSHIP_1)))
+    with counted() as statements:
+        with pytest.raises(TypeError, match="'household_id'"):
+            ITEMS.execute({})
+        listing = Plain(select(Member.id).where(Member.id.in_(bindparam("ids", expanding=True))))
+        with pytest.raises(TypeError, match="'ids' needs a list"):
+            listing.execute({"ids": "m1"})
+    assert statements == []
+    assert ITEMS.execute({"household_id": household.id})  # the statements still work

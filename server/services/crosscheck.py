@@ -508,19 +508,10 @@ def flagged_households(user: User, *, ip: str | None = None) -> list[dict]:
     ]
 
 
-def reported_deceased_id_numbers(id_numbers: list[str]) -> set[str]:
-    """Return which of these ID numbers an imported death list names (the survey checks'
-    AssessmentContext.deceased_id_numbers, which services/forms.context_for asks with
-    ON_DEATH_LISTS in its one fact statement). Only rows that matched someone are stored,
-    so a person registered after a list was imported is found once the list is imported
-    again."""
-    numbers = {n.strip().upper() for n in id_numbers if n}
-    if not numbers:
-        return set()
-    return set(db.session.connection().scalars(ON_DEATH_LISTS, {"numbers": sorted(numbers)}))
-
-
-# Built once: every survey's assessment runs it (within services/forms.py's fact statement).
+# The ID numbers (of the "numbers" list) an imported death list names: the survey checks'
+# AssessmentContext.deceased_id_numbers, asked within services/forms.py's one fact
+# statement. Only rows that matched someone are stored, so a person registered after a list
+# was imported is found once the list is imported again.
 ON_DEATH_LISTS = (
     select(CrosscheckRow.id_number)
     .join(CrosscheckList, CrosscheckList.id == CrosscheckRow.list_id)

@@ -345,11 +345,7 @@ def context_for(form: dict, answers: dict, household: HouseholdFacts | None,
     found: dict[str, list] = {"photo": [], "registered": [], "deceased": []}
     if hashes or numbers:
         statement = _facts_elsewhere(bool(hashes), bool(numbers))
-        params = {"own": own}
-        if hashes:
-            params["hashes"] = hashes
-        if numbers:
-            params["numbers"] = numbers
+        params = {"own": own, "hashes": hashes, "numbers": numbers}
         for value, code, kind in statement.execute(params):
             found[kind].append((value, code))
     location = None

@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from ..extensions import db
 from ..models import Conflict, Household, Submission, SubmissionMedia
-from .plain_sql import Plain
+from .plain_sql import Plain, column_default
 
 _HOUSEHOLD = Household.__table__
 _UPDATE_HOUSEHOLD = Plain(update(_HOUSEHOLD).where(_HOUSEHOLD.c.id == bindparam("row_id")))
@@ -28,7 +28,7 @@ _INSERT_SUBMISSION = Plain(insert(Submission.__table__).returning(Submission.__t
 _INSERT_MEDIA = Plain(insert(SubmissionMedia.__table__))
 # Columns set again on every UPDATE (updated_at): (key, function of nothing).
 _ON_UPDATE = tuple(
-    (column.key, functools.partial(column.onupdate.arg, None))
+    (column.key, column_default(column, on_update=True))
     for column in _HOUSEHOLD.columns if column.onupdate is not None
 )
 _INSERT_CONFLICTS = insert(Conflict.__table__).returning(
@@ -47,20 +47,10 @@ def _columns(model) -> tuple:
     """Return (attribute, default) for each column the ORM would fill in on INSERT: the
     default is a function of nothing, or None for a column without one (the key is
     autoincremented by the database)."""
-    found = []
-    for column in model.__table__.columns:
-        if column.primary_key and column.autoincrement in (True, "auto"):
-            continue
-        default = column.default
-        if default is None:
-            found.append((column.key, None))
-        elif default.is_callable:
-            found.append((column.key, functools.partial(default.arg, None)))
-        elif default.is_scalar:
-            found.append((column.key, functools.partial(lambda value: value, default.arg)))
-        else:
-            raise TypeError(f"{column}: a default only the database can compute")
-    return tuple(found)
+    return tuple(
+        (column.key, column_default(column)) for column in model.__table__.columns
+        if not (column.primary_key and column.autoincrement in (True, "auto"))
+    )
 
 
 def _row(item) -> dict:

@@ -37,8 +37,6 @@ class _Compiled:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys else None)
         if compiled.post_compile_params or getattr(compiled, "literal_execute_params", None):
             raise TypeError(f"not a fixed-shape statement (post-compile parameters): {compiled}")
-        if any(bind.expanding for bind in compiled.binds.values()):
-            raise TypeError(f"not a fixed-shape statement (expanding IN): {compiled}")
         if compiled.escaped_bind_names:
             raise TypeError(f"escaped bind names are not supported: {compiled}")
         self.sql = compiled.string
@@ -56,9 +54,10 @@ class _Compiled:
         }
         # Columns of an INSERT/UPDATE whose Python-side default (or onupdate) the caller left
         # out: computed per call, as SQLAlchemy's execution computes them.
-        self.defaults = tuple(
-            (column.key, _default_of(column, insert=column in compiled.insert_prefetch))
-            for column in (*compiled.insert_prefetch, *compiled.update_prefetch)
+        self.defaults = (
+            *((column.key, column_default(column)) for column in compiled.insert_prefetch),
+            *((column.key, column_default(column, on_update=True))
+              for column in compiled.update_prefetch),
         )
         # The result columns' types; their processors depend on the driver's type codes
         # (cursor.description), so they are taken at the first run.
@@ -108,10 +107,13 @@ def _with_lists(statement: ClauseElement, lengths: dict[str, int]) -> ClauseElem
     return visitors.replacement_traverse(statement, {}, replace)
 
 
-def _default_of(column, *, insert: bool):
-    """Return a function of nothing giving a column's Python-side default (INSERT) or
-    onupdate value (UPDATE)."""
-    default = column.default if insert else column.onupdate
+def column_default(column, *, on_update: bool = False):
+    """Return a function of nothing giving a column's Python-side default on INSERT (or its
+    onupdate value on UPDATE), as SQLAlchemy's execution computes it; None for a column
+    without one."""
+    default = column.onupdate if on_update else column.default
+    if default is None:
+        return None
     if default.is_callable:
         return lambda: default.arg(None)
     if default.is_scalar:
@@ -154,7 +156,9 @@ class Plain:
         spread = dict(params)
         lengths = []
         for name in self._lists:
-            values = spread.pop(name)
+            values = spread.pop(name, None)
+            if not isinstance(values, list | tuple):
+                raise TypeError(f"parameter {name!r} needs a list, not {values!r}")
             lengths.append(len(values))
             for index, value in enumerate(values):
                 spread[_element(name, index)] = value
@@ -171,11 +175,13 @@ class Plain:
             for key, default in compiled.defaults:
                 if key not in values:
                     values[key] = default()
-        arguments = [
-            value if process is None or value is None else process(value)
-            for name, process in compiled.binds
-            for value in (values[name],)
-        ]
+        arguments = []
+        for name, process in compiled.binds:
+            try:
+                value = values[name]
+            except KeyError:
+                raise TypeError(f"no value for parameter {name!r} of: {compiled.sql}") from None
+            arguments.append(value if process is None or value is None else process(value))
         if compiled.positional:
             return arguments
         return dict(zip((name for name, _ in compiled.binds), arguments, strict=True))

@@ -78,7 +78,7 @@ MAX_CHAIN = 1000
 
 # The statements every submission runs, built once: building a statement and its cache key
 # costs about as much Python as running it. Those that load no ORM objects and need nothing
-# flushed first run on the session's connection: half the Python of session.execute.
+# flushed first are plain_sql.Plain: compiled once, run on the DB-API cursor.
 _BY_INSTANCE = select(Submission).where(Submission.instance_id == bindparam("instance_id"))
 _ID_BY_INSTANCE = Plain(select(Submission.id).where(
     Submission.instance_id == bindparam("instance_id")))
@@ -88,8 +88,6 @@ _HELD_AFTER = select(Submission).where(
 # Whether there are any: usually not, and a plain probe tells it without the ORM's loading.
 _ANY_HELD_AFTER = Plain(
     _HELD_AFTER.with_only_columns(Submission.id).order_by(None).limit(1))
-
-
 _KNOWN_USERS = Plain(select(User.id).where(User.id.in_(bindparam("ids", expanding=True))))
 
 

@@ -82,10 +82,17 @@ export function pendingCount() {
   return db.count("outbox");
 }
 
-/** Return the acknowledged surveys, newest first. */
+/**
+ * Return the acknowledged surveys, newest first. The server's feedback may already name a
+ * survey still in the outbox (it holds the answers, a photo is still on its way): that one
+ * shows in the outbox only, until the phone has sent all of it.
+ */
 export async function sentItems() {
-  const list = await db.getAll("sent");
-  return list.sort((a, b) => b.sent_at.localeCompare(a.sent_at));
+  const [list, queued] = await db.transact(["sent", "outbox"], "readonly",
+    (s) => Promise.all([s.sent.getAll(), s.outbox.keys()]));
+  const unfinished = new Set(queued);
+  return list.filter((r) => !unfinished.has(r.instance_id))
+    .sort((a, b) => b.sent_at.localeCompare(a.sent_at));
 }
 
 /**

@@ -53,6 +53,21 @@ def test_an_interrupted_photo_upload_resumes_and_completes_once(
     assert item.get_attribute("data-state") == "waiting"
     assert dropped, "no chunk was dropped"
     sha, resume_at = dropped[0]
+    # The server holds the survey, not yet its photos: its feedback names it, yet the phone
+    # shows it as waiting only, never as sent (a "sent" survey is one the phone may forget).
+    named = page.evaluate(
+        """async (id) => {
+            await (await import("/js/feedback.js")).refresh();
+            return (await (await import("/js/db.js")).get("sent", id))?.status;
+        }""",
+        instance_id,
+    )
+    assert named == "awaiting_media"
+    page.goto("/#/households")
+    page.goto("/#/sync")
+    page.wait_for_selector(f"#outbox li[data-instance='{instance_id}']")
+    page.wait_for_selector("#sent li")
+    assert page.locator(f"#sent li[data-instance='{instance_id}']").count() == 0
     # ... and a tap on "sync now" resumes it.
     page.click("#sync-now")
     page.wait_for_selector(f"#sent li[data-instance='{instance_id}']", timeout=30000)

@@ -91,8 +91,16 @@ def test_a_supervisor_enters_a_failed_check_once(api, demo):
 def test_the_sync_hook_opens_every_problem_of_a_covered_household(app, demo):
     """open_from_checks (for the merge) enters each problem check; applicants are skipped."""
     household = covered(demo.households_in(TOWNSHIP_1))[0]
-    entries = ledger.open_from_checks(surveyed(household, demo.user("inv1")))
+    survey = surveyed(household, demo.user("inv1"))
+    ids = ledger.open_from_checks(survey)
     db.session.commit()
+    entries = [db.session.get(LedgerEntry, i) for i in ids]
     assert sorted(e.category for e in entries) == ["deceased_receiving", "public_payroll"]
+    assert all(e.household_id == household.id and e.state == "open" for e in entries)
+    assert {e.township.code for e in entries} == {TOWNSHIP_1}
+    assert all(len(e.transitions) == 1 and e.transitions[0].to_state == "open" for e in entries)
+    # Asked again for the same survey: the same entries, none opened twice.
+    assert sorted(ledger.open_from_checks(survey)) == sorted(ids)
+    assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == len(ids)
     applicant = next(h for h in demo.households_in(TOWNSHIP_1) if h.status == "applicant")
     assert ledger.open_from_checks(surveyed(applicant, demo.user("inv1"))) == []

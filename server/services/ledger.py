@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from flask import current_app
 from openpyxl import Workbook
-from sqlalchemy import Select, and_, case, exists, func, literal, or_, select
+from sqlalchemy import Select, and_, bindparam, case, exists, func, insert, literal, or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import county_clock
@@ -45,6 +45,7 @@ from ..models.clock import utcnow
 from . import audit
 from .audit_files import plain_text
 from .errors import Conflict, Forbidden, Invalid, NotFound
+from .plain_sql import Plain
 from .region_tree import require_in_scope
 from .scope import covers_village, region_ids_under, scoped_households
 from .spreadsheet_cells import xlsx_row
@@ -73,6 +74,20 @@ _ENTRY_LOAD = (
     selectinload(LedgerEntry.township),
     selectinload(LedgerEntry.transitions),
 )
+
+
+# Built once: the merge opens the entries of a survey's failed checks with these (see
+# open_from_checks).
+_REFS_TAKEN = Plain(
+    select(LedgerEntry.source_ref, LedgerEntry.id).where(
+        LedgerEntry.source == "check", LedgerEntry.source_ref.in_(bindparam("refs"))
+    )
+)
+_PLACE = Plain(
+    select(Region.id, Region.parent_id, Region.level).where(Region.id == bindparam("region_id"))
+)
+_INSERT_ENTRY = Plain(insert(LedgerEntry.__table__).returning(LedgerEntry.__table__.c.id))
+_INSERT_TRANSITION = Plain(insert(LedgerTransition.__table__))
 
 
 def require_supervisor(user: User) -> None:
@@ -263,41 +278,68 @@ AUDITED_STATUSES = ("covered", "suspended")
 
 def open_from_checks(
     submission: Submission, *, actor: User | None = None, check_ids: list[str] | None = None
-) -> list[LedgerEntry]:
-    """Open an entry for each failed check of a survey that is an audit problem; the caller
-    commits (and the sync service may call this after a merge).
+) -> list[int]:
+    """Open an entry for each failed check of a survey that is an audit problem; return the
+    entries' ids (an entry already opened for a check is returned, not opened again). The
+    caller commits; the merge calls this inside its transaction.
 
     Only checks of covered (or suspended) households count; one entry per (survey, check).
+    What open_entry writes, written as prebuilt statements: the merge runs this on every
+    survey of a covered household, under the household's lock.
     """
     household = (
         db.session.get(Household, submission.household_id) if submission.household_id else None
     )
     if household is None or household.status not in AUDITED_STATUSES:
         return []
-    entries = []
+    found = []  # (source_ref, category, actions, description) of each problem check
     for check in (submission.assessment or {}).get("checks") or []:
         if check_ids is not None and check.get("id") not in check_ids:
             continue
-        found = category_of_check(check)
-        if found is None:
+        problem = category_of_check(check)
+        if problem is None:
             continue
-        category, actions = found
+        category, actions = problem
         reason = check.get("reason") or {}
-        entries.append(
-            open_entry(
-                household=household,
-                category=category,
-                source="check",
-                source_ref=f"check:{submission.instance_id}:{check.get('id')}"[:120],
-                actions=list(actions),
-                description=f"{reason.get('zh', '')}({check.get('rule', '')})",
-                found_by=actor,
-                found_on=county_clock.day_of(submission.received_at or utcnow()),
-            )
-        )
-    if any(audit_ledger.needs_revisit(e.state, e.actions) for e in entries):
+        found.append((
+            f"check:{submission.instance_id}:{check.get('id')}"[:120],
+            category,
+            list(actions),
+            f"{reason.get('zh', '')}({check.get('rule', '')})",
+        ))
+    if not found:
+        return []
+    taken = dict(_REFS_TAKEN.execute({"refs": [ref for ref, *_ in found]}))
+    found_on = county_clock.day_of(submission.received_at or utcnow())
+    township_id = _township_id(household.village_id)
+    actor_id = actor.id if actor else None
+    ids, revisit = [], False
+    for ref, category, actions, description in found:
+        if ref in taken:
+            ids.append(taken[ref])
+            continue
+        entry_id = _INSERT_ENTRY.scalar({
+            "household_id": household.id, "member_id": None, "township_id": township_id,
+            "category": category, "source": "check", "source_ref": ref,
+            "description": plain_text(description), "actions": actions,
+            "found_on": found_on, "found_by": actor_id,
+            "due_on": default_due_on(found_on), "state": "open", "amount_to_recover": None,
+        }, columns=True)
+        _INSERT_TRANSITION.execute({
+            "entry_id": entry_id, "from_state": None, "to_state": "open",
+            "actor_id": actor_id, "comment": SOURCE_LABELS["check"]["zh"],
+        }, columns=True)
+        ids.append(entry_id)
+        revisit = revisit or audit_ledger.needs_revisit("open", actions)
+    if revisit:
         mark_changed([household.id])
-    return entries
+    return ids
+
+
+def _township_id(village_id: int) -> int:
+    """Return the id of the township a village belongs to (township_of, by id)."""
+    region_id, parent_id, level = _PLACE.first({"region_id": village_id})
+    return parent_id if parent_id is not None and level == "village" else region_id
 
 
 def create_from_check(
@@ -328,7 +370,8 @@ def create_from_check(
             "只有在保户的问题进入整改台账 / only covered households have ledger entries",
             code="ledger.not_covered",
         )
-    [entry] = open_from_checks(submission, actor=user, check_ids=[check_id])
+    [entry_id] = open_from_checks(submission, actor=user, check_ids=[check_id])
+    entry = db.session.get(LedgerEntry, entry_id)
     audit.record(
         "ledger.create",
         actor=user,

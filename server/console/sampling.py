@@ -21,9 +21,8 @@ def sampling_page():
     return render_template(
         "console/sampling.html",
         plans=plans,
-        runs=[(run, sampling.verify(run)) for run in sampling.runs(g.user)],
-        # Of a county-wide draw, a township supervisor sees their own townships' part only.
-        seen=sampling.townships_in_scope(g.user),
+        # Each draw as the user may see it: its villages and households in their villages.
+        runs=[(seen, sampling.verify(seen.run)) for seen in sampling.runs(g.user)],
         tree=scope_tree(g.user),
         floor=max((p.policy_share for p in plans), default=1.0),
     )
@@ -57,19 +56,14 @@ def draw_sample():
 @bp.get("/sampling/<int:run_id>")
 def sampling_run(run_id: int):
     """Show one draw: its seed, each township's candidates and drawn villages, the
-    households always visited, and whether the seed reproduces it."""
-    run = sampling.get_run(g.user, run_id)
+    households always visited, and whether the seed reproduces it; of the townships,
+    villages and households, those in the user's scope only (sampling.RunInScope)."""
+    seen = sampling.get_run(g.user, run_id)
     tree = scope_tree(g.user)
-    visible_townships = {node.region.code for node in tree}
     names = {v.code: v.name for node in tree for v in node.villages}
     names.update({node.region.code: node.region.name for node in tree})
-    parts = {code: part for code, part in run.params.get("townships", {}).items()
-             if code in visible_townships}
-    households = [h for h in run.households
-                  if h.household.village.parent.code in visible_townships]
-    seen = sampling.townships_in_scope(g.user)
     return render_template(
-        "console/sampling_run.html", run=run, parts=parts, names=names,
-        drawn_villages=[v for v in run.villages if v.township_id in seen],
-        households=households, verified=sampling.verify(run), redrawn=sampling.redraw(run),
+        "console/sampling_run.html", run=seen.run, parts=seen.townships, names=names,
+        drawn_villages=seen.villages, households=seen.households,
+        verified=sampling.verify(seen.run), redrawn=sampling.redraw(seen.run),
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from .. import county_clock
 from ..extensions import db
@@ -243,57 +243,95 @@ def _visible_townships(user: User) -> Select:
     return select(Region.parent_id).where(Region.id.in_(village_ids(user)))
 
 
-def townships_in_scope(user: User) -> set[int]:
-    """Return the ids of the townships with a village in the user's scope: the part of a
-    county-wide draw that is theirs to see (its other townships' villages and households
-    are not)."""
-    return set(db.session.scalars(_visible_townships(user)))
-
-
 def _touching(user: User):
-    """Return the select of the ids of draws touching the user's scope."""
+    """Return the select of the ids of draws touching the user's scope: drawing in a
+    township with a village in scope (what of it they see: RunInScope)."""
     return select(SampleVillage.run_id).where(
         SampleVillage.township_id.in_(_visible_townships(user))
     )
 
 
-def runs(user: User, limit: int = 20) -> list[SamplingRun]:
-    """Return the recent draws touching the user's scope, newest first, each with its region,
-    villages and households (the list shows them: a query for each, not for each draw)."""
-    touching = _touching(user)
-    return list(
-        db.session.scalars(
-            select(SamplingRun)
-            .where(SamplingRun.id.in_(touching))
-            .options(
-                joinedload(SamplingRun.region),
-                selectinload(SamplingRun.villages).joinedload(SampleVillage.village),
-                selectinload(SamplingRun.households),
-            )
-            .order_by(SamplingRun.id.desc())
-            .limit(limit)
-        )
-    )
+@dataclass
+class RunInScope:
+    """A draw as a user may see it: a draw over a county or township touches townships and
+    villages outside a township's or a village's supervisor's scope, and of those they see
+    nothing but their township's own figures (k, how many villages it drew; its policy).
+
+    `townships`: {township code: part of run.params["townships"]} of the townships with a
+    village in scope, their candidates and drawn codes narrowed to the user's villages;
+    `villages`: the drawn villages (SampleVillage, with .village) in the user's villages;
+    `households`: the always-visited households (SampleHousehold, with .household) in the
+    user's villages.
+    """
+
+    run: SamplingRun
+    townships: dict[str, dict] = field(default_factory=dict)
+    villages: list[SampleVillage] = field(default_factory=list)
+    households: list[SampleHousehold] = field(default_factory=list)
 
 
-def get_run(user: User, run_id: int) -> SamplingRun:
-    """Return a draw that touches the user's scope, with its households, their villages and
-    townships (its page shows them all: one query for them, not three per household)."""
-    run = db.session.scalar(
+def _in_scope(user: User, found: list[SamplingRun]) -> list[RunInScope]:
+    """Return each draw as the user may see it: its villages and households narrowed to the
+    user's villages in the database (a query for each, not for each draw)."""
+    if not found:
+        return []
+    ids = [run.id for run in found]
+    village_codes = set(db.session.scalars(
+        select(Region.code).where(Region.id.in_(village_ids(user)))))
+    township_codes = set(db.session.scalars(
+        select(Region.code).where(Region.id.in_(_visible_townships(user)))))
+    views = {run.id: RunInScope(run) for run in found}
+    for run in found:
+        for code, part in (run.params or {}).get("townships", {}).items():
+            if code in township_codes:
+                views[run.id].townships[code] = {
+                    **part,
+                    "candidates": [c for c in part["candidates"] if c in village_codes],
+                    "drawn": [c for c in part["drawn"] if c in village_codes],
+                }
+    for village in db.session.scalars(
+        select(SampleVillage)
+        .where(SampleVillage.run_id.in_(ids), SampleVillage.village_id.in_(village_ids(user)))
+        .options(joinedload(SampleVillage.village))
+        .order_by(SampleVillage.id)
+    ):
+        views[village.run_id].villages.append(village)
+    for sample in db.session.scalars(
+        select(SampleHousehold)
+        .join(Household, Household.id == SampleHousehold.household_id)
+        .where(SampleHousehold.run_id.in_(ids), Household.village_id.in_(village_ids(user)))
+        .options(joinedload(SampleHousehold.household))
+        .order_by(SampleHousehold.id)
+    ):
+        views[sample.run_id].households.append(sample)
+    return [views[run.id] for run in found]
+
+
+def runs(user: User, limit: int = 20) -> list[RunInScope]:
+    """Return the recent draws touching the user's scope, newest first, each as the user may
+    see it (RunInScope: its villages and households in the user's villages)."""
+    found = db.session.scalars(
         select(SamplingRun)
-        .where(SamplingRun.id == run_id)
-        .options(
-            selectinload(SamplingRun.households)
-            .joinedload(SampleHousehold.household)
-            .joinedload(Household.village)
-            .joinedload(Region.parent)
-        )
+        .where(SamplingRun.id.in_(_touching(user)))
+        .options(joinedload(SamplingRun.region))
+        .order_by(SamplingRun.id.desc())
+        .limit(limit)
+    ).all()
+    return _in_scope(user, list(found))
+
+
+def get_run(user: User, run_id: int) -> RunInScope:
+    """Return a draw that touches the user's scope, as the user may see it (RunInScope: its
+    townships in scope, and its villages and households in the user's villages)."""
+    run = db.session.scalar(
+        select(SamplingRun).where(SamplingRun.id == run_id)
+        .options(joinedload(SamplingRun.region))
     )
     # Checked directly (one query), however old the draw.
     if run is None or db.session.scalar(
             _touching(user).where(SampleVillage.run_id == run_id).limit(1)) is None:
         raise NotFound("抽查记录不存在 / no such draw")
-    return run
+    return _in_scope(user, [run])[0]
 
 
 # --- the draw in force and the assignments it makes ----------------------------------------

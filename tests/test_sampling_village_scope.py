@@ -9,6 +9,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import SamplingRun
 from server.services import sampling, users
+from server.services.errors import Forbidden
 from tests.conftest import DEMO_PASSWORD, TOWNSHIP_2
 
 pytest_plugins = ["tests.console_helpers"]
@@ -68,8 +69,13 @@ def test_a_village_supervisor_sees_only_their_village_of_a_draw(
     assert not any(code[:12] in page for code in other_codes)  # nor their villages' codes
     assert f"<dd>{len(own_names)}</dd>" in page and f"<dd>{len(own_codes)}</dd>" in page
 
-    # The list of draws, as the console's page lists it (sampling.runs; that page is a 404
-    # for a village's supervisor: its draw form's plan() refuses a village).
+    # The list of draws: the page shows it without the draw form (a village's supervisor
+    # does not draw), and sampling.runs holds the village's part only.
+    page = console.as_user("supv").text("/console/sampling")
+    assert 'id="no-draw"' in page and 'name="share"' not in page
+    row = _row(page, run.id)
+    assert all(name in row for name in own_names)
+    assert not any(name in row for name in other_names)
     (listed,) = sampling.runs(village_sup)
     assert {v.village.name for v in listed.villages} == own_names
     assert {h.household.code for h in listed.households} == own_codes
@@ -97,3 +103,21 @@ def test_a_village_supervisors_assignments_hold_their_village_only(api, township
     assert own_codes <= codes
     assert not codes & other_codes
     assert all(code.startswith(OWN_VILLAGE) for code in codes)
+
+
+def test_a_village_supervisor_cannot_replace_the_township_draw(console, township_draw, village_sup):
+    """The newest draw of a township is the one in force: a draw by the supervisor of one
+    village would have put a draw of their own village alone in force for the whole
+    township. It is refused (in the console, with a message, and in the service), and the
+    township's draw stays the one in force."""
+    run = township_draw[0]
+    supv = console.as_user("supv")
+    response = supv.post("/console/sampling", {"region": TOWNSHIP_2, "seed": "一村"},
+                         follow_redirects=True)
+    assert "draws are made by township or county supervisors" in response.get_data(as_text=True)
+    for region in (TOWNSHIP_2, OWN_VILLAGE, village_sup.region.parent.parent.code):
+        with pytest.raises(Forbidden) as refused:
+            sampling.draw(village_sup, region, seed="一村")
+        assert refused.value.code == "sampling.forbidden"
+    assert db.session.scalars(select(SamplingRun.id)).all() == [run.id]
+    assert not sampling.may_draw(village_sup)

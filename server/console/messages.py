@@ -617,6 +617,11 @@ MESSAGES.update(
             "of a drawn village is visited; staff relatives, disputed and reported households "
             "always are. The draw uses a recorded seed: anyone can check it.",
         ),
+        "sampling.not_yours": (
+            "抽查由乡镇或县级督导员抽取；这里列出涉及您所辖村的抽查。",
+            "Draws are made by township or county supervisors; here are the draws that "
+            "touch your villages.",
+        ),
         "sampling.region": ("抽查范围", "Region"),
         "sampling.share": ("抽取比例(%)", "Share of villages (%)"),
         "sampling.share_hint": ("政策最低 {share}", "Policy minimum {share}"),

@@ -15,11 +15,13 @@ register(NavItem("console.sampling_page", "nav.sampling", also=("console.samplin
 
 @bp.get("/sampling")
 def sampling_page():
-    """Show the draw form with each township's policy share, and the recent draws."""
-    region = g.user.region
-    plans = sampling.plan(g.user, region.code)
+    """Show the draw form with each township's policy share, and the recent draws (the
+    draws only, for a user who may not draw: a village's supervisor)."""
+    drawing = sampling.may_draw(g.user)
+    plans = sampling.plan(g.user, g.user.region.code) if drawing else []
     return render_template(
         "console/sampling.html",
+        drawing=drawing,
         plans=plans,
         # Each draw as the user may see it: its villages and households in their villages.
         runs=[(seen, sampling.verify(seen.run)) for seen in sampling.runs(g.user)],

@@ -24,7 +24,7 @@ from ..extensions import db
 from ..models import Household, Region, SampleHousehold, SampleVillage, SamplingRun, User
 from ..models.sampling import SAMPLE_REASONS
 from . import audit, policies
-from .errors import Invalid, NotFound
+from .errors import Forbidden, Invalid, NotFound
 from .scope import scoped_households, village_ids
 
 ALGORITHM = "python-random.sample/v1: Random(f'{seed}:{township_code}').sample(sorted codes, k)"
@@ -55,16 +55,26 @@ def draw_villages(seed: str, township_code: str, candidates: list[str], k: int) 
     return sorted(rng.sample(sorted(candidates), k))
 
 
+def may_draw(user: User) -> bool:
+    """Tell whether the user may draw: a draw is a whole township's (or the county's), and
+    the newest draw of a township is the one in force, so only a user whose region holds
+    whole townships may make one (not the supervisor of one village)."""
+    region = db.session.get(Region, user.region_id)
+    return region is not None and region.level != "village"
+
+
 def _townships(user: User, region_code: str) -> list[Region]:
-    """Return the townships of a region in the user's scope (the region itself if a township)."""
+    """Return the townships of a region that lie wholly in the user's region (the region
+    itself if a township)."""
     region = db.session.scalar(select(Region).where(Region.code == region_code))
     if region is None or region.level == "village":
         raise NotFound("地区不存在 / no such township or county")
+    own = db.session.get(Region, user.region_id)
     visible = select(Region.parent_id).where(Region.id.in_(village_ids(user)))
     townships = db.session.scalars(
         select(Region)
         .where(Region.level == "township", Region.id.in_(visible),
-               Region.path.startswith(region.path))
+               Region.path.startswith(region.path), Region.path.startswith(own.path))
         .order_by(Region.code)
     ).all()
     if not townships:
@@ -109,6 +119,11 @@ def draw(
     `share` may raise the policy's share, never lower it. `reported` lists the codes of
     households reported (举报) that must be visited whatever the draw.
     """
+    if not may_draw(user):
+        raise Forbidden(
+            "抽查由乡镇或县级督导员抽取 / draws are made by township or county supervisors",
+            code="sampling.forbidden",
+        )
     plans = plan(user, region_code)
     seed = (seed or "").strip() or secrets.token_hex(8)
     if len(seed) > MAX_SEED_LENGTH:

@@ -2,13 +2,14 @@
 
     .venv/bin/python bench/merge_bench.py [--clients 32 128] [--engines sqlite postgresql]
                                           [--seconds 20] [--form survey|record]
-                                          [--processes 1 2]
+                                          [--processes 1 2] [--slices 6]
 
 Runs the sync engineer's harness (bench/sync_bench.py: a real `ruhu serve`-like waitress
-process, N keep-alive clients, each owning its households and sending clean merges, then
-the same clients against ``POST /bench/parse``, which only parses the body) once per
-engine and client count, each on a fresh database, and puts the figures in one table:
-requests per second, p50 and p99 latency, and the merge/bare throughput ratio. It also
+process, N keep-alive clients, each owning its households and sending clean merges, taking
+turns in short slices with the same clients against ``POST /bench/parse``, which only parses
+the body) once per engine and client count, each on a fresh database, and puts the figures in
+one table: requests per second, p50 and p99 latency, the merge/bare throughput ratio and the
+lowest and highest ratio of a pair of slices (how much the machine drifted). It also
 keeps the 12-MP photo figures sync_bench measures on the way.
 """
 
@@ -22,11 +23,11 @@ from common import ROOT, database_url, pg_available, save, table
 
 
 def run_one(engine: str, clients: int, seconds: float, form: str, port: int,
-            processes: int = 1) -> dict:
+            processes: int = 1, slices: int = 6) -> dict:
     """Run sync_bench.py once and return its JSON report."""
     command = [sys.executable, str(ROOT / "bench" / "sync_bench.py"), "--clients", str(clients),
                "--seconds", str(seconds), "--form", form, "--port", str(port),
-               "--processes", str(processes), "--photo-rounds", "3"]
+               "--processes", str(processes), "--photo-rounds", "3", "--slices", str(slices)]
     if engine == "postgresql":
         command += ["--database-url", database_url("postgresql", f"merge_{clients}")]
     done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
@@ -50,6 +51,8 @@ def main() -> None:
                         default=sorted({1, os.cpu_count() or 1}),
                         help="server processes per run (each count is a run of its own; "
                              "default: one, and one per core as docs/deploy.md advises)")
+    parser.add_argument("--slices", type=int, default=6,
+                        help="merge and bare load take turns in this many slices each")
     args = parser.parse_args()
     engines = list(args.engines)
     if "postgresql" in engines and not pg_available():
@@ -60,7 +63,8 @@ def main() -> None:
             for processes in args.processes]
     for engine, clients, processes in runs:
         print(f"{engine}, {clients} clients, {processes} process(es) ...", flush=True)
-        report = run_one(engine, clients, args.seconds, args.form, args.port, processes)
+        report = run_one(engine, clients, args.seconds, args.form, args.port, processes,
+                         args.slices)
         reports.append(report)
         merge, bare = report["merge"], report["bare"]
         rows.append({
@@ -70,6 +74,8 @@ def main() -> None:
             "merge_cpu": merge["server_cpu_ms_per_request"], "cores": merge["server_cores"],
             "bare_per_s": bare["per_second"], "bare_p50": bare["p50_ms"],
             "bare_p99": bare["p99_ms"], "ratio": report["ratio"],
+            "spread": "–".join(f"{r:.2f}" for r in (min(report["slice_ratios"]),
+                                                    max(report["slice_ratios"]))),
         })
     save("merge", reports)
     print(table(rows, [
@@ -78,7 +84,7 @@ def main() -> None:
         ("merge_p50", "p50 ms"), ("merge_p99", "p99 ms"), ("errors", "errors"),
         ("merge_cpu", "server CPU ms/merge"), ("cores", "server cores"),
         ("bare_per_s", "bare/s"), ("bare_p50", "bare p50 ms"), ("bare_p99", "bare p99 ms"),
-        ("ratio", "merge/bare"),
+        ("ratio", "merge/bare"), ("spread", "slices' merge/bare"),
     ]))
 
 

@@ -5,9 +5,10 @@
 
 It builds a fresh database with the demo county (240 households), starts a real server
 (waitress, in its own process) and drives it with N concurrent clients (threads, each with
-its own keep-alive connection), first against ``POST /api/v1/submissions``, then against
+its own keep-alive connection), against ``POST /api/v1/submissions`` and against
 ``POST /bench/parse``, an endpoint added only here that parses the same JSON body and
-answers a small JSON object (no sign-in, no database). Every client owns its own
+answers a small JSON object (no sign-in, no database). The two take turns in short slices
+(--slices), so a drift of the machine's speed during the run weighs on both alike. Every client owns its own
 households and sends each one's current version as base_version, as phones that synced
 would, so the run measures clean merges (each writes a new household version).
 
@@ -166,23 +167,32 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+class Load:
+    """What the clients keep from one slice of load to the next: each household's version
+    as the server last answered it (the next survey's base), and each client's count."""
+
+    def __init__(self, households: list[dict], clients: int):
+        self.versions = {h["id"]: h["version"] for h in households}
+        self.sent = [0] * clients
+
+
 def run_load(ports: list[int], token: str, households: list[dict], clients: int,
              seconds: float, form: str, bare: bool, team: list[int],
-             server_pids: list[int]) -> dict:
-    """Drive one endpoint with `clients` threads for `seconds`; return the figures."""
+             server_pids: list[int], load: Load) -> dict:
+    """Drive one endpoint with `clients` threads for `seconds`; return the raw figures."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors: list[int] = [0] * clients
     statuses: dict[int, int] = {}
     lock = threading.Lock()
     start_barrier = threading.Barrier(clients + 1)
     stop = threading.Event()
+    versions = load.versions  # each client writes only its own households' entries
 
     def work(index: int) -> None:
         # Clients spread over the server processes, as nginx's upstream would spread them.
         client = Client(ports[index % len(ports)], token)
         mine = households[index::clients]
-        versions = {h["id"]: h["version"] for h in mine}
-        n = 0
+        n = load.sent[index]
         start_barrier.wait()
         while not stop.is_set():
             household = mine[n % len(mine)]
@@ -200,14 +210,16 @@ def run_load(ports: list[int], token: str, households: list[dict], clients: int,
             began = time.perf_counter()
             status, payload = client.request("POST", path, body,
                                              {"Content-Type": "application/json"})
-            latencies[index].append(time.perf_counter() - began)
-            with lock:
-                statuses[status] = statuses.get(status, 0) + 1
-            if status not in (200, 201):
-                errors[index] += 1
-            elif not bare:
+            if not stop.is_set():  # one that ends after the slice is not counted in it
+                latencies[index].append(time.perf_counter() - began)
+                with lock:
+                    statuses[status] = statuses.get(status, 0) + 1
+                if status not in (200, 201):
+                    errors[index] += 1
+            if status in (200, 201) and not bare:
                 versions[household["id"]] = json.loads(payload)["household_version"]
             n += 1
+        load.sent[index] = n
 
     threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(clients)]
     for thread in threads:
@@ -217,17 +229,61 @@ def run_load(ports: list[int], token: str, households: list[dict], clients: int,
     server_cpu, client_cpu = cpu_seconds(server_pids), time.process_time()
     time.sleep(seconds)
     stop.set()
-    for thread in threads:
-        thread.join(timeout=120)
+    # The slice ends here: what is still on its way finishes uncounted (a slice's rate is
+    # that of the full load, not of its last requests draining).
     elapsed = time.perf_counter() - began
     server_cpu = cpu_seconds(server_pids) - server_cpu
     client_cpu = time.process_time() - client_cpu
-    flat = [x for per_client in latencies for x in per_client]
+    for thread in threads:
+        thread.join(timeout=120)
     return {
-        "requests": len(flat), "per_second": len(flat) / elapsed, "errors": sum(errors),
+        "elapsed": elapsed, "server_cpu": server_cpu, "client_cpu": client_cpu,
+        "latencies": [x for per_client in latencies for x in per_client],
+        "errors": sum(errors), "statuses": statuses,
+    }
+
+
+def alternate(slices: int, seconds: float, run) -> tuple[dict, dict, list[float]]:
+    """Run merge and bare load in turn, `slices` times each (`seconds` in all per endpoint,
+    merge first in even slices, bare first in odd ones, after a short warm-up of each);
+    return the merge's and the bare endpoint's figures and the ratio of each slice pair.
+
+    The machine's speed drifts (a shared VM's bare rate moved by a third within minutes):
+    measured in alternating slices, both endpoints see the same drift, so their ratio is
+    that of the code, not of the minute each ran in.
+    """
+    merges, bares, ratios = [], [], []
+    for bare in (False, True):  # warm up (caches, connections), not counted
+        run(min(2.0, seconds / slices), bare)
+    for n in range(slices):
+        order = (False, True) if n % 2 == 0 else (True, False)
+        pair = {bare: run(seconds / slices, bare) for bare in order}
+        merges.append(pair[False])
+        bares.append(pair[True])
+        ratios.append(_rate(pair[False]) / _rate(pair[True]))
+    return summary(merges), summary(bares), ratios
+
+
+def _rate(raw: dict) -> float:
+    return len(raw["latencies"]) / raw["elapsed"]
+
+
+def summary(raws: list[dict]) -> dict:
+    """Sum the slices of one endpoint into its figures."""
+    elapsed = sum(r["elapsed"] for r in raws)
+    flat = [x for r in raws for x in r["latencies"]]
+    statuses: dict[int, int] = {}
+    for raw in raws:
+        for status, count in raw["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + count
+    server_cpu = sum(r["server_cpu"] for r in raws)
+    return {
+        "requests": len(flat), "per_second": len(flat) / elapsed,
+        "errors": sum(r["errors"] for r in raws),
         # Where the two cores went: the servers' CPU per request, and the clients' share.
         "server_cpu_ms_per_request": server_cpu * 1000 / max(len(flat), 1),
-        "server_cores": server_cpu / elapsed, "client_cores": client_cpu / elapsed,
+        "server_cores": server_cpu / elapsed,
+        "client_cores": sum(r["client_cpu"] for r in raws) / elapsed,
         "statuses": statuses,
         "p50_ms": percentile(flat, 50) * 1000, "p99_ms": percentile(flat, 99) * 1000,
     }
@@ -312,6 +368,9 @@ def main() -> None:
     parser.add_argument("--database-url", default="",
                         help="empty: a SQLite file in a temporary folder")
     parser.add_argument("--photo-rounds", type=int, default=9)
+    parser.add_argument("--slices", type=int, default=6,
+                        help="merge and bare load alternate in this many slices each "
+                             "(--seconds in all per endpoint)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -358,10 +417,11 @@ def main() -> None:
             if not page["more"]:
                 break
         pids = [server.pid for server in servers]
-        merge = run_load(ports, sup, households, args.clients, args.seconds, args.form,
-                         False, team, pids)
-        bare = run_load(ports, sup, households, args.clients, args.seconds, args.form,
-                        True, team, pids)
+        load = Load(households, args.clients)
+        merge, bare, ratios = alternate(
+            args.slices, args.seconds,
+            lambda seconds, bare: run_load(ports, sup, households, args.clients, seconds,
+                                           args.form, bare, team, pids, load))
         ingest = time_ingest(twelve_megapixel_jpeg(), args.photo_rounds)
         upload = time_upload(args.port, sup, households[0], team, 5)
     finally:
@@ -375,7 +435,8 @@ def main() -> None:
         "engine": engine, "clients": args.clients, "processes": args.processes,
         "seconds": args.seconds, "form": args.form,
         "cpus": os.cpu_count(), "merge": merge, "bare": bare,
-        "ratio": merge["per_second"] / bare["per_second"],
+        "ratio": merge["per_second"] / bare["per_second"], "slices": args.slices,
+        "slice_ratios": ratios,
         "photo_ingest_12mp": ingest, "photo_upload_12mp": upload,
     }
     print(json.dumps(report, indent=2))
@@ -387,7 +448,8 @@ def main() -> None:
           f"cores; clients {merge['client_cores']:.2f} cores) vs bare "
           f"{bare['per_second']:.0f}/s (p50 {bare['p50_ms']:.0f} ms, p99 "
           f"{bare['p99_ms']:.0f} ms, server CPU {bare['server_cpu_ms_per_request']:.1f} ms each, "
-          f"{bare['server_cores']:.2f} cores; clients {bare['client_cores']:.2f} cores) → ratio {report['ratio']:.0%}; 12-MP ingest median "
+          f"{bare['server_cores']:.2f} cores; clients {bare['client_cores']:.2f} cores) → ratio {report['ratio']:.0%} "
+          f"(slices {min(ratios):.0%}–{max(ratios):.0%}); 12-MP ingest median "
           f"{ingest['median_ms']:.0f} ms, upload end to end {upload['median_ms']:.0f} ms")
 
 

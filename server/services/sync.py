@@ -543,7 +543,7 @@ def _receive(user: User | Caller, prepared: Prepared, ip: str | None) -> tuple[S
     submission.household_id = household.id if household is not None else None
     touched = [submission]
     if not waiting:
-        lock_held_successors(submission.instance_id)
+        held_after = lock_held_successors(submission.instance_id)
         touched = _merge(
             submission,
             household,
@@ -552,6 +552,7 @@ def _receive(user: User | Caller, prepared: Prepared, ip: str | None) -> tuple[S
             assessed=prepared.assessed,
             items_checked=lone,
             server=server,
+            held_after=held_after,
         )
     stamp(touched, household)
     audit.record(
@@ -607,20 +608,22 @@ def stamp(submissions: list[Submission], household: Household | None = None) -> 
 # --- merging ---------------------------------------------------------------------------------
 
 
-def lock_held_successors(instance_id: str) -> None:
-    """Lock the held links after a submission before any version is written (PostgreSQL).
+def lock_held_successors(instance_id: str) -> bool | None:
+    """Lock the held links after a submission before any version is written (PostgreSQL);
+    tell whether there are any (None on SQLite, which locks no rows and does not look).
 
     Merging releases them, and writing a version takes the change counter: locking their
     rows first keeps "rows, then the counter" the only order (no deadlock with an upload
     completing one of them).
     """
     if is_sqlite():
-        return
+        return None
     frontier, seen = [instance_id], {instance_id}
     while frontier and len(seen) < MAX_CHAIN:
         found = db.session.connection().scalars(_LOCK_HELD_AFTER, {"frontier": frontier})
         frontier = [instance_id for instance_id in found if instance_id not in seen]
         seen.update(frontier)
+    return len(seen) > 1
 
 
 def _chain(submission: Submission, household_id: int | None = None) -> list[Submission]:
@@ -746,13 +749,16 @@ def _merge(
     assessed: bool = False,
     items_checked: bool = False,
     server: dict | None = None,
+    held_after: bool | None = None,
 ) -> list[Submission]:
     """Merge a submission (and the held links after it); return every submission merged.
 
     The caller holds the household's lock (or the new-household lock) and commits.
     `assessed`: the assessment was computed before the lock on this same base;
     `items_checked`: its new item ids were checked against other households on receipt;
-    `server`: the household's record, if the caller read it under the lock already.
+    `server`: the household's record, if the caller read it under the lock already;
+    `held_after`: whether held links follow it, if the caller looked under the lock
+    (lock_held_successors; a link that arrives later releases itself, see submit).
 
     Writing the version takes the global change counter, held until commit: everything
     else is done and in the session first, so the counter is held for the last few
@@ -794,7 +800,7 @@ def _merge(
         facts = forms.HouseholdFacts.of(household)
         submission.assessment = _assess(form or _form_or_empty(submission), submission, facts,
                                         base)
-    successors = _held_successors(submission)
+    successors = [] if held_after is False else _held_successors(submission)
     if successors:
         # A released successor's chain must find it in the database.
         db.session.add(submission)

@@ -378,6 +378,10 @@ def _prepare(user: User | Caller, data: dict, body_hash: str) -> Prepared:
             raise Invalid("新申请需要填写村/社区 / a new household needs its village",
                           errors={"answers.household.village_id": ["required"]})
         _village(village_id, user, "answers.household.village_id")
+    elif village_id is not None:
+        # A later link of a new household's chain: the village it names places the
+        # household (if its first link never comes) or moves it, as a first link's would.
+        _village(village_id, user, "answers.household.village_id")
     missing = (
         missing_required(changes, empty_record()) if (data["household_id"] is None and lone) else {}
     )

@@ -115,6 +115,9 @@ def resolve(user: User, conflict_id: int, *, choice: str, value=None,
     errors = _value_errors(conflict.path, chosen, household.id)
     if errors:
         raise Invalid("取值无效 / invalid value", errors=errors)
+    if conflict.path == "household.village_id" and chosen != household.village_id:
+        # A move: to a village of the resolver's region, as a survey's (sync).
+        sync.village_in_scope(chosen, user, "value")
     record = merging.set_value(current, conflict.path, chosen)
     if record != current:
         apply_record(household, record)

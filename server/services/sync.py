@@ -308,7 +308,7 @@ def items_elsewhere(changes: dict, household_id: int | None) -> dict[str, list[s
 # --- receiving -------------------------------------------------------------------------------
 
 
-def _village(village_id, user: User | Caller, path: str) -> Region:
+def village_in_scope(village_id, user: User | Caller, path: str) -> Region:
     """Return a village the user may place a household in; raise Invalid or Forbidden."""
     village = db.session.get(Region, village_id) if isinstance(village_id, int) else None
     if village is None or village.level != "village":
@@ -372,16 +372,16 @@ def _prepare(user: User | Caller, data: dict, body_hash: str) -> Prepared:
         household = _household_in_scope(user, data["household_id"], data["base_version"])
         checked_village = household.village_id
         if village_id is not None and village_id != checked_village:
-            _village(village_id, user, "answers.household.village_id")
+            village_in_scope(village_id, user, "answers.household.village_id")
     elif lone:
         if village_id is None:
             raise Invalid("新申请需要填写村/社区 / a new household needs its village",
                           errors={"answers.household.village_id": ["required"]})
-        _village(village_id, user, "answers.household.village_id")
+        village_in_scope(village_id, user, "answers.household.village_id")
     elif village_id is not None:
         # A later link of a new household's chain: the village it names places the
         # household (if its first link never comes) or moves it, as a first link's would.
-        _village(village_id, user, "answers.household.village_id")
+        village_in_scope(village_id, user, "answers.household.village_id")
     missing = (
         missing_required(changes, empty_record()) if (data["household_id"] is None and lone) else {}
     )

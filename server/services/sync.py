@@ -943,11 +943,12 @@ def _release(submission: Submission, *, reason: str | None, actor: User | None) 
     return merged
 
 
-def _chain_head(submission: Submission) -> Submission:
-    """Return the earliest held link of the chain a held submission belongs to."""
+def _chain_head(submission: Submission, user: User) -> Submission:
+    """Return the earliest held link of the chain a held submission belongs to that `user`
+    may release: of its household (a chain may span households) and in the user's region."""
     head = submission
-    for link in reversed(_chain(submission)):
-        if link.merge_state != "held":
+    for link in reversed(_chain(submission, household_of_chain(submission))):
+        if link.merge_state != "held" or not _in_supervised_region(user, link):
             break
         head = link
     return head
@@ -966,7 +967,7 @@ def release(user: User, instance_id: str) -> Submission:
     if submission.merge_state != "held":
         raise ConflictError("此问卷未在等待 / this submission is not held",
                             code="submission.not_held")
-    _release(_chain_head(submission), reason="supervisor", actor=user)
+    _release(_chain_head(submission, user), reason="supervisor", actor=user)
     return by_instance(instance_id)
 
 

@@ -37,9 +37,10 @@ def test_releasing_a_link_leaves_another_regions_held_link_alone(api, demo):
     assert household(here.id).address == "乡镇一"
     assert sender.get(f"{URL}/{first['instance_id']}").get_json()["merge_state"] == "held"
     assert household(there.id).address == there.address
-    released = db.session.scalars(select(AuditEntry.object_id).where(
+    released = db.session.execute(select(AuditEntry.object_id, AuditEntry.ip).where(
         AuditEntry.action == "submission.release")).all()
-    assert released == [second["instance_id"]]
+    # Audited as the supervisor's act, with where it came from, as other API changes are.
+    assert [tuple(r) for r in released] == [(second["instance_id"], "127.0.0.1")]
 
 
 def test_releasing_a_link_creates_no_household_in_another_region(api, demo):

@@ -181,7 +181,7 @@ def release_submission(instance_id: str):
             application/json:
               schema: ErrorSchema
     """
-    submission = sync.release(g.user, instance_id)
+    submission = sync.release(g.user, instance_id, ip=client_ip())
     return outcome_schema.dump(sync.outcome(submission))
 
 

@@ -917,7 +917,8 @@ def _release_if_predecessor_merged(instance_id: str) -> None:
     _release(submission, reason=None, actor=None)
 
 
-def _release(submission: Submission, *, reason: str | None, actor: User | None) -> list:
+def _release(submission: Submission, *, reason: str | None, actor: User | None,
+             ip: str | None = None) -> list:
     """Merge a held link now, under its household's lock; commit. Returns those merged."""
     instance_id = submission.instance_id
     household_id = household_of_chain(submission)
@@ -935,7 +936,7 @@ def _release(submission: Submission, *, reason: str | None, actor: User | None) 
     merged = _merge(submission, household, released=reason)
     stamp(merged)
     audit.record("submission.release", actor=actor, object_type="submission",
-                 object_id=instance_id,
+                 object_id=instance_id, ip=ip,
                  detail={"reason": reason or "predecessor_merged",
                          "merged": [s.instance_id for s in merged],
                          "household_id": submission.household_id})
@@ -954,7 +955,7 @@ def _chain_head(submission: Submission, user: User) -> Submission:
     return head
 
 
-def release(user: User, instance_id: str) -> Submission:
+def release(user: User, instance_id: str, *, ip: str | None = None) -> Submission:
     """A supervisor releases a held chain whose predecessor never came. Commits."""
     submission = by_instance(instance_id)
     if submission is None or not may_supervise(user, submission):
@@ -967,7 +968,7 @@ def release(user: User, instance_id: str) -> Submission:
     if submission.merge_state != "held":
         raise ConflictError("此问卷未在等待 / this submission is not held",
                             code="submission.not_held")
-    _release(_chain_head(submission, user), reason="supervisor", actor=user)
+    _release(_chain_head(submission, user), reason="supervisor", actor=user, ip=ip)
     return by_instance(instance_id)
 
 

@@ -102,7 +102,7 @@ def _filters() -> dict:
         "state": args.get("state") if args.get("state") in ("active", "closed") else "active",
     }
     household = args.get("household", "")
-    if household.isdigit() and 0 < int(household) < 2**31:
+    if household.isascii() and household.isdigit() and 0 < int(household) < 2**31:
         filters["household_id"] = int(household)
     return {k: v for k, v in filters.items() if v is not None}
 

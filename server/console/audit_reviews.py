@@ -71,7 +71,7 @@ def reviews_page():
 def reviews_assign():
     """Assign (or unassign) the chosen households to an investigator."""
     form = request.form
-    household_ids = [int(i) for i in form.getlist("household") if i.isdigit()]
+    household_ids = [int(i) for i in form.getlist("household") if i.isascii() and i.isdigit()]
     chosen = form.get("investigator", "")
     if not household_ids:
         flash(translate("reviews.none_chosen"), "error")
@@ -80,7 +80,7 @@ def reviews_assign():
         changed = review_calendar.assign(
             g.user,
             household_ids,
-            int(chosen) if chosen.isdigit() else None,
+            int(chosen) if chosen.isascii() and chosen.isdigit() else None,
             ip=client_ip(),
         )
     except ServiceError as error:

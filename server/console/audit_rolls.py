@@ -257,7 +257,7 @@ def _correction_errors(error: ServiceError) -> dict[str, str]:
 def roll_to_ledger(roll_id: int):
     """Enter the ticked mismatches in the ledger (nothing ticked: nothing entered; the page
     has a box that ticks them all)."""
-    chosen = [int(i) for i in request.form.getlist("mismatch") if i.isdigit()]
+    chosen = [int(i) for i in request.form.getlist("mismatch") if i.isascii() and i.isdigit()]
     if not chosen:
         flash(translate("rolls.none_chosen"), "error")
         return redirect(url_for("console.roll_page", roll_id=roll_id))

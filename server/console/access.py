@@ -8,7 +8,7 @@ the user may see.
 """
 
 import hashlib
-from datetime import date
+from datetime import date, timedelta
 from functools import wraps
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -73,11 +73,18 @@ def flash_refusal(error: ServiceError) -> None:
 
 
 def date_arg(text: str | None) -> date | None:
-    """Return the date of an ISO text field of a request, or None (empty or malformed)."""
+    """Return the date of an ISO text field of a request, or None (empty or malformed).
+
+    The calendar's first and last days are read as the day after and the day before: a
+    period's bounds are the UTC instant its first day starts (8 hours before its midnight)
+    and the day after its last, which those two days do not have (it was a 500)."""
     try:
-        return date.fromisoformat(text) if text else None
+        day = date.fromisoformat(text) if text else None
     except ValueError:
         return None
+    if day is None:
+        return None
+    return min(max(day, date.min + timedelta(days=1)), date.max - timedelta(days=1))
 
 
 def safe_next(target: str | None, default: str) -> str:

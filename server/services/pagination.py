@@ -8,6 +8,9 @@ from sqlalchemy import Select, func, select
 from ..extensions import db
 
 PER_PAGE_CHOICES = (25, 50, 100, 200)
+# No list has a million pages; a larger page number is one past the end (and kept so, its
+# offset fits the database's 64-bit integers: SQLite refused the statement, a 500).
+MAX_PAGE_NUMBER = 1_000_000
 
 
 @dataclass
@@ -38,7 +41,7 @@ class Page:
 def clamp(page: object, per_page: object) -> tuple[int, int]:
     """Return a valid (page, per_page) from request values."""
     try:
-        page_number = max(1, int(page))
+        page_number = min(max(1, int(page)), MAX_PAGE_NUMBER)
     except (TypeError, ValueError):
         page_number = 1
     try:

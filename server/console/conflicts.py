@@ -7,7 +7,7 @@ from ..services.errors import ServiceError
 from ..services.pagination import clamp
 from ..services.region_tree import scope_tree
 from . import bp
-from .access import client_ip, flash_refusal, safe_next
+from .access import client_ip, flash_refusal, id_arg, safe_next
 from .i18n import translate
 from .nav import NavItem, register
 
@@ -18,10 +18,7 @@ register(NavItem("console.conflicts", "nav.conflicts"))
 def conflicts():
     """List the open conflicts in scope, oldest first."""
     page, _ = clamp(request.args.get("page"), 25)
-    try:
-        household_id = int(request.args.get("household") or 0) or None
-    except ValueError:
-        household_id = None
+    household_id = id_arg(request.args.get("household"))
     result = conflict_list.open_cases(
         g.user,
         household_id=household_id,

@@ -8,7 +8,7 @@ from ..services.errors import ServiceError
 from ..services.pagination import clamp
 from ..services.region_tree import scope_tree
 from . import bp
-from .access import client_ip, date_arg, flash_refusal, safe_next
+from .access import client_ip, date_arg, flash_refusal, id_arg, safe_next
 from .i18n import translate
 from .nav import NavItem, register
 
@@ -31,10 +31,7 @@ def _queue_args(args) -> dict[str, list[str]]:
 def _filters(args=None) -> review_queue.QueueFilters:
     """Read the queue's filters from a query string (this request's by default)."""
     args = request.args if args is None else args
-    try:
-        investigator = int(args.get("investigator") or 0) or None
-    except ValueError:
-        investigator = None
+    investigator = id_arg(args.get("investigator"))
     state = args.get("state", "received")
     return review_queue.QueueFilters(
         township=args.get("township") or None,

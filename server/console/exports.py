@@ -13,6 +13,7 @@ from flask import (
 from .. import county_clock
 from ..models.submission import REVIEW_STATES
 from ..services import exports
+from ..services.audit_files import plain_text
 from ..services.region_tree import scope_tree
 from . import bp
 from .access import client_ip, date_arg
@@ -38,8 +39,10 @@ def _filters() -> exports.ExportFilters:
 
 
 def _file_name(name: str, filters: exports.ExportFilters, fmt: str) -> str:
-    """Return an ASCII file name naming the dataset, the region and the day."""
-    region = filters.village or filters.township or g.user.region.code
+    """Return an ASCII file name naming the dataset, the region and the day (the filter's
+    code as the service found it: cleaned, so no line break typed around it reaches the
+    header)."""
+    region = plain_text(filters.village or filters.township) or g.user.region.code
     return f"ruhu-{name}-{region}-{county_clock.today():%Y%m%d}.{fmt}"
 
 

@@ -67,6 +67,9 @@ MAX_PAGE = 500
 # Ids are 32-bit integer columns: a larger number names nothing (and PostgreSQL would refuse
 # to compare it with an integer column).
 MAX_ID = 2**31 - 1
+# An amount to recover is kept in a Numeric(12, 2) column: below ten billion yuan (a larger
+# one went to the database, or past Decimal's 28 digits while rounded to the fen: a 500).
+AMOUNT_LIMIT = 10**10
 
 # The household with its village and township, and the transitions, for a page of entries.
 _ENTRY_LOAD = (
@@ -199,11 +202,14 @@ def _validate_fields(data: dict) -> dict[str, list[str]]:
     """
     errors: dict[str, list[str]] = {}
     amount = data.get("amount_to_recover")
-    if isinstance(amount, float | int) and not math.isfinite(amount):
-        errors["amount_to_recover"] = ["must be a number"]
-        data.pop("amount_to_recover")
-    elif isinstance(amount, float | int):
-        data["amount_to_recover"] = Decimal(str(amount)).quantize(Decimal("0.01"))
+    if isinstance(amount, float | int):
+        fen = (Decimal(str(amount)).quantize(Decimal("0.01"))
+               if math.isfinite(amount) and abs(amount) < AMOUNT_LIMIT else None)
+        if fen is None or abs(fen) >= AMOUNT_LIMIT:  # 9999999999.999 rounds up to it
+            errors["amount_to_recover"] = [f"must be a number below {AMOUNT_LIMIT}"]
+            data.pop("amount_to_recover")
+        else:
+            data["amount_to_recover"] = fen
     if "category" in data and data["category"] not in CATEGORY_IDS:
         errors["category"] = [f"one of {', '.join(CATEGORY_IDS)}"]
     if "actions" in data:

@@ -45,7 +45,7 @@ def test_the_largest_amount_the_ledger_holds_is_kept(demo, entry):
     sup1 = demo.user("sup1")
     ledger.update(sup1, entry.id, {"amount_to_recover": 9999999999.99})
     assert str(entry.amount_to_recover) == "9999999999.99"
-    for amount in (1e10, 9999999999.999):  # the second rounds up to ten billion
+    for amount in (1e10, 9999999999.999, True):  # the second rounds up to ten billion
         with pytest.raises(Invalid) as refused:
             ledger.update(sup1, entry.id, {"amount_to_recover": amount})
         assert "amount_to_recover" in refused.value.errors

@@ -203,8 +203,10 @@ def _validate_fields(data: dict) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     amount = data.get("amount_to_recover")
     if isinstance(amount, float | int):
+        # A bool is an int to Python, not an amount.
         fen = (Decimal(str(amount)).quantize(Decimal("0.01"))
-               if math.isfinite(amount) and abs(amount) < AMOUNT_LIMIT else None)
+               if not isinstance(amount, bool) and math.isfinite(amount)
+               and abs(amount) < AMOUNT_LIMIT else None)
         if fen is None or abs(fen) >= AMOUNT_LIMIT:  # 9999999999.999 rounds up to it
             errors["amount_to_recover"] = [f"must be a number below {AMOUNT_LIMIT}"]
             data.pop("amount_to_recover")

@@ -140,6 +140,9 @@ def test_logout_revokes_the_token(client):
     assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
     response = client.get("/api/v1/auth/me", headers=headers)
     assert response.status_code == 401 and response.get_json()["code"] == "auth.token_revoked"
+    # Audited with where the sign-out came from, as the sign-in is.
+    assert db.session.scalar(select(AuditEntry.ip).where(
+        AuditEntry.action == "device.revoke")) == "127.0.0.1"
 
 
 def test_disabling_a_user_revokes_their_devices(client):

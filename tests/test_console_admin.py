@@ -62,6 +62,8 @@ def test_devices_lists_and_revokes_a_phone(console, api):
     token = db.session.scalar(select(DeviceToken).where(DeviceToken.revoked_at.is_(None)))
     client.post(f"/console/devices/{token.id}/revoke")
     assert phone.get("/api/v1/auth/me").status_code == 401
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "device.revoke"))
+    assert (entry.object_id, entry.ip) == (str(token.id), "127.0.0.1")
 
 
 def test_township_supervisor_cannot_revoke_another_townships_phone(console, sup2, api, demo):

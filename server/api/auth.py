@@ -83,7 +83,7 @@ def logout():
     """
     token_id = getattr(g, "device_token_id", None)
     if token_id is not None:
-        auth.revoke_token(token_id, actor=g.user)
+        auth.revoke_token(token_id, actor=g.user, ip=client_ip())
     db.session.commit()
     return "", 204
 

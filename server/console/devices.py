@@ -41,7 +41,7 @@ def devices_page():
 def revoke_device(token_id: int):
     """Revoke one phone's sign-in."""
     try:
-        devices.revoke(g.user, token_id)
+        devices.revoke(g.user, token_id, ip=client_ip())
     except ServiceError as error:
         flash(error.message, "error")
     else:

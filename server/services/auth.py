@@ -367,7 +367,7 @@ def _admit(row, active: bool) -> None:
         db.session.commit()
 
 
-def revoke_token(token_id: int, *, actor: User) -> DeviceToken:
+def revoke_token(token_id: int, *, actor: User, ip: str | None = None) -> DeviceToken:
     """Revoke a device token (sign-out or a lost phone). Commits."""
     row = db.session.get(DeviceToken, token_id)
     if row is None:
@@ -379,6 +379,7 @@ def revoke_token(token_id: int, *, actor: User) -> DeviceToken:
             actor=actor,
             object_type="device_token",
             object_id=row.id,
+            ip=ip,
             detail={"user_id": row.user_id},
         )
         db.session.commit()

@@ -74,13 +74,13 @@ def list_devices(user: User, *, include_revoked: bool = False) -> list[DeviceTok
     )
 
 
-def revoke(user: User, token_id: int) -> DeviceToken:
+def revoke(user: User, token_id: int, *, ip: str | None = None) -> DeviceToken:
     """Revoke a phone's sign-in (lost or handed on). Commits."""
     token = db.session.get(DeviceToken, token_id)
     if token is None or token.kind != "login" or not covers_region(user, token.user.region_id):
         raise NotFound("设备不存在 / no such device")
     _check(user, token.user)
-    return auth.revoke_token(token.id, actor=user)
+    return auth.revoke_token(token.id, actor=user, ip=ip)
 
 
 def enrol(user: User, username: str, *, ip: str | None = None) -> Enrolment:

@@ -28,7 +28,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..extensions import db
+from ..extensions import MAX_DB_INT, db
 from ..services import console_auth
 from ..services.errors import Forbidden, ServiceError
 from . import bp, nav
@@ -87,17 +87,13 @@ def date_arg(text: str | None) -> date | None:
     return min(max(day, date.min + timedelta(days=1)), date.max - timedelta(days=1))
 
 
-# Ids are 32-bit integer columns (services.ledger.MAX_ID).
-MAX_ID = 2**31 - 1
-
-
 def id_arg(text: str | None) -> int | None:
     """Return the id an ASCII number of a request field names, or None (empty, not a number,
     or past any id: SQLite refused a number past 64 bits, a 500)."""
     if not text or not (text.isascii() and text.isdigit()):
         return None
     number = int(text)
-    return number if 0 < number <= MAX_ID else None
+    return number if 0 < number <= MAX_DB_INT else None
 
 
 def safe_next(target: str | None, default: str) -> str:

@@ -12,7 +12,7 @@ from ..services.errors import ServiceError
 from ..services.pagination import Page, clamp
 from ..services.region_tree import scope_tree
 from . import bp
-from .access import client_ip
+from .access import client_ip, id_arg
 from .i18n import add_messages, translate
 from .nav import NavItem, register
 
@@ -101,9 +101,7 @@ def _filters() -> dict:
         "strength": args.get("strength") if args.get("strength") in ("strong", "weak") else None,
         "state": args.get("state") if args.get("state") in ("active", "closed") else "active",
     }
-    household = args.get("household", "")
-    if household.isascii() and household.isdigit() and 0 < int(household) < 2**31:
-        filters["household_id"] = int(household)
+    filters["household_id"] = id_arg(args.get("household"))
     return {k: v for k, v in filters.items() if v is not None}
 
 

@@ -6,7 +6,7 @@ from ..services import review_calendar
 from ..services.errors import ServiceError
 from ..services.region_tree import scope_tree
 from . import bp
-from .access import client_ip, flash_refusal, safe_next
+from .access import client_ip, flash_refusal, id_arg, safe_next
 from .i18n import add_messages, translate
 from .nav import NavItem, register
 
@@ -71,7 +71,7 @@ def reviews_page():
 def reviews_assign():
     """Assign (or unassign) the chosen households to an investigator."""
     form = request.form
-    household_ids = [int(i) for i in form.getlist("household") if i.isascii() and i.isdigit()]
+    household_ids = [i for i in map(id_arg, form.getlist("household")) if i is not None]
     chosen = form.get("investigator", "")
     if not household_ids:
         flash(translate("reviews.none_chosen"), "error")

@@ -9,7 +9,7 @@ from ..services.audit_files import is_county_auditor, require_county_auditor, sa
 from ..services.errors import ServiceError
 from ..services.region_tree import scope_tree
 from . import bp
-from .access import client_ip, flash_refusal, own_half
+from .access import client_ip, flash_refusal, id_arg, own_half
 from .i18n import add_messages, translate
 from .nav import NavItem, register
 from .present import when
@@ -257,7 +257,7 @@ def _correction_errors(error: ServiceError) -> dict[str, str]:
 def roll_to_ledger(roll_id: int):
     """Enter the ticked mismatches in the ledger (nothing ticked: nothing entered; the page
     has a box that ticks them all)."""
-    chosen = [int(i) for i in request.form.getlist("mismatch") if i.isascii() and i.isdigit()]
+    chosen = [i for i in map(id_arg, request.form.getlist("mismatch")) if i is not None]
     if not chosen:
         flash(translate("rolls.none_chosen"), "error")
         return redirect(url_for("console.roll_page", roll_id=roll_id))

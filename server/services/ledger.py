@@ -117,7 +117,32 @@ def entries_in_scope(user: User) -> Select:
 def township_of(household: Household) -> Region:
     """Return the township a household's village belongs to."""
     village = household.village or db.session.get(Region, household.village_id)
-    return village.parent if village.parent is not None and village.level == "village" else village
+    return db.session.get(Region, _township_id(village.id, village.parent_id, village.level))
+
+
+def _township_id(region_id: int, parent_id: int | None, level: str) -> int:
+    """Return the id of a household's township from its village's region row: the village's
+    parent (a household placed directly under a township has that township)."""
+    return parent_id if parent_id is not None and level == "village" else region_id
+
+
+def _opened(*, household_id: int | None, township_id: int, category: str, source: str,
+            actions, description: str, source_ref: str | None, member_id: str | None,
+            found_by: int | None, found_on: date, due_on: date | None,
+            amount_to_recover: Decimal | None, comment: str) -> tuple[dict, dict]:
+    """Return the columns of a new open entry, and of its creation transition (without its
+    entry_id): the one rule for both ways an entry is opened (open_entry, open_from_checks)."""
+    entry = {
+        "household_id": household_id, "member_id": member_id, "township_id": township_id,
+        "category": category, "source": source, "source_ref": source_ref,
+        "description": plain_text(description), "actions": list(actions),
+        "found_on": found_on, "found_by": found_by,
+        "due_on": due_on or default_due_on(found_on), "state": "open",
+        "amount_to_recover": amount_to_recover,
+    }
+    transition = {"from_state": None, "to_state": "open", "actor_id": found_by,
+                  "comment": plain_text(comment) or SOURCE_LABELS[source]["zh"]}
+    return entry, transition
 
 
 def default_due_on(found_on: date) -> date:
@@ -154,33 +179,18 @@ def open_entry(
         )
         if existing is not None:
             return existing
-    found_on = found_on or county_clock.today()
-    entry = LedgerEntry(
+    values, opening = _opened(
         household_id=household.id if household else None,
-        member_id=member_id,
         township_id=(township or township_of(household)).id,
-        category=category,
-        source=source,
-        source_ref=source_ref,
-        description=plain_text(description),
-        actions=list(actions),
-        found_on=found_on,
-        found_by=found_by.id if found_by else None,
-        due_on=due_on or default_due_on(found_on),
-        state="open",
-        amount_to_recover=amount_to_recover,
+        category=category, source=source, actions=actions, description=description,
+        source_ref=source_ref, member_id=member_id,
+        found_by=found_by.id if found_by else None, found_on=found_on or county_clock.today(),
+        due_on=due_on, amount_to_recover=amount_to_recover, comment=comment,
     )
+    entry = LedgerEntry(**values)
     db.session.add(entry)
     db.session.flush()
-    db.session.add(
-        LedgerTransition(
-            entry_id=entry.id,
-            from_state=None,
-            to_state="open",
-            actor_id=found_by.id if found_by else None,
-            comment=plain_text(comment) or SOURCE_LABELS[source]["zh"],
-        )
-    )
+    db.session.add(LedgerTransition(entry_id=entry.id, **opening))
     return entry
 
 
@@ -312,42 +322,32 @@ def open_from_checks(
         found.append((
             f"check:{submission.instance_id}:{check.get('id')}"[:120],
             category,
-            list(actions),
+            actions,
             f"{reason.get('zh', '')}({check.get('rule', '')})",
         ))
     if not found:
         return []
     taken = dict(_REFS_TAKEN.execute({"refs": [ref for ref, *_ in found]}))
     found_on = county_clock.day_of(submission.received_at or utcnow())
-    township_id = _township_id(household.village_id)
-    actor_id = actor.id if actor else None
+    township_id = _township_id(*_PLACE.first({"region_id": household.village_id}))
     ids, revisit = [], False
     for ref, category, actions, description in found:
         if ref in taken:
             ids.append(taken[ref])
             continue
-        entry_id = _INSERT_ENTRY.scalar({
-            "household_id": household.id, "member_id": None, "township_id": township_id,
-            "category": category, "source": "check", "source_ref": ref,
-            "description": plain_text(description), "actions": actions,
-            "found_on": found_on, "found_by": actor_id,
-            "due_on": default_due_on(found_on), "state": "open", "amount_to_recover": None,
-        }, columns=True)
-        _INSERT_TRANSITION.execute({
-            "entry_id": entry_id, "from_state": None, "to_state": "open",
-            "actor_id": actor_id, "comment": SOURCE_LABELS["check"]["zh"],
-        }, columns=True)
+        values, opening = _opened(
+            household_id=household.id, township_id=township_id, category=category,
+            source="check", actions=actions, description=description, source_ref=ref,
+            member_id=None, found_by=actor.id if actor else None, found_on=found_on,
+            due_on=None, amount_to_recover=None, comment="",
+        )
+        entry_id = _INSERT_ENTRY.scalar(values, columns=True)
+        _INSERT_TRANSITION.execute({"entry_id": entry_id, **opening}, columns=True)
         ids.append(entry_id)
         revisit = revisit or audit_ledger.needs_revisit("open", actions)
     if revisit:
         mark_changed([household.id])
     return ids
-
-
-def _township_id(village_id: int) -> int:
-    """Return the id of the township a village belongs to (township_of, by id)."""
-    region_id, parent_id, level = _PLACE.first({"region_id": village_id})
-    return parent_id if parent_id is not None and level == "village" else region_id
 
 
 def create_from_check(

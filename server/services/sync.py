@@ -371,16 +371,13 @@ def _prepare(user: User | Caller, data: dict, body_hash: str) -> Prepared:
     if data["household_id"] is not None:
         household = _household_in_scope(user, data["household_id"], data["base_version"])
         checked_village = household.village_id
-        if village_id is not None and village_id != checked_village:
-            village_in_scope(village_id, user, "answers.household.village_id")
-    elif lone:
-        if village_id is None:
-            raise Invalid("新申请需要填写村/社区 / a new household needs its village",
-                          errors={"answers.household.village_id": ["required"]})
-        village_in_scope(village_id, user, "answers.household.village_id")
-    elif village_id is not None:
-        # A later link of a new household's chain: the village it names places the
-        # household (if its first link never comes) or moves it, as a first link's would.
+    elif lone and village_id is None:
+        raise Invalid("新申请需要填写村/社区 / a new household needs its village",
+                      errors={"answers.household.village_id": ["required"]})
+    # A village named moves the household, or places a new one (its first link, or a later
+    # link of a new household's chain, whose first link may never come): in the sender's
+    # region, whichever it is.
+    if village_id is not None and village_id != checked_village:
         village_in_scope(village_id, user, "answers.household.village_id")
     missing = (
         missing_required(changes, empty_record()) if (data["household_id"] is None and lone) else {}

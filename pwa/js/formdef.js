@@ -102,6 +102,32 @@ export function prefill(form, household) {
   return answers;
 }
 
+/**
+ * Return the answers of a survey that the household's record holds (the bound questions; a
+ * repeat's live items with their ids and bound answers only): what a later survey of the
+ * same household is prefilled with, as prefill gives it from the downloaded record.
+ */
+export function boundAnswers(form, answers) {
+  const bound = {};
+  for (const question of flatten(sections(form))) {
+    if (!question.bind || !(question.name in answers)) continue;
+    const value = answers[question.name];
+    if (question.type !== "repeat") {
+      bound[question.name] = structuredClone(value);
+      continue;
+    }
+    if (!Array.isArray(value)) continue;
+    const children = [...flatten(question.children)].filter((c) => c.bind);
+    // An item the survey removed is not on the phone's view of the record any more.
+    bound[question.name] = liveItems(value).map((item) => {
+      const kept = { id: item.id };
+      for (const child of children) if (child.name in item) kept[child.name] = structuredClone(item[child.name]);
+      return kept;
+    });
+  }
+  return bound;
+}
+
 /** Return the investigators' signature questions, in the order the team signs them. */
 export function investigatorSignatures(form) {
   return [...flatten(sections(form))].filter((q) => q.type === "signature" && q.signature?.role === "investigator");

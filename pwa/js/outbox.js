@@ -137,11 +137,38 @@ async function flushOnce(force) {
   for (const item of await items()) {
     if (item.state === "attention" && !force) continue;
     if (!force && item.next_at > Date.now()) continue;
+    if (await waitsForPredecessor(item)) continue;
     const outcome = await send(item);
     if (outcome === "sent") sent += 1;
     if (outcome === "unreachable") break; // the network or server is down: the rest would fail too
   }
   return sent;
+}
+
+/**
+ * Tell whether a survey that continues an earlier one of this phone must wait for it: the
+ * earlier one is still queued and the server does not hold it yet (it may be refused and taken
+ * back under a new id), or it was taken back and is being fixed. Sent first, the server would
+ * hold the later one for a predecessor that may never come.
+ */
+async function waitsForPredecessor(item) {
+  const previous = item.payload.previous_instance_id;
+  if (!previous) return false;
+  const queued = await db.get("outbox", previous);
+  if (queued) return !queued.accepted;
+  return Boolean(await db.get("drafts", previous));
+}
+
+/**
+ * Make the queued surveys that continue `fromId` (not yet sent: they wait for it) continue
+ * `toId` instead, within the caller's transaction `s` (which must include "outbox"): a refused
+ * survey taken back gets a new id, and a discarded one is continued from its own predecessor.
+ */
+export async function repoint(s, fromId, toId) {
+  for (const item of await s.outbox.getAll()) {
+    if (item.payload.previous_instance_id !== fromId || item.accepted) continue;
+    await s.outbox.put({ ...item, payload: { ...item.payload, previous_instance_id: toId ?? null } });
+  }
 }
 
 function setLive(id, progress) {
@@ -215,6 +242,8 @@ async function acknowledge(item, answer) {
       household_id: item.payload.household_id,
       household_label: item.household_label,
       form_id: item.payload.form_id,
+      form_version: item.payload.form_version,
+      base_version: item.payload.base_version ?? null,
       corrects_instance_id: item.payload.corrects_instance_id ?? null,
       answers: item.payload.answers,
       sent_at: new Date().toISOString(),

@@ -13,9 +13,13 @@ export async function create(household, { corrects = null } = {}) {
   const form = corrects ? (await forms.get(corrects.form_id)) || (await forms.surveyForm()) : await forms.surveyForm();
   if (!form) throw new Error("no_form");
   const me = session.user();
+  const earlier = corrects ? null : await continued(household, form);
   const answers = corrects
     ? structuredClone(corrects.answers || {})
-    : formdef.startVisit(form, formdef.prefill(form, household));
+    : formdef.startVisit(form, {
+      ...formdef.prefill(form, household),
+      ...(earlier ? formdef.boundAnswers(form, earlier.answers) : {}),
+    });
   formdef.calculate(form, answers);
   const now = new Date().toISOString();
   const draft = {
@@ -25,7 +29,8 @@ export async function create(household, { corrects = null } = {}) {
     household_id: household.id,
     household_label: households.label(household),
     base_version: household.version ?? null,
-    previous_instance_id: null,
+    previous_instance_id: earlier?.instance_id ?? null,
+    continues_at: earlier?.at ?? null,
     corrects_instance_id: corrects?.instance_id ?? null,
     investigator_ids: [me.id],
     team: [{ id: me.id, name: me.display_name || me.username }],
@@ -37,6 +42,39 @@ export async function create(household, { corrects = null } = {}) {
   if (corrects) await fetchMedia(form, draft);
   await db.put("drafts", draft);
   return draft;
+}
+
+/**
+ * The phone's own earlier survey of this household that the household on the phone does not
+ * show yet, which a new survey continues (previous_instance_id), or null.
+ *
+ * Surveying a household twice before the next download (back for a missed photo, a
+ * neighbour's word): the new survey starts from what the phone last saw, its own earlier
+ * answers over the downloaded record, and names that survey as its predecessor. The server
+ * then compares it with that view, so the phone's two edits never conflict with each other,
+ * while another team's change to the same answer still does.
+ *
+ * Only a survey made on the version the phone still holds and of the same form qualifies:
+ * the new one is made on that version too, and it carries the earlier answers by question.
+ * Queued ones count (not one the server refused and does not hold: it may never arrive), then
+ * sent ones whose merge the downloaded household predates (or which wait for their own
+ * predecessor). Otherwise null: the survey starts from the downloaded record, as always.
+ */
+async function continued(household, form) {
+  if (household.version == null) return null;
+  const own = (payload) => payload.household_id === household.id && payload.base_version === household.version
+    && payload.form_id === form.id && payload.form_version === form.version;
+  const queued = (await db.getAll("outbox"))
+    .filter((item) => own(item.payload) && !(item.state === "attention" && !item.accepted))
+    .sort((a, b) => b.queued_at.localeCompare(a.queued_at));
+  if (queued.length) {
+    return { instance_id: queued[0].instance_id, answers: queued[0].payload.answers, at: queued[0].queued_at };
+  }
+  const sent = (await db.getAll("sent"))
+    .filter((record) => record.answers && own(record)
+      && (record.household_version == null || record.household_version > household.version))
+    .sort((a, b) => b.sent_at.localeCompare(a.sent_at));
+  return sent.length ? { instance_id: sent[0].instance_id, answers: sent[0].answers, at: sent[0].sent_at } : null;
 }
 
 /**
@@ -115,6 +153,7 @@ export async function reopen(instanceId) {
     }
     await s.drafts.put(draft);
     await s.outbox.delete(instanceId);
+    await outbox.repoint(s, instanceId, draft.instance_id);
   });
   outbox.notify();
   return draft;
@@ -155,9 +194,11 @@ export function autosaver(onSaved = () => {}) {
 
 /** Delete a draft and its photos. */
 export async function discard(instanceId) {
-  await db.transact(["drafts", "media"], "readwrite", async (s) => {
+  await db.transact(["drafts", "media", "outbox"], "readwrite", async (s) => {
+    const draft = await s.drafts.get(instanceId);
     for (const record of await s.media.byIndex("instance_id", instanceId)) await s.media.delete(record.key);
     await s.drafts.delete(instanceId);
+    if (draft) await outbox.repoint(s, instanceId, draft.previous_instance_id);
   });
 }
 

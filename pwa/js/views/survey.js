@@ -178,7 +178,11 @@ export async function render(view, [instanceId], ctx) {
     ? h("div", { class: "card", id: "refused" }, h("h3", {}, t("survey.refused")),
       refusalBox(form, draft.answers, draft.refusal, draft.refused))
     : null;
-  replace(view, refused, tabs, savedNote, body, nav);
+  // A second survey of the household before the next download starts from the first one.
+  const continues = draft.continues_at
+    ? h("p", { class: "info", id: "continues" }, t("survey.continues", { time: formatTime(draft.continues_at) }))
+    : null;
+  replace(view, refused, continues, tabs, savedNote, body, nav);
   show(Math.min(draft.section || 0, reviewIndex));
 
   // Writes are already durable after each change; this only finishes one still in flight.

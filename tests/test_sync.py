@@ -363,6 +363,43 @@ def test_another_teams_change_on_a_field_the_chain_did_not_touch_survives(api, t
     assert (fresh.address, fresh.phone) == ("甲二", "13500000000")
 
 
+def test_a_link_naming_someone_elses_submission_does_not_take_its_change_as_seen(
+        api, target, team):
+    """inv1 names inv2's merged submission as its predecessor: a chain is one phone's, so
+    inv2's change is not inv1's view, and inv1 changing the same answer is a conflict, not
+    a silent overwrite of inv2's change."""
+    inv1, inv2 = api.as_user("inv1"), api.as_user("inv2")
+    theirs = survey(target, {"address": "乙队地址"}, investigators=team, device_id="B")
+    assert post(inv2, theirs)[1]["conflicts"] == []
+    mine = survey(target, {"address": "甲机地址"}, investigators=team,
+                  previous_instance_id=theirs["instance_id"])
+    status, outcome = post(inv1, mine)
+    assert status == 201 and outcome["merge_state"] == "merged"
+    assert [(c["path"], c["server"], c["submitted"]) for c in outcome["conflicts"]] == [
+        ("household.address", "乙队地址", "甲机地址")]
+    assert household(target.id).address == "乙队地址"
+    stored = db.session.scalar(select(Submission).where(
+        Submission.instance_id == mine["instance_id"]))
+    assert stored.merge_base["chain"] == []
+
+
+def test_a_held_link_released_by_someone_elses_submission_keeps_the_conflict(
+        api, target, team):
+    """The same, arriving first: held for the named submission, then merged on its own base
+    once inv2's arrives."""
+    inv1, inv2 = api.as_user("inv1"), api.as_user("inv2")
+    theirs = survey(target, {"address": "乙队地址"}, investigators=team, device_id="B")
+    mine = survey(target, {"address": "甲机地址"}, investigators=team,
+                  previous_instance_id=theirs["instance_id"])
+    assert post(inv1, mine)[1]["merge_state"] == "held"
+    assert post(inv2, theirs)[1]["conflicts"] == []
+    released = inv1.get(f"{URL}/{mine['instance_id']}").get_json()
+    assert released["merge_state"] == "merged"
+    assert [(c["path"], c["server"], c["submitted"]) for c in released["conflicts"]] == [
+        ("household.address", "乙队地址", "甲机地址")]
+    assert household(target.id).address == "乙队地址"
+
+
 def test_a_chain_arriving_completely_backwards(api, target, team):
     """Four links posted last-first: all held, then released in a cascade, no conflicts."""
     inv1 = api.as_user("inv1")

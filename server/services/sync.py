@@ -630,14 +630,21 @@ def lock_held_successors(instance_id: str) -> bool | None:
 def _chain(submission: Submission, household_id: int | None = None) -> list[Submission]:
     """Return the received predecessors of a submission, oldest first (stops at a gap).
 
+    A chain is one phone's: it also stops at a link someone else sent. Its changes are not
+    what this sender saw, and taking them as seen would let a sender who names another's
+    submission overwrite that change without a conflict. (A phone's surveys are sent by the
+    one investigator signed in on it: an exported outbox is sent by whoever imports it, its
+    own continued surveys too.)
+
     With a household_id, the chain also stops at a link that landed in another household.
     """
     links, seen = [], {submission.instance_id}
     previous_id = submission.previous_instance_id
     while previous_id and previous_id not in seen and len(links) < MAX_CHAIN:
         link = by_instance(previous_id)
-        if link is None or (household_id is not None
-                            and link.household_id not in (None, household_id)):
+        if link is None or link.submitted_by != submission.submitted_by or (
+            household_id is not None and link.household_id not in (None, household_id)
+        ):
             break
         seen.add(previous_id)
         links.append(link)

@@ -40,7 +40,7 @@ def list_conflicts():
         422: error
     """
     query = conflict_query_schema.load(request.args.to_dict())
-    return conflict_list_schema.dump(conflicts.list_conflicts(g.user, **query))
+    return conflict_list_schema.dump(conflicts.list_conflicts(g.user, **query, ip=client_ip()))
 
 
 @bp.post("/conflicts/<int:conflict_id>/resolve")

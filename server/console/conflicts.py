@@ -26,6 +26,7 @@ def conflicts():
         village=request.args.get("village") or None,
         page=page,
         per_page=25,
+        ip=client_ip(),
     )
     return render_template(
         "console/conflicts.html", page=result, tree=scope_tree(g.user), household_id=household_id

@@ -112,6 +112,19 @@ SENSITIVE_FIELDS = frozenset(
 )
 
 
+def shows_sensitive(path: str, *values) -> bool:
+    """Tell whether values at a record path show sensitive data: the path is a sensitive
+    field, or a whole item (a member, an income ...) whose values hold one filled in."""
+    field = path.rpartition(".")[2]
+    if field in SENSITIVE_FIELDS:
+        return True
+    return any(
+        isinstance(value, dict)
+        and any(value.get(name) not in (None, "") for name in SENSITIVE_FIELDS)
+        for value in values
+    )
+
+
 def empty_record() -> dict:
     """Return a record with no fields and no items."""
     return {"household": {}, **{name: {} for name in COLLECTIONS}}

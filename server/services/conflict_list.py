@@ -15,6 +15,7 @@ from .household_record import to_record
 from .pagination import Page, paginate
 from .region_tree import names, village_filter
 from .scope import scoped_households
+from .transactions import commit_keeping_loaded
 
 
 @dataclass
@@ -47,8 +48,10 @@ def open_cases(
     village: str | None = None,
     page: int = 1,
     per_page: int = 25,
+    ip: str | None = None,
 ) -> Page:
-    """Return one page of the open conflicts in scope, oldest first, as ConflictCases."""
+    """Return one page of the open conflicts in scope, oldest first, as ConflictCases (the
+    read of sensitive values audited; commits)."""
     query = (
         select(Conflict)
         .join(Household, Household.id == Conflict.household_id)
@@ -106,6 +109,8 @@ def open_cases(
             )
         )
     result.items = cases
+    conflict_service.audit_sensitive_read(user, conflicts, ip=ip)
+    commit_keeping_loaded()
     return result
 
 

@@ -3,7 +3,7 @@
 from sqlalchemy import func, select
 
 from ..domain import merge as merging
-from ..domain.record import COLLECTION_FIELDS, get_value, split_path
+from ..domain.record import COLLECTION_FIELDS, get_value, shows_sensitive, split_path
 from ..extensions import db
 from ..models import Conflict, Household, HouseholdVersion, Submission, User
 from ..models.clock import utcnow
@@ -26,8 +26,24 @@ def open_conflict_counts(household_ids: list[int]) -> dict[int, int]:
     return {household_id: count for household_id, count in rows}
 
 
-def list_conflicts(user: User, *, status: str, household_id: int | None, limit: int) -> dict:
-    """Return conflicts in the user's scope, with each household's current version."""
+def audit_sensitive_read(user: User, conflicts: list[Conflict], *, ip: str | None) -> None:
+    """Audit that `user` was shown conflicts whose values are sensitive (an ID number, health,
+    an income ...): deciding one needs its values in full, so the read is recorded instead,
+    as opening a household's page is. Nothing is written when none is."""
+    shown = [c for c in conflicts
+             if shows_sensitive(c.path, c.base_value, c.server_value, c.submitted_value)]
+    if not shown:
+        return
+    audit.record("conflicts.read", actor=user, object_type="conflict",
+                 object_id=shown[0].id, ip=ip,
+                 detail={"conflicts": [c.id for c in shown],
+                         "households": sorted({c.household_id for c in shown})})
+
+
+def list_conflicts(user: User, *, status: str, household_id: int | None, limit: int,
+                   ip: str | None = None) -> dict:
+    """Return conflicts in the user's scope, with each household's current version (the
+    read of sensitive values audited)."""
     sync.release_overdue()
     in_scope = scoped_households(user).with_only_columns(Household.id)
     query = select(Conflict).where(Conflict.household_id.in_(in_scope))
@@ -39,6 +55,7 @@ def list_conflicts(user: User, *, status: str, household_id: int | None, limit: 
     ids = {c.household_id for c in conflicts}
     versions = dict(db.session.execute(
         select(Household.id, Household.version).where(Household.id.in_(ids))).all())
+    audit_sensitive_read(user, conflicts, ip=ip)
     db.session.commit()
     return {"conflicts": conflicts, "household_versions": {str(k): v for k, v in versions.items()}}
 

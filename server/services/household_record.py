@@ -140,9 +140,13 @@ def read_items(household_id: int) -> dict[str, dict[str, dict]]:
     return items
 
 
-def read_record(household: Household) -> dict:
+def read_record(household) -> dict:
     """Return the household's current record: its row's fields and its collections as read
-    now (the same record to_record gives, without loading the collections as objects)."""
+    now (the same record to_record gives, without loading the collections as objects).
+
+    `household` is the Household object or a plain row with its id and record fields (a
+    merge worked out before the lock reads the row with its version: sync._foresee).
+    """
     record = {"household": {f: _to_json(getattr(household, f)) for f in HOUSEHOLD_FIELDS}}
     record.update(read_items(household.id))
     return record

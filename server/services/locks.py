@@ -1,7 +1,9 @@
 """Serialising writes to one household: the lock is taken before the household is read.
 
 Every use case that changes a household's record, its submissions or its conflicts starts
-with `begin_household_write`, so two of them never interleave (no lost update):
+with `begin_household_write`, so two of them never interleave (no lost update). (A lone
+re-visit works its merge out before the lock, but uses it only if the household read under
+the lock is still at the version it was worked out on: sync._foresee, sync._still_valid.)
 
 * PostgreSQL: ``SELECT ... FOR UPDATE`` on the household row. A submission that creates a
   household has no row yet, so it locks the ``sync_lock`` row named ``household:new``

@@ -47,7 +47,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain import merge as merging
 from ..domain.binding import BindingError, bound_changes
-from ..domain.record import COLLECTION_FIELDS, empty_record
+from ..domain.record import COLLECTION_FIELDS, HOUSEHOLD_FIELDS, empty_record
 from ..domain.record_form import RECORD_FORM_ID, RECORD_FORM_VERSION, record_form
 from ..extensions import db
 from ..models import (
@@ -110,10 +110,13 @@ _LOCK_HELD_AFTER = (
     .with_for_update()
 )
 # Before the lock a submission needs only these of its household, as a plain row: the
-# scope (the village's path), what the assessment needs (forms.HouseholdFacts) and, in the
-# same round trip, the record at the phone's base_version (history never changes).
+# scope (the village's path), what the assessment needs (forms.HouseholdFacts), the row's
+# record fields with its version (a lone re-visit's merge is worked out before the lock on
+# them: _foresee) and, in the same round trip, the record at the phone's base_version
+# (history never changes).
 _HOUSEHOLD_PLACE = Plain(
-    select(Household.id, Household.village_id, Household.lat, Household.lon,
+    select(Household.id, *[getattr(Household, name) for name in HOUSEHOLD_FIELDS],
+           Household.version,
            Region.code.label("village_code"), Region.path.label("village_path"),
            SNAPSHOT_AT.scalar_subquery().label("snapshot"))
     .join(Region, Household.village_id == Region.id)
@@ -329,6 +332,28 @@ def _household_in_scope(user: User | Caller, household_id: int, base_version: in
 
 
 @dataclass
+class Foreseen:
+    """A lone re-visit's merge worked out before the lock, on the household as it was at
+    `version` (its record `server`): the items it would add without a required field
+    (`missing`) and, when there are none, the merge itself (`result`).
+
+    Every change to a household's record writes a new version (versions.record_version:
+    a merge here, conflicts.resolve, review's revert, register_household; none changes
+    the record otherwise), so under the lock a household still at `version` still holds
+    `server`, and the merge
+    is the one the lock would have worked out; at any other version it is worked out
+    again under the lock (_receive). This moves the record's read and the merge out of the
+    database's single writer lock on SQLite: decisions still rest on what is read under
+    the lock (the version), so concurrent submissions still never lose an update.
+    """
+
+    version: int
+    server: dict
+    missing: dict[str, list[str]]
+    result: merging.MergeResult | None
+
+
+@dataclass
 class Prepared:
     """A submission validated before any lock: the row to write and what was learnt."""
 
@@ -337,6 +362,7 @@ class Prepared:
     checked_village: int | None  # the household's village when its scope was checked
     snapshot: dict | None  # the household at base_version (history never changes)
     assessed: bool  # the assessment is computed on the final base already
+    foreseen: Foreseen | None = None  # a lone re-visit's merge, worked out before the lock
 
 
 def _prepare(user: User | Caller, data: dict, body_hash: str) -> Prepared:
@@ -423,7 +449,28 @@ def _prepare(user: User | Caller, data: dict, body_hash: str) -> Prepared:
                 household.id, household.lat, household.lon, household.village_code)
             submission.assessment = _assess(form, submission, facts, snapshot)
             assessed = True
-    return Prepared(submission, form, checked_village, snapshot, assessed)
+    foreseen = _foresee(household, snapshot, changes) if lone and snapshot is not None else None
+    return Prepared(submission, form, checked_village, snapshot, assessed, foreseen)
+
+
+def _foresee(household: Row, snapshot: dict, changes: dict) -> Foreseen:
+    """Work out a lone re-visit's merge before the lock, on the household's record now.
+
+    `household` is the row read at the start of _prepare (its fields and version); its
+    collections are read after it. Read in that order the record is never newer than the
+    version it is taken for, whatever commits meanwhile: a collection changed after the
+    row was read comes with a higher version, which the lock's check then sees (_receive).
+    For a lone submission the effective base is the snapshot at base_version
+    (effective_base: no chain), and its new item ids were checked against other households
+    on receipt, so the merge needs nothing else from the database.
+    """
+    server = read_record(household)
+    missing = missing_required(changes, _known_items(server, snapshot))
+    result = None
+    if not missing:
+        result = merging.merge(snapshot, server, changes)
+        _unplaceable_additions(result, household.id, items_checked=True)
+    return Foreseen(household.version, server, missing, result)
 
 
 def _known_items(server: dict, snapshot: dict | None) -> dict:
@@ -524,6 +571,7 @@ def _receive(user: User | Caller, prepared: Prepared, ip: str | None) -> tuple[S
     waiting = not lone and (previous is None or previous.merge_state == "held")
     snapshot = prepared.snapshot
     server = None  # the household's record, once read under the lock
+    foreseen = None  # the merge worked out before the lock, if still valid under it
     if snapshot is None and household is not None and submission.base_version is not None:
         snapshot = snapshot_at(household.id, submission.base_version)
     if household is not None and not waiting and submission.household_id is not None:
@@ -534,8 +582,12 @@ def _receive(user: User | Caller, prepared: Prepared, ip: str | None) -> tuple[S
                 errors={"base_version": [f"the household is at version {household.version}"]},
             )
         if lone:
-            server = read_record(household)
-            missing = missing_required(submission.changes, _known_items(server, snapshot))
+            foreseen = _still_valid(prepared.foreseen, household)
+            if foreseen is not None:
+                server, missing = foreseen.server, foreseen.missing
+            else:
+                server = read_record(household)
+                missing = missing_required(submission.changes, _known_items(server, snapshot))
             if missing:
                 raise Invalid(
                     "输入有误 / invalid input",
@@ -554,6 +606,7 @@ def _receive(user: User | Caller, prepared: Prepared, ip: str | None) -> tuple[S
             items_checked=lone,
             server=server,
             held_after=held_after,
+            merged=foreseen.result if foreseen is not None else None,
         )
     stamp(touched, household)
     audit.record(
@@ -583,6 +636,16 @@ def _receive(user: User | Caller, prepared: Prepared, ip: str | None) -> tuple[S
     else:
         db.session.commit()
     return submission, True
+
+
+def _still_valid(foreseen: Foreseen | None, household: Household) -> Foreseen | None:
+    """Return the merge worked out before the lock if the household, read under the lock,
+    is still at the version it was worked out on (then its record is unchanged: every
+    change to it writes a version); else None, and the merge is worked out under the lock.
+    """
+    if foreseen is None or foreseen.version != household.version:
+        return None
+    return foreseen
 
 
 def stamp(submissions: list[Submission], household: Household | None = None) -> None:
@@ -758,6 +821,7 @@ def _merge(
     items_checked: bool = False,
     server: dict | None = None,
     held_after: bool | None = None,
+    merged: merging.MergeResult | None = None,
 ) -> list[Submission]:
     """Merge a submission (and the held links after it); return every submission merged.
 
@@ -766,7 +830,9 @@ def _merge(
     `items_checked`: its new item ids were checked against other households on receipt;
     `server`: the household's record, if the caller read it under the lock already;
     `held_after`: whether held links follow it, if the caller looked under the lock
-    (lock_held_successors; a link that arrives later releases itself, see submit).
+    (lock_held_successors; a link that arrives later releases itself, see submit);
+    `merged`: the merge of `server` (then given too) worked out before the lock, which the
+    caller found still valid under it (_still_valid).
 
     Writing the version takes the global change counter, held until commit: everything
     else is done and in the session first, so the counter is held for the last few
@@ -775,10 +841,12 @@ def _merge(
     if household is None:
         return _merge_new_household(submission, form, released)
     base, merge_base = effective_base(submission, household, snapshot)
-    if server is None:
-        server = read_record(household)
-    result = merging.merge(base, server, submission.changes)
-    _unplaceable_additions(result, household.id, items_checked)
+    result = merged
+    if result is None:
+        if server is None:
+            server = read_record(household)
+        result = merging.merge(base, server, submission.changes)
+        _unplaceable_additions(result, household.id, items_checked)
     expected_version = household.version + (1 if result.applied else 0)
     conflicts = [
         Conflict(

@@ -189,16 +189,19 @@ def as_stored(before: dict, wanted: dict) -> dict:
     return record
 
 
-def write_record(household: Household, before: dict, wanted: dict) -> dict:
+def write_record(household: Household, before: dict, wanted: dict, *,
+                 after: dict | None = None) -> dict:
     """Make the household's rows hold `wanted` (read as `before` under the lock); return the
-    record they now hold (as_stored).
+    record they now hold (as_stored; `after` is it, when the caller worked it out already:
+    a merge worked out before the lock, sync._foresee).
 
     The household row's fields are set on its object (written at the flush with its new
     version); the collections' inserts, updates and deletes are run now. The object's
     collections are expired, so that anything reading them later in the transaction reads
     the rows.
     """
-    after = as_stored(before, wanted)
+    if after is None:
+        after = as_stored(before, wanted)
     _forget_loaded_items(household)
     for field in HOUSEHOLD_FIELDS:
         if field != "code" and after["household"][field] != before["household"][field]:

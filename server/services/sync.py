@@ -47,7 +47,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain import merge as merging
 from ..domain.binding import BindingError, bound_changes
-from ..domain.record import COLLECTION_FIELDS, HOUSEHOLD_FIELDS, empty_record
+from ..domain.record import COLLECTION_FIELDS, HOUSEHOLD_FIELDS, diff, empty_record
 from ..domain.record_form import RECORD_FORM_ID, RECORD_FORM_VERSION, record_form
 from ..extensions import db
 from ..models import (
@@ -65,7 +65,7 @@ from .auth import Caller
 from .errors import Conflict as ConflictError
 from .errors import Forbidden, Invalid, NotFound
 from .gates import submission_slot
-from .household_record import ITEM_MODELS, read_record, write_record
+from .household_record import ITEM_MODELS, as_stored, read_record, write_record
 from .locks import begin_household_write, is_sqlite, lock_household
 from .plain_sql import Plain
 from .register import register_household
@@ -335,7 +335,9 @@ def _household_in_scope(user: User | Caller, household_id: int, base_version: in
 class Foreseen:
     """A lone re-visit's merge worked out before the lock, on the household as it was at
     `version` (its record `server`): the items it would add without a required field
-    (`missing`) and, when there are none, the merge itself (`result`).
+    (`missing`) and, when there are none, the merge itself (`result`) with, when it
+    changes something, the record the rows will hold (`after`, as write_record gives it)
+    and the version's changes (`changes`, as record_version finds them).
 
     Every change to a household's record writes a new version (versions.record_version:
     a merge here, conflicts.resolve, review's revert, register_household; none changes
@@ -351,6 +353,8 @@ class Foreseen:
     server: dict
     missing: dict[str, list[str]]
     result: merging.MergeResult | None
+    after: dict | None = None
+    changes: list[dict] | None = None
 
 
 @dataclass
@@ -466,11 +470,14 @@ def _foresee(household: Row, snapshot: dict, changes: dict) -> Foreseen:
     """
     server = read_record(household)
     missing = missing_required(changes, _known_items(server, snapshot))
-    result = None
-    if not missing:
-        result = merging.merge(snapshot, server, changes)
-        _unplaceable_additions(result, household.id, items_checked=True)
-    return Foreseen(household.version, server, missing, result)
+    if missing:
+        return Foreseen(household.version, server, missing, None)
+    result = merging.merge(snapshot, server, changes)
+    _unplaceable_additions(result, household.id, items_checked=True)
+    if not result.applied:
+        return Foreseen(household.version, server, missing, result)
+    after = as_stored(server, result.record)
+    return Foreseen(household.version, server, missing, result, after, diff(server, after))
 
 
 def _known_items(server: dict, snapshot: dict | None) -> dict:
@@ -606,7 +613,7 @@ def _receive(user: User | Caller, prepared: Prepared, ip: str | None) -> tuple[S
             items_checked=lone,
             server=server,
             held_after=held_after,
-            merged=foreseen.result if foreseen is not None else None,
+            foreseen=foreseen,
         )
     stamp(touched, household)
     audit.record(
@@ -821,7 +828,7 @@ def _merge(
     items_checked: bool = False,
     server: dict | None = None,
     held_after: bool | None = None,
-    merged: merging.MergeResult | None = None,
+    foreseen: Foreseen | None = None,
 ) -> list[Submission]:
     """Merge a submission (and the held links after it); return every submission merged.
 
@@ -831,8 +838,8 @@ def _merge(
     `server`: the household's record, if the caller read it under the lock already;
     `held_after`: whether held links follow it, if the caller looked under the lock
     (lock_held_successors; a link that arrives later releases itself, see submit);
-    `merged`: the merge of `server` (then given too) worked out before the lock, which the
-    caller found still valid under it (_still_valid).
+    `foreseen`: the merge of `server` (then given too) worked out before the lock, which
+    the caller found still valid under it (_still_valid).
 
     Writing the version takes the global change counter, held until commit: everything
     else is done and in the session first, so the counter is held for the last few
@@ -841,7 +848,7 @@ def _merge(
     if household is None:
         return _merge_new_household(submission, form, released)
     base, merge_base = effective_base(submission, household, snapshot)
-    result = merged
+    result = foreseen.result if foreseen is not None else None
     if result is None:
         if server is None:
             server = read_record(household)
@@ -885,11 +892,13 @@ def _merge(
     submission.applied = []
     if result.applied:
         moved_from = household.village_id
-        after = write_record(household, server, result.record)
+        after = write_record(household, server, result.record,
+                             after=foreseen.after if foreseen is not None else None)
         written = record_version(
             household,
             before=server,
             after=after,
+            changes=foreseen.changes if foreseen is not None else None,
             cause="submission",
             actor_id=submission.submitted_by,
             source_ref=submission.instance_id,

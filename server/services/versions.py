@@ -59,6 +59,7 @@ def record_version(
     note: str | None = None,
     prev_village_id: int | None = None,
     after: dict | None = None,
+    changes: list[dict] | None = None,
 ) -> Written | None:
     """Write a new version if the record changed since `before`; return it (or None).
 
@@ -66,11 +67,13 @@ def record_version(
     household). The actor is a user row or, when the caller holds only its id, `actor_id`.
     Bumps household.version and change_seq. The caller commits. `after` is the record the
     rows now hold when the caller has it (household_record.write_record); otherwise it is
-    read from the household's objects.
+    read from the household's objects. `changes` is diff(before, after) when the caller
+    worked it out already (with `after`: a merge worked out before the lock, sync._foresee).
     """
     if after is None:
         after = to_record(household)
-    changes = diff(before or {}, after)
+    if changes is None:
+        changes = diff(before or {}, after)
     if before is not None and not changes:
         return None
     seq = next_change_seq()

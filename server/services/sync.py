@@ -88,6 +88,16 @@ _HELD_AFTER = select(Submission).where(
 # Whether there are any: usually not, and a plain probe tells it without the ORM's loading.
 _ANY_HELD_AFTER = Plain(
     _HELD_AFTER.with_only_columns(Submission.id).order_by(None).limit(1))
+# Under the lock, one statement for two questions about a new submission's instance_id:
+# is it stored already (a copy got in since it arrived), and do held links follow it? Both
+# are usually no.
+_STORED_OR_FOLLOWED = Plain(union_all(
+    select(literal("stored").label("kind")).where(
+        Submission.instance_id == bindparam("instance_id")),
+    select(literal("held").label("kind")).where(
+        Submission.previous_instance_id == bindparam("instance_id"),
+        Submission.merge_state == "held"),
+))
 _KNOWN_USERS = Plain(select(User.id).where(User.id.in_(bindparam("ids", expanding=True))))
 
 
@@ -149,6 +159,13 @@ def _stored(instance_id: str) -> Submission | None:
     """
     found = _ID_BY_INSTANCE.scalar({"instance_id": instance_id})
     return None if found is None else by_instance(instance_id)
+
+
+def _stored_or_followed(instance_id: str) -> tuple[Submission | None, bool]:
+    """Return, under the lock, the stored submission with this instance_id (if any) and
+    whether held links follow it: _stored's probe and _held_successors' in one round trip."""
+    kinds = {row.kind for row in _STORED_OR_FOLLOWED.execute({"instance_id": instance_id})}
+    return (by_instance(instance_id) if "stored" in kinds else None), "held" in kinds
 
 
 def _replay(existing: Submission, body_hash: str) -> Submission:
@@ -551,7 +568,7 @@ def _receive(user: User | Caller, prepared: Prepared, ip: str | None) -> tuple[S
             household_id = previous.household_id
     # Everything before it only read: the lock is taken in the same transaction.
     household = begin_household_write(household_id, collections=False, after_reads=True)
-    existing = _stored(submission.instance_id)
+    existing, followed = _stored_or_followed(submission.instance_id)
     if existing is not None:
         return _replay(existing, submission.body_hash), False
     if household_id is not None and (
@@ -604,6 +621,9 @@ def _receive(user: User | Caller, prepared: Prepared, ip: str | None) -> tuple[S
     touched = [submission]
     if not waiting:
         held_after = lock_held_successors(submission.instance_id)
+        if held_after is None:
+            # SQLite locks no rows: the probe under the same lock above told it.
+            held_after = followed
         touched = _merge(
             submission,
             household,

@@ -359,11 +359,11 @@ class Foreseen:
     Every change to a household's record writes a new version (versions.record_version:
     a merge here, conflicts.resolve, review's revert, register_household; none changes
     the record otherwise), so under the lock a household still at `version` still holds
-    `server`, and the merge
-    is the one the lock would have worked out; at any other version it is worked out
-    again under the lock (_receive). This moves the record's read and the merge out of the
-    database's single writer lock on SQLite: decisions still rest on what is read under
-    the lock (the version), so concurrent submissions still never lose an update.
+    `server`, and the merge is the one the lock would have worked out; at any other
+    version it is worked out again under the lock (_receive). This moves the record's read
+    and the merge out of the database's single writer lock on SQLite: decisions still rest
+    on what is read under the lock (the version), so concurrent submissions still never
+    lose an update.
     """
 
     version: int

@@ -29,6 +29,18 @@ def two_teams_edit(scenario, demo, household, first: dict, second: dict) -> Conf
         Conflict.status == "open", Conflict.household_id == household.id))
 
 
+def id_number_conflict(scenario, demo, household) -> Conflict:
+    """inv1 and inv2 give the head two different ID numbers: return the open conflict."""
+    member = household.members[0]
+    conflict = two_teams_edit(
+        scenario, demo, household,
+        {"members": [{"id": member.id, "id_number": "230229197001010015"}]},
+        {"members": [{"id": member.id, "id_number": "230229197001010031"}]},
+    )
+    assert conflict.path == f"members.{member.id}.id_number"
+    return conflict
+
+
 def conflict_reads() -> list[AuditEntry]:
     """Return the audit entries of conflict reads, oldest first."""
     db.session.expire_all()
@@ -52,13 +64,7 @@ def test_which_conflicts_show_sensitive_values(path, values, sensitive):
 def test_the_console_list_showing_an_id_number_conflict_is_audited(
         console, scenario, demo, township_1):
     household = township_1[5]
-    member = household.members[0]
-    conflict = two_teams_edit(
-        scenario, demo, household,
-        {"members": [{"id": member.id, "id_number": "230229197001010015"}]},
-        {"members": [{"id": member.id, "id_number": "230229197001010031"}]},
-    )
-    assert conflict.path == f"members.{member.id}.id_number"
+    conflict = id_number_conflict(scenario, demo, household)
     page = console.as_user("sup1").text("/console/conflicts")
     assert "230229197001010031" in page  # in full: the supervisor compares the digits
     [entry] = conflict_reads()
@@ -68,12 +74,7 @@ def test_the_console_list_showing_an_id_number_conflict_is_audited(
 
 def test_the_api_list_showing_an_id_number_conflict_is_audited(api, scenario, demo, township_1):
     household = township_1[6]
-    member = household.members[0]
-    conflict = two_teams_edit(
-        scenario, demo, household,
-        {"members": [{"id": member.id, "id_number": "230229197001010015"}]},
-        {"members": [{"id": member.id, "id_number": "230229197001010031"}]},
-    )
+    conflict = id_number_conflict(scenario, demo, household)
     response = api.as_user("sup1").get("/api/v1/conflicts?status=open")
     assert response.status_code == 200
     assert [c["id"] for c in response.get_json()["conflicts"]] == [conflict.id]

@@ -200,3 +200,17 @@ def fill_and_finish(page, photos: list[Path], answers: dict | None = None) -> st
     page.click("#finish")
     page.wait_for_url("**/#/sync")
     return instance_id
+
+
+def make_it_refused(page, instance_id: str) -> None:
+    """Give a queued survey an answer the server refuses (an answer to a question the form
+    does not have, as a phone on an old build could send)."""
+    page.evaluate(
+        """async (id) => {
+            const db = await import("/js/db.js");
+            const item = await db.get("outbox", id);
+            item.payload.answers.no_such_question = 1;
+            await db.put("outbox", item);
+        }""",
+        instance_id,
+    )

@@ -10,32 +10,40 @@ from server.models.household import Household
 from server.models.submission import Submission
 
 from .conftest import dump, sign_in
-from .survey import fill_and_finish, make_photos
+from .survey import fill_and_finish, make_it_refused, make_photos
 from .test_conflict import open_household
 
 pytestmark = pytest.mark.e2e
 
 
-def test_a_second_offline_survey_continues_the_first_without_a_conflict(
-    new_context, live_server, tmp_path
-):
-    context = new_context()
-    page = context.new_page()
+def first_survey_offline(new_context, tmp_path):
+    """Sign in as inv1, go offline and survey the first household, changing its address;
+    return (page, household code, photos, instance id)."""
+    page = new_context().new_page()
     sign_in(page, "inv1")
     code = page.locator("#household-list li a .hh-meta").first.inner_text().split(" · ")[0]
-    context.set_offline(True)
+    page.context.set_offline(True)
     photos = make_photos(tmp_path, 2)
-
     open_household(page, code)
     page.click("#start-survey")
     assert page.locator("#continues").count() == 0  # nothing to continue yet
-    first = fill_and_finish(page, photos, {"address": "城东社区1组1号（第一次）"})
+    return page, code, photos, fill_and_finish(page, photos, {"address": "城东社区1组1号（第一次）"})
 
-    # Back at the door the same day, still offline: the survey shows what was entered then.
+
+def start_again(page, code: str) -> None:
+    """Start another survey of the household: it says it continues the first."""
     page.evaluate("location.hash = '#/households'")
     open_household(page, code)
     page.click("#start-survey")
     page.wait_for_selector("#continues")
+
+
+def test_a_second_offline_survey_continues_the_first_without_a_conflict(
+    new_context, live_server, tmp_path
+):
+    page, code, photos, first = first_survey_offline(new_context, tmp_path)
+    # Back at the door the same day, still offline: the survey shows what was entered then.
+    start_again(page, code)
     page.click("nav.sections button[data-section=basics]")
     address = page.locator("#section .field[data-name=address] input").first
     assert address.input_value() == "城东社区1组1号（第一次）"
@@ -46,7 +54,7 @@ def test_a_second_offline_survey_continues_the_first_without_a_conflict(
     assert payload["previous_instance_id"] == first, dump(payload)
     assert payload["answers"]["address"] == "城东社区1组1号（第二次）"
 
-    context.set_offline(False)
+    page.context.set_offline(False)
     for instance_id in (first, second):
         page.wait_for_selector(f"#sent li[data-instance='{instance_id}']", timeout=30000)
 
@@ -77,32 +85,12 @@ def test_a_survey_continuing_a_refused_one_waits_and_follows_it_when_fixed(
     """The first survey is refused by the server: the one continuing it is not sent (the
     server would hold it for a predecessor that never comes); taken back and finished again
     under a new id, the first is continued by the second, and both merge."""
-    context = new_context()
-    page = context.new_page()
-    sign_in(page, "inv1")
-    code = page.locator("#household-list li a .hh-meta").first.inner_text().split(" · ")[0]
-    context.set_offline(True)
-    photos = make_photos(tmp_path, 2)
-    open_household(page, code)
-    page.click("#start-survey")
-    refused = fill_and_finish(page, photos, {"address": "城东社区1组1号（第一次）"})
-    # What the server refuses (a phone on an old build could send it).
-    page.evaluate(
-        """async (id) => {
-            const db = await import("/js/db.js");
-            const item = await db.get("outbox", id);
-            item.payload.answers.no_such_question = 1;
-            await db.put("outbox", item);
-        }""",
-        refused,
-    )
-    page.evaluate("location.hash = '#/households'")
-    open_household(page, code)
-    page.click("#start-survey")
-    page.wait_for_selector("#continues")
+    page, code, photos, refused = first_survey_offline(new_context, tmp_path)
+    make_it_refused(page, refused)
+    start_again(page, code)
     second = fill_and_finish(page, photos[::-1], {"address": "城东社区1组1号（第二次）"})
 
-    context.set_offline(False)
+    page.context.set_offline(False)
     page.click("#sync-now")
     card = page.locator(f"#outbox li[data-instance='{refused}'][data-state=attention]")
     card.wait_for(timeout=30000)

@@ -11,7 +11,7 @@ from server.models.submission import Submission, SubmissionMedia
 from tests.forms_helpers import SURVEY
 
 from .conftest import idb_outbox, sign_in
-from .survey import fill_and_finish, make_photos
+from .survey import fill_and_finish, make_it_refused, make_photos
 
 pytestmark = pytest.mark.e2e
 
@@ -50,17 +50,7 @@ def refusal_lines(card, expected: list[str], seconds: float = 10) -> list[str]:
 
 def test_a_refused_survey_is_fixed_and_finished_again(page, context, live_server, tmp_path):
     refused_id = finished_offline(page, context, tmp_path)
-    # What the server will refuse (a phone on an old build could send it): an answer to a
-    # question the form does not have.
-    page.evaluate(
-        """async (id) => {
-            const db = await import("/js/db.js");
-            const item = await db.get("outbox", id);
-            item.payload.answers.no_such_question = 1;
-            await db.put("outbox", item);
-        }""",
-        refused_id,
-    )
+    make_it_refused(page, refused_id)
     card = sync_until_it_needs_a_look(page, context, refused_id)
     assert "no_such_question" in card.inner_text()
     # Tried again by hand without a connection, it keeps the server's refusal.

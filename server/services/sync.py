@@ -620,9 +620,11 @@ def _receive(user: User | Caller, prepared: Prepared, ip: str | None) -> tuple[S
     submission.household_id = household.id if household is not None else None
     touched = [submission]
     if not waiting:
-        held_after = lock_held_successors(submission.instance_id)
+        # The probe under the lock told whether held links follow; none of this household
+        # can be added meanwhile (it would wait for this lock), so with none there is nothing
+        # to lock. PostgreSQL locks those there are; SQLite locks no rows (None).
+        held_after = followed and lock_held_successors(submission.instance_id)
         if held_after is None:
-            # SQLite locks no rows: the probe under the same lock above told it.
             held_after = followed
         touched = _merge(
             submission,

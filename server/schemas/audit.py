@@ -7,9 +7,8 @@ from .. import county_clock
 from ..domain.audit_categories import ACTION_IDS, CATEGORY_IDS
 from ..domain.audit_ledger import RESOLUTIONS, STATES, is_overdue
 from ..domain.audit_lists import LIST_KIND_IDS
-from .common import UtcDateTime
+from .common import DB_COUNT, DB_ID, UtcDateTime
 
-DB_INT = validate.Range(1, 2**31 - 1)  # ids are 32-bit integer columns
 # Text without NUL characters (PostgreSQL cannot store them), and region codes (digits).
 NO_NUL = validate.Regexp(r"^[^\x00]*$", error="must not contain NUL characters")
 CODE = validate.Regexp(r"^[0-9]{1,32}$", error="a region code (digits)")
@@ -125,14 +124,14 @@ class FlagPageSchema(Schema):
 class FlagQuerySchema(Schema):
     """Filters of the flag list."""
 
-    household_id = fields.Integer(load_default=None, validate=DB_INT)
+    household_id = fields.Integer(load_default=None, validate=DB_ID)
     category = fields.String(load_default=None, validate=validate.OneOf(CATEGORY_IDS))
     list_kind = fields.String(load_default=None, validate=validate.OneOf(LIST_KIND_IDS))
     strength = fields.String(load_default=None, validate=validate.OneOf(("strong", "weak")))
     township_code = fields.String(load_default=None, validate=CODE)
     state = fields.String(load_default=None, validate=validate.OneOf(("active", "closed")))
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(0, 2**31 - 1))
+    offset = fields.Integer(load_default=0, validate=DB_COUNT)
 
 
 class QueueItemSchema(Schema):
@@ -222,15 +221,15 @@ class LedgerQuerySchema(Schema):
         validate=validate.OneOf(("check", "crosscheck", "payment_roll", "manual")),
     )
     township_code = fields.String(load_default=None, validate=CODE)
-    household_id = fields.Integer(load_default=None, validate=DB_INT)
+    household_id = fields.Integer(load_default=None, validate=DB_ID)
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(0, 2**31 - 1))
+    offset = fields.Integer(load_default=0, validate=DB_COUNT)
 
 
 class LedgerCreateSchema(Schema):
     """A problem a supervisor found by hand."""
 
-    household_id = fields.Integer(required=True, validate=DB_INT)
+    household_id = fields.Integer(required=True, validate=DB_ID)
     member_id = fields.String(
         load_default=None, allow_none=True, validate=[validate.Length(max=36), NO_NUL]
     )
@@ -323,7 +322,7 @@ class ReviewQuerySchema(Schema):
     township_code = fields.String(load_default=None, validate=CODE)
     village_code = fields.String(load_default=None, validate=CODE)
     within_days = fields.Integer(load_default=30, validate=validate.Range(0, 400))
-    assigned_to = fields.Integer(load_default=None, validate=DB_INT)
+    assigned_to = fields.Integer(load_default=None, validate=DB_ID)
 
 
 class ReviewDueSchema(Schema):
@@ -358,9 +357,9 @@ class AssignSchema(Schema):
     """Assign (or, with investigator_id null, unassign) households' reviews."""
 
     household_ids = fields.List(
-        fields.Integer(validate=DB_INT), required=True, validate=validate.Length(min=1, max=500)
+        fields.Integer(validate=DB_ID), required=True, validate=validate.Length(min=1, max=500)
     )
-    investigator_id = fields.Integer(required=True, allow_none=True, validate=DB_INT)
+    investigator_id = fields.Integer(required=True, allow_none=True, validate=DB_ID)
 
 
 # ---- payment rolls ---------------------------------------------------------------------------
@@ -423,7 +422,7 @@ class RollToLedgerSchema(Schema):
     """Which mismatches become ledger entries (null or absent: all of them)."""
 
     mismatch_ids = fields.List(
-        fields.Integer(validate=DB_INT),
+        fields.Integer(validate=DB_ID),
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=5000),

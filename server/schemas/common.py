@@ -3,7 +3,13 @@
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, validate
+
+from ..extensions import MAX_DB_INT
+
+# Integers an Integer column holds (32-bit: extensions.MAX_DB_INT); ids are positive.
+DB_ID = validate.Range(min=1, max=MAX_DB_INT)
+DB_COUNT = validate.Range(min=0, max=MAX_DB_INT)
 
 
 class ErrorSchema(Schema):

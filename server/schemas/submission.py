@@ -10,14 +10,10 @@ from marshmallow import (
     validates_schema,
 )
 
-from ..extensions import MAX_DB_INT
 from ..models.submission import REVIEW_STATES
-from .common import LocationSchema, UtcDateTime
+from .common import DB_COUNT, DB_ID, LocationSchema, UtcDateTime
 
 SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="must be a lowercase hex SHA-256")
-# Integers the database can hold (64-bit); ids are positive.
-DB_ID = validate.Range(min=1, max=MAX_DB_INT)
-DB_COUNT = validate.Range(min=0, max=MAX_DB_INT)
 MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 

@@ -24,7 +24,7 @@ from .. import county_clock
 from ..domain import audit_lists
 from ..domain.audit_categories import category_label
 from ..domain.audit_matching import Match, Person, match_rows
-from ..extensions import db
+from ..extensions import MAX_DB_INT, db
 from ..models import (
     CrosscheckFlag,
     CrosscheckList,
@@ -314,7 +314,7 @@ def get_list(user: User, list_id: int, *, ip: str | None = None) -> tuple[Crossc
     require_county_auditor(user)
     imported = (
         db.session.scalar(_lists_in_scope(user).where(CrosscheckList.id == list_id))
-        if 0 < list_id <= ledger.MAX_ID
+        if 0 < list_id <= MAX_DB_INT
         else None
     )
     if imported is None:

@@ -27,7 +27,7 @@ from ..domain.audit_categories import (
     category_label,
     category_of_check,
 )
-from ..extensions import db
+from ..extensions import MAX_DB_INT, db
 from ..models import (
     AuditEntry,
     CrosscheckFlag,
@@ -64,9 +64,6 @@ SOURCE_LABELS = {
     "manual": {"zh": "人工发现", "en": "found by a supervisor"},
 }
 MAX_PAGE = 500
-# Ids are 32-bit integer columns: a larger number names nothing (and PostgreSQL would refuse
-# to compare it with an integer column).
-MAX_ID = 2**31 - 1
 # An amount to recover is kept in a Numeric(12, 2) column: below ten billion yuan (a larger
 # one went to the database, or past Decimal's 28 digits while rounded to the fen: a 500).
 AMOUNT_LIMIT = 10**10
@@ -205,6 +202,16 @@ def mark_changed(household_ids) -> None:
         household.change_seq = next_change_seq()
 
 
+def _fen(amount: float | int) -> Decimal | None:
+    """Return an amount rounded to the fen, or None when it is no amount the column holds
+    (a bool, which is an int to Python; not finite; AMOUNT_LIMIT or more once rounded:
+    9999999999.999 rounds up to it)."""
+    if isinstance(amount, bool) or not math.isfinite(amount) or abs(amount) >= AMOUNT_LIMIT:
+        return None
+    fen = Decimal(str(amount)).quantize(Decimal("0.01"))
+    return fen if abs(fen) < AMOUNT_LIMIT else None
+
+
 def _validate_fields(data: dict) -> dict[str, list[str]]:
     """Check the category, actions and money of entry fields; return the problems.
 
@@ -213,11 +220,8 @@ def _validate_fields(data: dict) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     amount = data.get("amount_to_recover")
     if isinstance(amount, float | int):
-        # A bool is an int to Python, not an amount.
-        fen = (Decimal(str(amount)).quantize(Decimal("0.01"))
-               if not isinstance(amount, bool) and math.isfinite(amount)
-               and abs(amount) < AMOUNT_LIMIT else None)
-        if fen is None or abs(fen) >= AMOUNT_LIMIT:  # 9999999999.999 rounds up to it
+        fen = _fen(amount)
+        if fen is None:
             errors["amount_to_recover"] = [f"must be a number below {AMOUNT_LIMIT}"]
             data.pop("amount_to_recover")
         else:
@@ -250,7 +254,7 @@ def create(user: User, data: dict, *, ip: str | None = None) -> LedgerEntry:
     elif isinstance(data.get("household_id"), int):
         household = (
             db.session.get(Household, data["household_id"])
-            if data["household_id"] <= MAX_ID
+            if data["household_id"] <= MAX_DB_INT
             else None
         )
     else:
@@ -395,7 +399,7 @@ def create_from_check(
 def _entry_for(user: User, entry_id: int, *, for_update: bool = False) -> LedgerEntry:
     """Return an entry in the user's scope, or raise NotFound."""
     require_supervisor(user)
-    if not 0 < entry_id <= MAX_ID:
+    if not 0 < entry_id <= MAX_DB_INT:
         raise NotFound("整改条目不存在 / no such ledger entry")
     query = entries_in_scope(user).where(LedgerEntry.id == entry_id).options(*_ENTRY_LOAD)
     if for_update:
@@ -634,7 +638,7 @@ def household_filter(user: User, household_id: int) -> Household:
             .where(Household.id == household_id)
             .options(selectinload(Household.members))
         )
-        if 0 < household_id <= MAX_ID
+        if 0 < household_id <= MAX_DB_INT
         else None
     )
     if household is None:

@@ -22,7 +22,7 @@ from .. import county_clock
 from ..domain import audit_roll
 from ..domain.assessment import facts_from_record
 from ..domain.policy import assess_money, to_unit
-from ..extensions import db
+from ..extensions import MAX_DB_INT, db
 from ..models import (
     CrosscheckFlag,
     Household,
@@ -399,7 +399,7 @@ def rolls(user: User, *, ip: str | None = None) -> list[PaymentRoll]:
 def get_roll(user: User, roll_id: int, *, ip: str | None = None) -> PaymentRoll:
     """Return a roll with its mismatches (county supervisors and admins). Audited."""
     require_county_auditor(user)
-    roll = db.session.get(PaymentRoll, roll_id) if 0 < roll_id <= ledger.MAX_ID else None
+    roll = db.session.get(PaymentRoll, roll_id) if 0 < roll_id <= MAX_DB_INT else None
     if roll is None or not covers_region(user, roll.township_id):
         # Another county's roll reads as none at all: its names and amounts are not ours.
         raise NotFound("花名册不存在 / no such payment roll")
@@ -578,7 +578,7 @@ def _take_roll(actor: User, roll_id: int, reason, *, state: str) -> tuple[Paymen
     sees its state.
     """
     require_county_auditor(actor)
-    roll = db.session.get(PaymentRoll, roll_id) if 0 < roll_id <= ledger.MAX_ID else None
+    roll = db.session.get(PaymentRoll, roll_id) if 0 < roll_id <= MAX_DB_INT else None
     if roll is None or (actor is not None and not covers_region(actor, roll.township_id)):
         # Another county's roll is none at all, as when reading it (get_roll).
         raise NotFound("花名册不存在 / no such payment roll")

@@ -25,7 +25,7 @@ from sqlalchemy.orm import selectinload
 from .. import county_clock
 from ..domain import policy as policy_rules
 from ..domain.assessment import facts_from_record
-from ..extensions import db
+from ..extensions import MAX_DB_INT, db
 from ..models import Household, Region, ReviewAssignment, Submission, User
 from ..models.clock import utcnow
 from . import audit, ledger, policies
@@ -208,7 +208,7 @@ def assign(
     investigator = None
     if investigator_id is not None:
         investigator = (
-            db.session.get(User, investigator_id) if investigator_id <= ledger.MAX_ID else None
+            db.session.get(User, investigator_id) if investigator_id <= MAX_DB_INT else None
         )
         if (
             investigator is None
@@ -222,7 +222,7 @@ def assign(
             raise NotFound("调查员不存在 / no such investigator")
     households = db.session.scalars(
         select(Household).where(
-            Household.id.in_([i for i in household_ids if 0 < i <= ledger.MAX_ID])
+            Household.id.in_([i for i in household_ids if 0 < i <= MAX_DB_INT])
         )
     ).all()
     if len(households) != len(set(household_ids)):

@@ -622,10 +622,9 @@ def _receive(user: User | Caller, prepared: Prepared, ip: str | None) -> tuple[S
     if not waiting:
         # The probe under the lock told whether held links follow; none of this household
         # can be added meanwhile (it would wait for this lock), so with none there is nothing
-        # to lock. PostgreSQL locks those there are; SQLite locks no rows (None).
-        held_after = followed and lock_held_successors(submission.instance_id)
-        if held_after is None:
-            held_after = followed
+        # to lock.
+        if followed:
+            lock_held_successors(submission.instance_id)
         touched = _merge(
             submission,
             household,
@@ -634,7 +633,7 @@ def _receive(user: User | Caller, prepared: Prepared, ip: str | None) -> tuple[S
             assessed=prepared.assessed,
             items_checked=lone,
             server=server,
-            held_after=held_after,
+            held_after=followed,
             foreseen=foreseen,
         )
     stamp(touched, household)
@@ -701,22 +700,21 @@ def stamp(submissions: list[Submission], household: Household | None = None) -> 
 # --- merging ---------------------------------------------------------------------------------
 
 
-def lock_held_successors(instance_id: str) -> bool | None:
-    """Lock the held links after a submission before any version is written (PostgreSQL);
-    tell whether there are any (None on SQLite, which locks no rows and does not look).
+def lock_held_successors(instance_id: str) -> None:
+    """Lock the held links after a submission before any version is written (PostgreSQL;
+    SQLite locks no rows: its writer lock is the whole database's).
 
     Merging releases them, and writing a version takes the change counter: locking their
     rows first keeps "rows, then the counter" the only order (no deadlock with an upload
     completing one of them).
     """
     if is_sqlite():
-        return None
+        return
     frontier, seen = [instance_id], {instance_id}
     while frontier and len(seen) < MAX_CHAIN:
         found = db.session.connection().scalars(_LOCK_HELD_AFTER, {"frontier": frontier})
         frontier = [instance_id for instance_id in found if instance_id not in seen]
         seen.update(frontier)
-    return len(seen) > 1
 
 
 def _chain(submission: Submission, household_id: int | None = None) -> list[Submission]:
@@ -859,7 +857,7 @@ def _merge(
     `items_checked`: its new item ids were checked against other households on receipt;
     `server`: the household's record, if the caller read it under the lock already;
     `held_after`: whether held links follow it, if the caller looked under the lock
-    (lock_held_successors; a link that arrives later releases itself, see submit);
+    (_stored_or_followed; a link that arrives later releases itself, see submit);
     `foreseen`: the merge of `server` (then given too) worked out before the lock, which
     the caller found still valid under it (_still_valid).
 
@@ -870,8 +868,9 @@ def _merge(
     if household is None:
         return _merge_new_household(submission, form, released)
     base, merge_base = effective_base(submission, household, snapshot)
-    result = foreseen.result if foreseen is not None else None
-    if result is None:
+    if foreseen is not None:
+        result = foreseen.result
+    else:
         if server is None:
             server = read_record(household)
         result = merging.merge(base, server, submission.changes)

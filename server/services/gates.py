@@ -8,6 +8,13 @@ merge behind it, grows with the number of threads. A small gate in front of the 
 keeps the rest of the threads waiting outside, at no cost, and hands each freed slot to the
 thread that has waited longest, so latency stays even (first come, first merged).
 
+The slot covers the whole of a submission's CPU work, not only the merge: the API takes it
+before parsing the body and gives it back once the answer is built (api/submissions.py).
+With only the merge inside it, the threads parsing and checking the next submissions ran
+beside the slot's holder and took the interpreter lock from it while it held the
+database's write lock (bench/README.md, merge pass 11). An identical retry waits for a
+slot too: it is rare, and its answer is one lookup.
+
 `RUHU_SUBMIT_CONCURRENCY` sets the slots (0: no gate; default 1). Even two merges at once
 in one process cost about a fifth more CPU each than one after the other (they take turns on
 the interpreter lock) and merge no more per second (bench/README.md, merge pass 4): to use

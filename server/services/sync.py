@@ -64,7 +64,6 @@ from . import audit, forms, ledger, merge_store
 from .auth import Caller
 from .errors import Conflict as ConflictError
 from .errors import Forbidden, Invalid, NotFound
-from .gates import submission_slot
 from .household_record import ITEM_MODELS, as_stored, read_record, write_record
 from .locks import begin_household_write, is_sqlite, lock_household
 from .plain_sql import Plain
@@ -514,13 +513,15 @@ def submit(user: User | Caller, data: dict, *, ip: str | None = None) -> tuple[S
 
     `data` is the loaded SubmissionSchema. Raises Invalid (422), NotFound, Forbidden, or
     Conflict ``submission.changed`` (same instance_id, different body).
+
+    The API calls it in one of the process's merge slots (services/gates.py), with the
+    parsing before it and the answer after it.
     """
     body_hash = canonical_hash(data)
     existing = _stored(data["instance_id"])
     if existing is not None:
         return _replay(existing, body_hash), False
-    with submission_slot():
-        return _submit_new(user, data, body_hash, ip)
+    return _submit_new(user, data, body_hash, ip)
 
 
 def _submit_new(user: User | Caller, data: dict, body_hash: str, ip: str | None

@@ -50,8 +50,10 @@ def serve(args) -> None:
     from waitress import serve as waitress_serve
 
     from server import create_app
-    from server.cli import settle_heap
+    from server.cli import pin_to_cpu, settle_heap
 
+    if args.cpu is not None:
+        pin_to_cpu(args.cpu)  # as `ruhu serve --cpu` does
     app = create_app()
     # waitress logs a line whenever its task queue grows: expected at 32 clients.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
@@ -371,6 +373,10 @@ def main() -> None:
     parser.add_argument("--slices", type=int, default=6,
                         help="merge and bare load alternate in this many slices each "
                              "(--seconds in all per endpoint)")
+    parser.add_argument("--no-pin", dest="pin", action="store_false",
+                        help="let the system place the server processes (default: with "
+                             "several, each on its own core, as docs/deploy.md advises)")
+    parser.add_argument("--cpu", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -383,9 +389,13 @@ def main() -> None:
            "PYTHONPATH": str(ROOT)}
     prepare(data_dir, database_url)
     ports = [args.port + n for n in range(args.processes)]
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    pinned = args.pin and args.processes > 1 and len(cores) > 1
     servers = [subprocess.Popen(
         [sys.executable, __file__, "--serve", "--port", str(port),
-         "--threads", str(args.threads)], env=env) for port in ports]
+         "--threads", str(args.threads),
+         *(["--cpu", str(cores[n % len(cores)])] if pinned else [])], env=env)
+        for n, port in enumerate(ports)]
     try:
         for port in ports:
             for _ in range(100):
@@ -434,7 +444,7 @@ def main() -> None:
     report = {
         "engine": engine, "clients": args.clients, "processes": args.processes,
         "seconds": args.seconds, "form": args.form,
-        "cpus": os.cpu_count(), "merge": merge, "bare": bare,
+        "cpus": os.cpu_count(), "pinned": pinned, "merge": merge, "bare": bare,
         "ratio": merge["per_second"] / bare["per_second"], "slices": args.slices,
         "slice_ratios": ratios,
         "photo_ingest_12mp": ingest, "photo_upload_12mp": upload,

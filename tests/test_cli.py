@@ -160,3 +160,51 @@ def test_serve_keeps_the_start_up_heap_out_of_full_collections():
         assert gc.get_freeze_count() > 10_000  # the app's modules, mappers and objects
     finally:
         gc.unfreeze()
+
+
+def _threads_cores(pid: int) -> set[frozenset[int]]:
+    """Return the set of cores each thread of a process may run on."""
+    return {frozenset(os.sched_getaffinity(int(tid))) for tid in os.listdir(f"/proc/{pid}/task")}
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="pinning needs Linux and two cores")
+def test_serve_on_one_core_pins_every_thread(tmp_path):
+    """`ruhu serve --cpu N` runs the process on core N only, waitress's threads too (they are
+    started after the pinning); without --cpu it keeps every core it was given."""
+    env = {**os.environ, "RUHU_DATA_DIR": str(tmp_path / "data")}
+    env.pop("RUHU_DATABASE_URL", None)
+    cwd = Path(__file__).resolve().parent.parent
+    core = max(os.sched_getaffinity(0))
+    servers = []
+    try:
+        for cpu in (["--cpu", str(core)], []):
+            port = free_port()
+            server = subprocess.Popen(
+                [*RUHU, "serve", "--host", "127.0.0.1", "--port", str(port), *cpu],
+                env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            )
+            servers.append(server)
+            wait_until_listening(port)
+        pinned, free = servers
+        assert len(os.listdir(f"/proc/{pinned.pid}/task")) > 8  # waitress's workers are up
+        assert _threads_cores(pinned.pid) == {frozenset({core})}
+        assert _threads_cores(free.pid) == {frozenset(os.sched_getaffinity(0))}
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
+            server.stdout.close()
+
+
+def test_serve_on_a_core_it_may_not_use_is_refused_clearly(runner, monkeypatch):
+    """A core the machine does not have is a usage error naming --cpu, not a traceback,
+    and nothing is served."""
+    import waitress
+
+    served = []
+    monkeypatch.setattr(waitress, "serve", lambda *args, **kwargs: served.append(kwargs))
+    result = runner.invoke(args=["serve", "--cpu", "4096"])
+    assert result.exit_code == 2
+    assert "--cpu" in result.output and "core 4096" in result.output
+    assert served == []

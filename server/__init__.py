@@ -22,6 +22,9 @@ def _sqlite_pragmas(busy_timeout_ms: int):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms:d}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Checkpoints run after the writer's locks are let go (services/wal_checkpoints.py),
+        # not inside whichever commit takes the WAL past SQLite's mark.
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     return on_connect
@@ -34,6 +37,7 @@ def _configure_engine(app: Flask) -> None:
         if engine.dialect.name == "sqlite":
             timeout_ms = int(app.config["DB_LOCK_TIMEOUT_SECONDS"] * 1000)
             event.listen(engine, "connect", _sqlite_pragmas(timeout_ms))
+            from .services import wal_checkpoints  # noqa: F401 (its listeners count commits)
 
 
 class DatabaseIntConverter(IntegerConverter):

@@ -166,6 +166,11 @@ def writer_file_lock() -> WriterFile | None:
     return found
 
 
+def holds_writer(session: Session) -> bool:
+    """Tell whether a session holds this process's SQLite writer mutex (and the lock file)."""
+    return bool(session.info.get(_HOLDS_WRITER))
+
+
 def _take_writer_file(session: Session) -> None:
     """Take the lock file within the lock timeout, or answer 503 (the mutex is handed on
     when the request's transaction ends)."""

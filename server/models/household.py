@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .clock import utcnow
+from .filled_index import filled_index
 
 
 def new_uuid() -> str:
@@ -135,7 +136,8 @@ class HouseholdVersion(db.Model):
     __tablename__ = "household_version"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    # Found through uq_household_version (household_id, version), led by it.
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
     version: Mapped[int] = mapped_column(Integer)
     # The whole record at this version: the base of later three-way merges.
     snapshot: Mapped[dict] = mapped_column(JSON)
@@ -144,9 +146,13 @@ class HouseholdVersion(db.Model):
     source_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     village_id: Mapped[int] = mapped_column(Integer, index=True)
-    prev_village_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # Filled only by a move; indexed where filled (__table_args__).
+    prev_village_id: Mapped[int | None] = mapped_column(Integer)
     change_seq: Mapped[int] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     note: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (db.UniqueConstraint("household_id", "version", name="uq_household_version"),)
+    __table_args__ = (
+        db.UniqueConstraint("household_id", "version", name="uq_household_version"),
+        filled_index("ix_household_version_prev_village_id", "prev_village_id"),
+    )

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .clock import utcnow
+from .filled_index import filled_index
 
 # The file's media state: a survey is complete once every photo it listed has arrived.
 STATUSES = ("awaiting_media", "complete")
@@ -27,6 +28,10 @@ class Submission(db.Model):
     """One survey as the phone sent it, accepted exactly once (unique instance_id)."""
 
     __tablename__ = "submission"
+    __table_args__ = (
+        filled_index("ix_submission_previous_instance_id", "previous_instance_id"),
+        filled_index("ix_submission_corrects_instance_id", "corrects_instance_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[str] = mapped_column(String(36), unique=True)
@@ -34,10 +39,12 @@ class Submission(db.Model):
     body_hash: Mapped[str] = mapped_column(String(64))
     form_id: Mapped[str] = mapped_column(String(64))
     form_version: Mapped[str] = mapped_column(String(32))
-    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
+    # Found through ix_submission_household_completed_state (migration 0701), led by it.
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
     base_version: Mapped[int | None] = mapped_column(Integer)
-    previous_instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    corrects_instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    # Filled on few rows; indexed where filled (__table_args__).
+    previous_instance_id: Mapped[str | None] = mapped_column(String(36))
+    corrects_instance_id: Mapped[str | None] = mapped_column(String(36))
     submitted_by: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     investigator_ids: Mapped[list] = mapped_column(JSON, default=list)
     device_id: Mapped[str] = mapped_column(String(100), default="")

@@ -31,7 +31,6 @@ def _plan(sql: str) -> str:
         return " ".join(row[-1] for row in rows)
     # With the demo's few rows PostgreSQL would rather scan: tell whether it can use an index.
     db.session.execute(text("SET LOCAL enable_seqscan = off"))
-    params = {k: (v if isinstance(v, int) else f"{v}") for k, v in params.items()}
     rows = db.session.execute(text("EXPLAIN " + sql), params).all()
     return " ".join(row[0] for row in rows)
 

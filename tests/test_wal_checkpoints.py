@@ -40,7 +40,7 @@ def test_the_apps_connections_leave_checkpoints_to_ruhu(app):
     assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 
 
-def test_the_wal_is_checkpointed_every_so_many_commits(app, monkeypatch):
+def test_the_wal_is_checkpointed_every_so_many_commits(app):
     """Two hundred commits leave at most about CHECKPOINT_EVERY commits' frames in the WAL
     (each commit writes at least one); without the checkpoints all two hundred stay."""
     checkpointer = wal_checkpoints.checkpointer()

@@ -4,7 +4,7 @@ import functools
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import bindparam, cast, insert, literal, null, select, union_all, update
+from sqlalchemy import Row, bindparam, cast, insert, literal, null, select, union_all, update
 from sqlalchemy.orm import selectinload
 
 from ..domain.record import COLLECTION_FIELDS, HOUSEHOLD_FIELDS, empty_record
@@ -140,7 +140,7 @@ def read_items(household_id: int) -> dict[str, dict[str, dict]]:
     return items
 
 
-def read_record(household) -> dict:
+def read_record(household: Household | Row) -> dict:
     """Return the household's current record: its row's fields and its collections as read
     now (the same record to_record gives, without loading the collections as objects).
 

@@ -153,11 +153,22 @@ def lock_household(household_id: int, *, collections: bool = True) -> Household 
     return db.session.scalar(statement, {"household_id": household_id})
 
 
+def sqlite_file() -> str | None:
+    """The path of the app's SQLite database file (None on PostgreSQL, or for a database
+    that is not a plain file: in memory, or a URI)."""
+    engine = db.engine
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:" or \
+            path.startswith("file:"):
+        return None
+    return path
+
+
 def writer_file_lock() -> WriterFile | None:
     """The lock file this process's SQLite writers take across processes (None for a
     database that is not a file: nothing else can open it)."""
-    path = db.engine.url.database
-    if not path or path == ":memory:" or path.startswith("file:"):
+    path = sqlite_file()
+    if path is None:
         return None
     key = (os.getpid(), path)
     found = _FILE_LOCKS.get(key)

@@ -91,11 +91,8 @@ _ANY_HELD_AFTER = Plain(
 # is it stored already (a copy got in since it arrived), and do held links follow it? Both
 # are usually no.
 _STORED_OR_FOLLOWED = Plain(union_all(
-    select(literal("stored").label("kind")).where(
-        Submission.instance_id == bindparam("instance_id")),
-    select(literal("held").label("kind")).where(
-        Submission.previous_instance_id == bindparam("instance_id"),
-        Submission.merge_state == "held"),
+    _ID_BY_INSTANCE.statement.with_only_columns(literal("stored").label("kind")),
+    _HELD_AFTER.with_only_columns(literal("held").label("kind")).order_by(None),
 ))
 _KNOWN_USERS = Plain(select(User.id).where(User.id.in_(bindparam("ids", expanding=True))))
 

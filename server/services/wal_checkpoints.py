@@ -22,7 +22,6 @@ from flask import has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from ..extensions import db
 from . import locks
 
 #: Commits of one process between two checkpoints: about SQLite's own 1000 pages of merges.
@@ -82,10 +81,8 @@ def checkpointer() -> Checkpointer | None:
     database that is not a file, or outside the app)."""
     if not has_app_context():
         return None
-    engine = db.engine
-    path = engine.url.database
-    if engine.dialect.name != "sqlite" or not path or path == ":memory:" or \
-            path.startswith("file:"):
+    path = locks.sqlite_file()
+    if path is None:
         return None
     key = (os.getpid(), path)
     found = _CHECKPOINTERS.get(key)

@@ -4,9 +4,9 @@
                                          [--database-url postgresql+psycopg://...]
 
 It builds a fresh database with the demo county (240 households), starts a real server
-(waitress, in its own process) and drives it with N concurrent clients (threads, each with
-its own keep-alive connection), against ``POST /api/v1/submissions`` and against
-``POST /bench/parse``, an endpoint added only here that parses the same JSON body and
+(waitress as `ruhu serve` runs it, server/http_server.py, in its own process) and drives it
+with N concurrent clients (threads, each with its own keep-alive connection), against
+``POST /api/v1/submissions`` and against ``POST /bench/parse``, an endpoint added only here that parses the same JSON body and
 answers a small JSON object (no sign-in, no database). The two take turns in short slices
 (--slices), so a drift of the machine's speed during the run weighs on both alike. Every client owns its own
 households and sends each one's current version as base_version, as phones that synced
@@ -47,9 +47,8 @@ def serve(args) -> None:
     import logging
 
     from flask import jsonify, request
-    from waitress import serve as waitress_serve
 
-    from server import create_app
+    from server import create_app, http_server
     from server.cli import pin_to_cpu, settle_heap
 
     if args.cpu is not None:
@@ -66,8 +65,9 @@ def serve(args) -> None:
 
     app.extensions["csrf"].exempt(bench_parse)
     settle_heap()  # as `ruhu serve` does
-    waitress_serve(app, host="127.0.0.1", port=args.port, threads=args.threads,
-                   connection_limit=256, channel_timeout=120, backlog=1024, _quiet=True)
+    # As `ruhu serve` runs it (http_server), with room for the bench's many connections.
+    http_server.create(app, host="127.0.0.1", port=args.port, threads=args.threads,
+                       connection_limit=256, channel_timeout=120, backlog=1024).run()
 
 
 def prepare(data_dir: Path, database_url: str) -> None:

@@ -106,10 +106,6 @@ def pin_to_cpu(cpu: int) -> None:
     os.sched_setaffinity(0, {cpu})
 
 
-#: How `ruhu serve` sets up waitress beyond address and threads (the browser tests' server too).
-WAITRESS_OPTIONS = {"max_request_body_size": 64 * 1024 * 1024, "ident": "ruhu"}
-
-
 @click.command("serve")
 @click.option(
     "--host",
@@ -127,8 +123,8 @@ WAITRESS_OPTIONS = {"max_request_body_size": 64 * 1024 * 1024, "ident": "ruhu"}
     "its own (docs/deploy.md). Linux only.",
 )
 def serve_command(host: str, port: int, threads: int, cpu: int | None):
-    """Run the production WSGI server (waitress)."""
-    from waitress import serve
+    """Run the production WSGI server (waitress, as http_server sets it up)."""
+    from . import http_server
 
     app = current_app._get_current_object()
     if cpu is not None:
@@ -136,13 +132,7 @@ def serve_command(host: str, port: int, threads: int, cpu: int | None):
     where = "" if cpu is None else f", core {cpu}"
     click.echo(f"Ruhu serving on http://{host}:{port}/ (data: {app.config['DATA_DIR']}{where})")
     settle_heap()
-    serve(
-        app,
-        host=host,
-        port=port,
-        threads=threads,
-        **WAITRESS_OPTIONS,
-    )
+    http_server.serve(app, host=host, port=port, threads=threads)
 
 
 @click.group("user")

@@ -200,10 +200,10 @@ def test_serve_on_one_core_pins_every_thread(tmp_path):
 def test_serve_on_a_core_it_may_not_use_is_refused_clearly(runner, monkeypatch):
     """A core the machine does not have is a usage error naming --cpu, not a traceback,
     and nothing is served."""
-    import waitress
+    from server import http_server
 
     served = []
-    monkeypatch.setattr(waitress, "serve", lambda *args, **kwargs: served.append(kwargs))
+    monkeypatch.setattr(http_server, "serve", lambda *args, **kwargs: served.append(kwargs))
     result = runner.invoke(args=["serve", "--cpu", "4096"])
     assert result.exit_code == 2
     assert "--cpu" in result.output and "core 4096" in result.output

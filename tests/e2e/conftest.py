@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from waitress.server import create_server
 
-from server import create_app, migrate
-from server.cli import WAITRESS_OPTIONS
+from server import create_app, http_server, migrate
 from server.extensions import db
 
 from ..conftest import DEMO_PASSWORD
@@ -103,7 +101,7 @@ def serve(databases, tmp_path, **config):
         }
     )
     migrate.upgrade(app)
-    server = create_server(app, host="127.0.0.1", port=0, threads=8, **WAITRESS_OPTIONS)
+    server = http_server.create(app, host="127.0.0.1", port=0, threads=8)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

@@ -12,8 +12,8 @@ to send (`writable()`), finds the socket ready, fails to take the buffer's lock,
 round again at once: nothing it can do, but the loop never sleeps. On a core shared with
 the workers (one process per core, docs/deploy.md) it spins until the scheduler stops it,
 taking the interpreter lock back and forth with the very worker it waits for. Measured
-under the merge bench: about 150 loop rounds per merged submission and a third of the
-process's CPU in the loop thread (over a quarter); with `SteadyChannel`, 2 rounds (bench/README.md,
+under the merge bench: about 150 loop rounds per merged submission, and over a quarter of
+the process's CPU in the loop thread; with `SteadyChannel`, 2 rounds (bench/README.md,
 "Merge pass 12").
 
 `SteadyChannel` tells the loop a connection has nothing to send while a worker holds its

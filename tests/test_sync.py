@@ -80,6 +80,40 @@ def test_retry_with_equivalent_times_is_still_identical(api, target, team):
     assert post(inv1, body2)[0] == 200
 
 
+def test_a_body_stored_under_the_older_hash_is_still_its_own_retry(api, target, team):
+    """Bodies stored before the hash was written with orjson carry the standard library's
+    hash, which differs where a number is written in exponent form (an accuracy of
+    0.00001): their identical retry is still 200, a changed body still 409."""
+    from server.schemas.submission import submission_schema
+    from server.services import sync
+
+    inv1 = api.as_user("inv1")
+    body = survey(target, {"address": "旧哈希路1号"}, investigators=team,
+                  location={"lat": 48.03, "lon": 125.88, "accuracy": 0.00001})
+    assert post(inv1, body)[0] == 201
+    loaded = submission_schema.load(body)
+    older = sync._hash_as_json_writes_it(loaded)
+    assert older != sync.canonical_hash(loaded)  # the case the fallback is for
+    stored = db.session.scalar(select(Submission).filter_by(instance_id=body["instance_id"]))
+    stored.body_hash = older
+    db.session.commit()
+    assert post(inv1, body)[0] == 200
+    status, error = post(inv1, {**body, "answers": {"address": "旧哈希路2号"}})
+    assert status == 409 and error["code"] == "submission.changed"
+    assert count_submissions(body["instance_id"]) == 1
+
+
+def test_the_body_hash_takes_any_integer_and_sorts_keys():
+    """orjson refuses integers beyond 64 bits: such a body is hashed as json writes it.
+    Key order never matters."""
+    from server.services import sync
+
+    huge = {"answers": {"b": 2**70, "a": 1}}
+    assert sync.canonical_hash(huge) == sync._hash_as_json_writes_it(huge)
+    assert sync.canonical_hash({"a": 1, "b": [1.5, "甲"]}) == sync.canonical_hash(
+        {"b": [1.5, "甲"], "a": 1})
+
+
 def test_same_instance_id_with_another_body_is_409(api, target, team):
     """A changed body under a used instance_id is refused, nothing changes."""
     inv1 = api.as_user("inv1")

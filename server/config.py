@@ -54,8 +54,10 @@ def from_environment(with_secret: bool = True) -> dict:
         # How long a later link of an offline chain waits for its missing predecessor before
         # it is merged on the phone's original base (docs/architecture.md, Submissions).
         "SYNC_HOLD_SECONDS": int(os.environ.get("RUHU_SYNC_HOLD_SECONDS", str(72 * 3600))),
-        # Submissions one process merges at once (services/gates.py); 0 for no limit.
-        "SUBMIT_CONCURRENCY": int(os.environ.get("RUHU_SUBMIT_CONCURRENCY", "1")),
+        # Submissions one process merges at once (services/gates.py); 0 for no limit; unset:
+        # the database engine's default (gates.DEFAULT_SLOTS).
+        "SUBMIT_CONCURRENCY": (int(os.environ["RUHU_SUBMIT_CONCURRENCY"])
+                               if os.environ.get("RUHU_SUBMIT_CONCURRENCY") else None),
         # Larger images are refused as decompression bombs (a 12-MP phone photo is far below).
         "MEDIA_MAX_PIXELS": int(os.environ.get("RUHU_MEDIA_MAX_PIXELS", str(60_000_000))),
         "MAX_MEDIA_BYTES": int(os.environ.get("RUHU_MAX_MEDIA_BYTES", str(15 * 1024 * 1024))),

@@ -90,3 +90,28 @@ def test_a_submission_that_finds_no_slot_is_503_and_saves_nothing(app, api, demo
     # The phone's retry goes through once the slot is free.
     assert inv1.post("/api/v1/submissions", json=body).status_code == 201
     assert count_submissions(body["instance_id"]) == 1
+
+
+def test_unset_the_database_engine_decides_the_slots(app):
+    """Without RUHU_SUBMIT_CONCURRENCY a process takes one submission at a time on SQLite
+    (it writes one at a time anyway) and two on PostgreSQL (one merges while the other
+    waits for the database); a set value wins, 0 included (no gate)."""
+    from server.extensions import db
+
+    with app.app_context():
+        app.config["SUBMIT_CONCURRENCY"] = None
+        assert gates.slot_count() == {"sqlite": 1, "postgresql": 2}[db.engine.dialect.name]
+        for configured in (3, 1, 0):
+            app.config["SUBMIT_CONCURRENCY"] = configured
+            assert gates.slot_count() == configured
+
+
+def test_the_setting_is_read_from_the_environment(monkeypatch):
+    from server import config
+
+    monkeypatch.delenv("RUHU_SUBMIT_CONCURRENCY", raising=False)
+    assert config.from_environment(with_secret=False)["SUBMIT_CONCURRENCY"] is None
+    monkeypatch.setenv("RUHU_SUBMIT_CONCURRENCY", "3")
+    assert config.from_environment(with_secret=False)["SUBMIT_CONCURRENCY"] == 3
+    monkeypatch.setenv("RUHU_SUBMIT_CONCURRENCY", "0")
+    assert config.from_environment(with_secret=False)["SUBMIT_CONCURRENCY"] == 0

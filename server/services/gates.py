@@ -15,11 +15,16 @@ beside the slot's holder and took the interpreter lock from it while it held the
 database's write lock (bench/README.md, merge pass 11). An identical retry waits for a
 slot too: it is rare, and its answer is one lookup.
 
-`RUHU_SUBMIT_CONCURRENCY` sets the slots (0: no gate; default 1). Even two merges at once
-in one process cost about a fifth more CPU each than one after the other (they take turns on
-the interpreter lock) and merge no more per second (bench/README.md, merge pass 4): to use
-more cores, run more processes (docs/deploy.md). A request that cannot get a slot within
-`RUHU_DB_LOCK_TIMEOUT` seconds is answered 503 with Retry-After, as a busy database is.
+`RUHU_SUBMIT_CONCURRENCY` sets the slots (0: no gate); unset, the engine decides
+(`DEFAULT_SLOTS`). On SQLite one: even two merges at once in one process cost about a fifth
+more CPU each than one after the other (they take turns on the interpreter lock) and merge
+no more per second, since SQLite writes one at a time anyway (bench/README.md, merge passes
+4 and 11): to use more cores, run more processes (docs/deploy.md). On PostgreSQL two: a
+merge there also waits for the database (its round trips and the commit), and a second
+merge uses the process's core meanwhile; households are locked one by one, so the two
+merge side by side (about 7% more merges a second, bench/README.md, merge pass 12). A
+request that cannot get a slot within `RUHU_DB_LOCK_TIMEOUT` seconds is answered 503 with
+Retry-After, as a busy database is.
 """
 
 import threading
@@ -28,7 +33,11 @@ from contextlib import contextmanager
 
 from flask import current_app
 
+from ..extensions import db
 from .errors import busy
+
+#: A process's merge slots when RUHU_SUBMIT_CONCURRENCY is not set, by database engine.
+DEFAULT_SLOTS = {"sqlite": 1, "postgresql": 2}
 
 
 class FairGate:
@@ -70,10 +79,19 @@ _GATES: dict[int, FairGate] = {}
 _GATES_GUARD = threading.Lock()
 
 
+def slot_count() -> int:
+    """Return this app's merge slots a process: RUHU_SUBMIT_CONCURRENCY, else its engine's
+    default (0: no gate)."""
+    configured = current_app.config["SUBMIT_CONCURRENCY"]
+    if configured is not None:
+        return configured
+    return DEFAULT_SLOTS.get(db.engine.dialect.name, 1)
+
+
 @contextmanager
 def submission_slot():
     """Hold one of this process's merge slots for the duration of the block."""
-    slots = current_app.config["SUBMIT_CONCURRENCY"]
+    slots = slot_count()
     if slots <= 0:
         yield
         return

@@ -7,10 +7,11 @@ It builds a fresh database with the demo county (240 households), starts a real 
 (waitress as `ruhu serve` runs it, server/http_server.py, in its own process) and drives it
 with N concurrent clients (threads, each with its own keep-alive connection), against
 ``POST /api/v1/submissions`` and against ``POST /bench/parse``, an endpoint added only here
-that parses the same JSON body and answers a small JSON object (no sign-in, no database). The two take turns in short slices
-(--slices), so a drift of the machine's speed during the run weighs on both alike. Every client owns its own
-households and sends each one's current version as base_version, as phones that synced
-would, so the run measures clean merges (each writes a new household version).
+that parses the same JSON body and answers a small JSON object (no sign-in, no database).
+The two take turns in short slices (--slices), so a drift of the machine's speed during the
+run weighs on both alike. Every client owns its own households and sends each one's current
+version as base_version, as phones that synced would, so the run measures clean merges
+(each writes a new household version).
 
 Then it times photo ingest: a 12-megapixel JPEG through `media.inspect_image` (verify,
 EXIF, 1280 and 320 px thumbnails) in-process, and end-to-end through PUT.

@@ -58,6 +58,19 @@ def create(app, **adjustments):
     return server
 
 
+def stop(server) -> None:
+    """Stop a server whose `run()` goes on in another thread: its own loop closes the
+    listening sockets, every connection and its trigger (so the loop ends), then the
+    workers finish what they are doing."""
+
+    def close_all():
+        for dispatcher in list(server._map.values()):
+            dispatcher.handle_close()
+
+    server.trigger.pull_trigger(close_all)
+    server.task_dispatcher.shutdown()
+
+
 def serve(app, **adjustments) -> None:
     """Serve `app` until the process is stopped (as waitress.serve does, with `create`)."""
     logging.basicConfig()  # waitress's own warnings are seen (no-op when logging is set up)

@@ -21,7 +21,7 @@ def small_app(environ, start_response):
 
 
 @contextmanager
-def running(app, monkeypatch, channel_class=None, **adjustments):
+def running(app, monkeypatch, channel_class=None):
     """Serve `app` on a free port in a thread; yield (port, the loop's rounds so far)."""
     rounds = [0]
     poll = wasyncore.poll
@@ -31,22 +31,21 @@ def running(app, monkeypatch, channel_class=None, **adjustments):
         return poll(*args, **kwargs)
 
     monkeypatch.setattr(wasyncore, "poll", counted)
-    server = http_server.create(app, host="127.0.0.1", port=0, threads=2, **adjustments)
+    server = http_server.create(app, host="127.0.0.1", port=0, threads=2)
     if channel_class is not None:
         server.channel_class = channel_class
     loop = threading.Thread(target=server.run, daemon=True)
     loop.start()
     try:
-        yield int(server.effective_port), rounds, loop
+        yield int(server.effective_port), rounds
     finally:
-        server.trigger.pull_trigger(
-            lambda: [d.handle_close() for d in list(server._map.values())])
-        server.task_dispatcher.shutdown()
+        http_server.stop(server)
         loop.join(timeout=10)
 
 
 def _channel(server_socket_pair):
-    """A SteadyChannel on one end of a socket pair, outside any loop."""
+    """A SteadyChannel on one end of a socket pair, outside any loop (its server is real:
+    the channel reports to it when it closes)."""
     ours, _theirs = server_socket_pair
     server = http_server.create(small_app, host="127.0.0.1", port=0, threads=1)
     try:
@@ -129,7 +128,7 @@ def _slow_sender(base):
 def test_the_loop_sleeps_while_a_worker_sends(monkeypatch, base, spins):
     """While a worker sends an answer the loop does not go round and round: a few rounds
     with SteadyChannel, thousands with waitress's own (which shows the test can fail)."""
-    with running(small_app, monkeypatch, channel_class=_slow_sender(base)) as (port, rounds, _):
+    with running(small_app, monkeypatch, channel_class=_slow_sender(base)) as (port, rounds):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         connection.request("GET", "/")  # connect and let the loop settle
         assert connection.getresponse().read() == b"ok"
@@ -158,7 +157,7 @@ def test_a_large_answer_to_a_slow_reader_arrives_whole_and_in_time(monkeypatch):
     sends come up short and the rest is the loop's to send: all 4 MB arrive, in order, and
     the reader is never left waiting on data stuck in the buffer (the loop's idle timeout
     is 1 s; no read may wait that long)."""
-    with running(big_app, monkeypatch) as (port, _, _loop):
+    with running(big_app, monkeypatch) as (port, _):
         client = socket.socket()
         client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         client.connect(("127.0.0.1", port))
@@ -183,7 +182,7 @@ def test_a_large_answer_to_a_slow_reader_arrives_whole_and_in_time(monkeypatch):
 
 
 def test_keep_alive_requests_on_one_connection_all_answered(monkeypatch):
-    with running(small_app, monkeypatch) as (port, _, _loop):
+    with running(small_app, monkeypatch) as (port, _):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         for _ in range(200):
             connection.request("GET", "/")

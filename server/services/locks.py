@@ -170,10 +170,17 @@ def writer_file_lock() -> WriterFile | None:
     path = sqlite_file()
     if path is None:
         return None
+    return for_this_process(_FILE_LOCKS, path, lambda: WriterFile(f"{path}.writer-lock"))
+
+
+def for_this_process(kept: dict, path: str, make):
+    """Return `kept`'s object for (this process, the file at `path`), made by `make()` on
+    first use: a forked process makes its own (a descriptor or lock it inherited would be
+    its parent's too)."""
     key = (os.getpid(), path)
-    found = _FILE_LOCKS.get(key)
+    found = kept.get(key)
     if found is None:
-        found = _FILE_LOCKS.setdefault(key, WriterFile(f"{path}.writer-lock"))
+        found = kept.setdefault(key, make())
     return found
 
 

@@ -14,7 +14,6 @@ checkpoints as SQLite always does when its last connection to the file closes.
 """
 
 import logging
-import os
 import sqlite3
 import threading
 
@@ -73,7 +72,6 @@ class Checkpointer:
 
 
 _CHECKPOINTERS: dict[tuple[int, str], Checkpointer] = {}
-_CHECKPOINTERS_GUARD = threading.Lock()
 
 
 def checkpointer() -> Checkpointer | None:
@@ -84,12 +82,7 @@ def checkpointer() -> Checkpointer | None:
     path = locks.sqlite_file()
     if path is None:
         return None
-    key = (os.getpid(), path)
-    found = _CHECKPOINTERS.get(key)
-    if found is None:
-        with _CHECKPOINTERS_GUARD:
-            found = _CHECKPOINTERS.setdefault(key, Checkpointer(path))
-    return found
+    return locks.for_this_process(_CHECKPOINTERS, path, lambda: Checkpointer(path))
 
 
 @event.listens_for(Session, "after_commit")

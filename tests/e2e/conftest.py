@@ -71,18 +71,6 @@ class LiveServer:
         return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 
-def stop(server) -> None:
-    """Stop a waitress server running in another thread: its own loop closes the listening
-    socket, every connection and the trigger (so the loop ends), then the workers finish."""
-
-    def close_all():
-        for dispatcher in list(server._map.values()):
-            dispatcher.handle_close()
-
-    server.trigger.pull_trigger(close_all)
-    server.task_dispatcher.shutdown()
-
-
 @contextmanager
 def serve(databases, tmp_path, **config):
     """Run a Ruhu server on a fresh copy of the demo county until the block ends, in waitress
@@ -107,7 +95,7 @@ def serve(databases, tmp_path, **config):
     try:
         yield LiveServer(app=app, url=f"http://127.0.0.1:{server.effective_port}", _server=server)
     finally:
-        stop(server)
+        http_server.stop(server)
         thread.join(timeout=10)
         with app.app_context():
             db.engine.dispose()
